@@ -1,0 +1,3 @@
+"""stoker: a Fedora CoreOS fleet as code."""
+
+__version__ = "0.1.0"
