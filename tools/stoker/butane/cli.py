@@ -1,0 +1,86 @@
+"""`stoker butane`: a drop-in for the official butane CLI (fcos variant)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+from . import STRICT_FAILED, render, translate
+from .resources import go_os_error
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "butane", help="translate a Butane config to Ignition (drop-in for the butane CLI)",
+        description="Translate a Butane config (fcos 1.4.0-1.7.0) to Ignition JSON. Exit "
+                    "codes: 0 success, 1 translation error (or warnings under --strict), "
+                    "2 usage error.")
+    p.add_argument("input", nargs="?", metavar="INPUT", help="Butane file (default: stdin)")
+    p.add_argument("--strict", "-s", action="store_true", help="fail on any warning")
+    p.add_argument("--pretty", "-p", action="store_true", help="indent the output JSON")
+    p.add_argument("--files-dir", "-d", metavar="DIR",
+                   help="allow local file references relative to DIR")
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("--check", "-c", action="store_true", help="check the config only")
+    p.add_argument("--raw-errors", action="store_true",
+                   help="report one line per problem, without source context")
+    p.add_argument("--raw", "-r", action="store_true", help="accepted for compatibility; "
+                   "has no effect for the fcos variant")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    if args.input is None:
+        filename, data = "<stdin>", sys.stdin.buffer.read()
+    else:
+        filename = args.input
+        try:
+            with open(args.input, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            print(f"failed to open {filename}: {go_os_error('open', filename, exc)}",
+                  file=sys.stderr)
+            return 1
+    result = translate(data, files_dir=args.files_dir, strict=args.strict, filename=filename)
+    if result.report:
+        text = data.decode("utf-8", errors="replace")
+        sys.stderr.write(render.raw(result.report.entries) if args.raw_errors
+                         else render.pretty(result.report.entries, text, filename))
+    if result.error == STRICT_FAILED:
+        print(STRICT_FAILED, file=sys.stderr)
+        return 1
+    if not result.ok:
+        print(f"Error translating config: {result.error}", file=sys.stderr)
+        return 1
+    if args.check:
+        return 0
+    output = result.to_json(pretty=args.pretty) + "\n"
+    if args.output:
+        try:
+            write_file(args.output, output.encode("utf-8"), 0o644)
+        except OSError as exc:
+            print(f"failed to write output file: {go_os_error('open', args.output, exc)}",
+                  file=sys.stderr)
+            return 1
+    else:
+        sys.stdout.write(output)
+        sys.stdout.flush()
+    return 0
+
+
+def write_file(path: str, data: bytes, mode: int) -> None:
+    """Write all of `data` or nothing: a temporary file beside `path`, then a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".stoker-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

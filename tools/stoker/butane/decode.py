@@ -1,0 +1,144 @@
+"""Typed decoding of the YAML node tree into plain values, with Go yaml.v3's rules.
+
+- A scalar decoded into a string keeps its source text (`mode: 0644` into a string
+  is "0644").
+- Integers: decimal, `0o`/`0x`/`0b` prefixes, and a leading 0 for octal; `_` is
+  ignored. A quoted scalar is a string and cannot become an int or a bool.
+- Booleans: true/false, and yes/no/on/off/y/n in any case.
+- `~`, `null` or an empty value means absent.
+
+Keys the version's schema does not know are collected as `unused key` warnings;
+values of the wrong type as unmarshal errors (reported all together, as yaml.v3 does).
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from .source import PLAIN
+from .schema import BOOL, INT, STR, ListOf, Struct, go_type_name
+
+_TAG = "tag:yaml.org,2002:"
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "yes", "on", "y"}
+_FALSE = {"false", "no", "off", "n"}
+_OCTAL = re.compile(r"[-+]?0[0-7]+")
+_INT = re.compile(r"[-+]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?")
+
+
+def is_null(node) -> bool:
+    if not isinstance(node, yaml.ScalarNode):
+        return False
+    if node.tag == PLAIN:
+        return node.value in _NULL
+    return node.tag == _TAG + "null"
+
+
+def short_tag(node) -> str:
+    """The tag yaml.v3 names in its messages (`!!str`, `!!int`, `!!map`, ...)."""
+    if isinstance(node, yaml.MappingNode):
+        return "!!map"
+    if isinstance(node, yaml.SequenceNode):
+        return "!!seq"
+    if node.tag != PLAIN:
+        return "!!" + node.tag[len(_TAG):] if node.tag.startswith(_TAG) else node.tag
+    v = node.value
+    if v in _NULL:
+        return "!!null"
+    if v.lower() in ("true", "false"):
+        return "!!bool"
+    if _parse_int(v) is not None:
+        return "!!int"
+    if _FLOAT.fullmatch(v) or v.lower() in (".inf", "-.inf", "+.inf", ".nan"):
+        return "!!float"
+    return "!!str"
+
+
+def _parse_int(text: str) -> int | None:
+    t = text.replace("_", "")
+    if _OCTAL.fullmatch(t):
+        return int(t, 8)
+    if _INT.fullmatch(text):
+        try:
+            return int(t, 0)
+        except ValueError:
+            return None
+    return None
+
+
+class Decoder:
+    def __init__(self, version: tuple[int, int]):
+        self.version = version
+        self.errors: list[str] = []  # yaml.v3 unmarshal error lines
+        self.unused: list[tuple] = []  # paths of unknown keys
+
+    def _fail(self, node, into) -> None:
+        value = f" `{node.value}`" if isinstance(node, yaml.ScalarNode) else ""
+        self.errors.append(f"line {node.start_mark.line + 1}: cannot unmarshal "
+                           f"{short_tag(node)}{value} into {go_type_name(into)}")
+
+    def decode(self, node, t, path: tuple = ()):
+        """The value of `node` as type `t`, or None when absent or wrong."""
+        if node is None or is_null(node):
+            return None
+        if isinstance(t, Struct):
+            return self._struct(node, t, path)
+        if isinstance(t, ListOf):
+            if not isinstance(node, yaml.SequenceNode):
+                self._fail(node, t)
+                return None
+            out = []
+            for i, item in enumerate(node.value):
+                v = self.decode(item, t.item, path + (i,))
+                out.append(_zero(t.item) if v is None else v)
+            return out
+        if not isinstance(node, yaml.ScalarNode):
+            self._fail(node, t)
+            return None
+        return self._scalar(node, t)
+
+    def _scalar(self, node, t):
+        tag, text = node.tag, node.value
+        if t == STR:
+            return text
+        if tag == PLAIN or tag in (_TAG + "int", _TAG + "bool", _TAG + "float"):
+            if t == INT:
+                n = _parse_int(text)
+                if n is None and _FLOAT.fullmatch(text) and tag != _TAG + "bool":
+                    f = float(text.replace("_", ""))
+                    n = int(f) if abs(f) < 2 ** 63 else None
+                if n is not None:
+                    return n
+            elif t == BOOL:
+                low = text.lower()
+                if low in _TRUE:
+                    return True
+                if low in _FALSE:
+                    return False
+        self._fail(node, t)
+        return None
+
+    def _struct(self, node, t: Struct, path: tuple):
+        if not isinstance(node, yaml.MappingNode):
+            self._fail(node, t)
+            return None
+        out = {}
+        for knode, vnode in node.value:
+            key = knode.value if isinstance(knode, yaml.ScalarNode) else None
+            f = t.accepts(key, self.version) if key is not None else None
+            if f is None:
+                self.unused.append(path + (key if key is not None else "?",))
+                continue
+            v = self.decode(vnode, f.type, path + (key,))
+            if v is not None:
+                out[key] = v
+        return out
+
+
+def _zero(t):
+    if isinstance(t, Struct):
+        return {}
+    return {STR: "", INT: 0, BOOL: False}.get(t)

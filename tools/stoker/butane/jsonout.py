@@ -1,0 +1,99 @@
+"""Ignition JSON exactly as the official tool writes it (SPEC §2).
+
+Keys follow the Go struct order of the Ignition types, empty lists and empty
+structs are omitted, set pointers are kept even when false/0/"", and strings are
+escaped the way Go's encoding/json escapes them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .schema import OUTPUT, ListOf, Struct
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+            "<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+            "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_NEEDS_ESCAPE = re.compile('["\\\\<>&\u2028\u2029\x00-\x1f]')
+
+
+def _escape_char(m: re.Match) -> str:
+    c = m.group(0)
+    return _ESCAPES.get(c) or f"\\u{ord(c):04x}"
+
+
+def go_string(s: str) -> str:
+    if _NEEDS_ESCAPE.search(s):
+        s = _NEEDS_ESCAPE.sub(_escape_char, s)
+    return '"' + s + '"'
+
+
+def prune(value, t=OUTPUT):
+    """Drop what Go's omitempty drops, and order keys as the Go structs do."""
+    if isinstance(t, Struct):
+        out = {}
+        for f in t.fields:
+            if f.sugar or f.ign not in value:
+                continue
+            v = value[f.ign]
+            if isinstance(f.type, (Struct, ListOf)):
+                v = prune(v, f.type)
+                if not v and not f.always:
+                    continue
+            elif f.omit_zero and v in (0, ""):
+                continue
+            out[f.ign] = v
+        return out
+    if isinstance(t, ListOf):
+        return [prune(v, t.item) for v in value]
+    return value
+
+
+def dumps(config: dict, *, pretty: bool = False) -> str:
+    """The config as JSON text (without the trailing newline)."""
+    parts: list[str] = []
+    _write(prune(config), parts, pretty, 0)
+    return "".join(parts)
+
+
+def _write(v, parts: list[str], pretty: bool, depth: int) -> None:
+    if isinstance(v, dict):
+        if not v:
+            parts.append("{}")
+            return
+        parts.append("{")
+        for i, (k, item) in enumerate(v.items()):
+            if i:
+                parts.append(",")
+            if pretty:
+                parts.append("\n" + "  " * (depth + 1))
+            parts.append(go_string(k))
+            parts.append(": " if pretty else ":")
+            _write(item, parts, pretty, depth + 1)
+        if pretty:
+            parts.append("\n" + "  " * depth)
+        parts.append("}")
+    elif isinstance(v, list):
+        if not v:
+            parts.append("[]")
+            return
+        parts.append("[")
+        for i, item in enumerate(v):
+            if i:
+                parts.append(",")
+            if pretty:
+                parts.append("\n" + "  " * (depth + 1))
+            _write(item, parts, pretty, depth + 1)
+        if pretty:
+            parts.append("\n" + "  " * depth)
+        parts.append("]")
+    elif isinstance(v, bool):
+        parts.append("true" if v else "false")
+    elif isinstance(v, int):
+        parts.append(str(v))
+    elif isinstance(v, str):
+        parts.append(go_string(v))
+    elif v is None:
+        parts.append("null")
+    else:
+        raise TypeError(f"unexpected value in config: {type(v).__name__}")

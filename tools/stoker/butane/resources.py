@@ -1,0 +1,100 @@
+"""Local files and data URLs, as Butane turns `inline`/`local` contents into sources.
+
+The data URL is the shortest of: percent-encoding, base64, and (when the user set
+no compression) gzip+base64, with Butane's tie-breaking (SPEC §3).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import os
+from urllib.parse import quote
+
+ERR_NO_FILES_DIR = ("local file paths are relative to a files directory that must be "
+                    "specified with -d/--files-dir")
+ERR_ESCAPE = "local file path traverses outside the files directory"
+
+_UNRESERVED = "-_.!~*'()"  # kept as is by Go's url.PathEscape-like encoder Butane uses
+
+
+class LocalFileError(Exception):
+    """Reading a local file failed; the message is the official tool's."""
+
+
+def data_url(data: bytes, *, compress: bool) -> tuple[str, str]:
+    """(source, compression) for `data`; compression is "gzip" or ""."""
+    pct = "," + quote(data, safe=_UNRESERVED)
+    b64 = ";base64," + base64.b64encode(data).decode("ascii")
+    chosen = b64 if len(b64) < len(pct) else pct
+    compression = ""
+    if compress:
+        gz = ";base64," + base64.b64encode(gzip_bytes(data)).decode("ascii")
+        if len(gz) + 4 < len(chosen):
+            chosen, compression = gz, "gzip"
+    return "data:" + chosen, compression
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """gzip at best compression with mtime 0 and the OS byte Go writes (255)."""
+    out = bytearray(gzip.compress(data, compresslevel=9, mtime=0))
+    out[8], out[9] = 2, 255
+    return bytes(out)
+
+
+def go_clean(path: str) -> str:
+    """Go's filepath.Clean for POSIX paths."""
+    if path == "":
+        return "."
+    rooted = path.startswith("/")
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            elif not rooted:
+                parts.append("..")
+            continue
+        parts.append(part)
+    joined = "/".join(parts)
+    if rooted:
+        return "/" + joined
+    return joined or "."
+
+
+def go_join(*elems: str) -> str:
+    joined = "/".join(e for e in elems if e)
+    return go_clean(joined) if joined else ""
+
+
+def local_path(files_dir: str | None, local: str) -> str:
+    """The path of a `local` file, or LocalFileError with the official message."""
+    if files_dir is None:
+        raise LocalFileError(ERR_NO_FILES_DIR)
+    path = go_join(files_dir, local)
+    base = os.path.abspath(files_dir)
+    full = os.path.abspath(path)
+    if full != base and not full.startswith(base.rstrip("/") + "/"):
+        raise LocalFileError(ERR_ESCAPE)
+    return path
+
+
+def go_os_error(op: str, path: str, exc: OSError) -> str:
+    """An OSError worded as Go's *PathError prints it: `open files/x: no such file or directory`."""
+    text = os.strerror(exc.errno) if exc.errno else str(exc)
+    return f"{op} {path}: {text[:1].lower()}{text[1:]}"
+
+
+def read_local(files_dir: str | None, local: str) -> bytes:
+    path = local_path(files_dir, local)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise LocalFileError(go_os_error("open", path, exc)) from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise LocalFileError(go_os_error("read", path, exc)) from None

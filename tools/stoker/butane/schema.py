@@ -1,0 +1,282 @@
+"""The Butane fcos schema as data: every struct, its fields, and the spec version
+that introduced each field.
+
+One table serves every version: a field is accepted when the document's version is
+at least its `since`. Fields are listed in the order of the Ignition output (the Go
+struct order, SPEC §2), which is also the order Butane validates them in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STR, INT, BOOL = "str", "int", "bool"
+
+# fcos spec version -> Ignition spec version
+FCOS_VERSIONS: dict[tuple[int, int], str] = {
+    (1, 4): "3.3.0",
+    (1, 5): "3.4.0",
+    (1, 6): "3.5.0",
+    (1, 7): "3.6.0",
+}
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: object  # STR/INT/BOOL or a Struct
+
+
+@dataclass
+class Field:
+    name: str  # the Butane (snake_case) name
+    type: object  # STR, INT, BOOL, ListOf or Struct (resolved lazily by name)
+    since: tuple[int, int] = (1, 4)
+    sugar: bool = False  # Butane-only: never copied to Ignition
+    always: bool = False  # emitted even when empty (non-pointer Go field)
+    omit_zero: bool = False  # non-pointer Go int/str with omitempty: 0/"" omitted
+
+    @property
+    def ign(self) -> str:
+        return camel(self.name)
+
+
+@dataclass
+class Struct:
+    name: str
+    fields: list[Field] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.by_name = {f.name: f for f in self.fields}
+        self.by_ign = {f.ign: f for f in self.fields if not f.sugar}
+
+    def accepts(self, name: str, version: tuple[int, int]) -> Field | None:
+        f = self.by_name.get(name)
+        return f if f is not None and version >= f.since else None
+
+
+def camel(snake: str) -> str:
+    """`size_mib` -> `sizeMiB`, `http_headers` -> `httpHeaders` (Butane's field naming)."""
+    head, *rest = snake.split("_")
+    return head + "".join("MiB" if w == "mib" else w[:1].upper() + w[1:] for w in rest)
+
+
+def F(name, type_, since=(1, 4), **kw) -> Field:
+    return Field(name, type_, since, **kw)
+
+
+V15, V16, V17 = (1, 5), (1, 6), (1, 7)
+
+HTTP_HEADER = Struct("HTTPHeader", [F("name", STR, always=True), F("value", STR)])
+VERIFICATION = Struct("Verification", [F("hash", STR)])
+RESOURCE = Struct("Resource", [
+    F("compression", STR),
+    F("http_headers", ListOf(HTTP_HEADER)),
+    F("source", STR),
+    F("verification", VERIFICATION),
+    F("inline", STR, sugar=True),
+    F("local", STR, sugar=True),
+])
+
+IGNITION_CONFIG = Struct("IgnitionConfig", [
+    F("merge", ListOf(RESOURCE)),
+    F("replace", RESOURCE),
+])
+PROXY = Struct("Proxy", [
+    F("http_proxy", STR), F("https_proxy", STR), F("no_proxy", ListOf(STR)),
+])
+TLS = Struct("TLS", [F("certificate_authorities", ListOf(RESOURCE))])
+SECURITY = Struct("Security", [F("tls", TLS)])
+TIMEOUTS = Struct("Timeouts", [F("http_response_headers", INT), F("http_total", INT)])
+IGNITION = Struct("Ignition", [
+    F("config", IGNITION_CONFIG),
+    F("proxy", PROXY),
+    F("security", SECURITY),
+    F("timeouts", TIMEOUTS),
+])
+
+KERNEL_ARGUMENTS = Struct("KernelArguments", [
+    F("should_exist", ListOf(STR)), F("should_not_exist", ListOf(STR)),
+])
+
+USER = Struct("PasswdUser", [
+    F("gecos", STR),
+    F("groups", ListOf(STR)),
+    F("home_dir", STR),
+    F("name", STR, always=True),
+    F("no_create_home", BOOL),
+    F("no_log_init", BOOL),
+    F("no_user_group", BOOL),
+    F("password_hash", STR),
+    F("primary_group", STR),
+    F("ssh_authorized_keys", ListOf(STR)),
+    F("ssh_authorized_keys_local", ListOf(STR), V15, sugar=True),
+    F("shell", STR),
+    F("should_exist", BOOL),
+    F("system", BOOL),
+    F("uid", INT),
+])
+GROUP = Struct("PasswdGroup", [
+    F("gid", INT),
+    F("name", STR, always=True),
+    F("password_hash", STR),
+    F("should_exist", BOOL),
+    F("system", BOOL),
+])
+PASSWD = Struct("Passwd", [F("groups", ListOf(GROUP)), F("users", ListOf(USER))])
+
+NODE_USER = Struct("NodeUser", [F("id", INT), F("name", STR)])
+NODE_GROUP = Struct("NodeGroup", [F("id", INT), F("name", STR)])
+
+
+def _node(name: str, extra: list[Field]) -> Struct:
+    return Struct(name, [
+        F("group", NODE_GROUP),
+        F("overwrite", BOOL),
+        F("path", STR, always=True),
+        F("user", NODE_USER),
+        *extra,
+    ])
+
+
+FILE = _node("File", [F("append", ListOf(RESOURCE)), F("contents", RESOURCE), F("mode", INT)])
+DIRECTORY = _node("Directory", [F("mode", INT)])
+LINK = _node("Link", [F("hard", BOOL), F("target", STR)])
+
+PARTITION = Struct("Partition", [
+    F("guid", STR),
+    F("label", STR),
+    F("number", INT, omit_zero=True),
+    F("resize", BOOL),
+    F("should_exist", BOOL),
+    F("size_mib", INT),
+    F("start_mib", INT),
+    F("type_guid", STR),
+    F("wipe_partition_entry", BOOL),
+])
+DISK = Struct("Disk", [
+    F("device", STR, always=True),
+    F("partitions", ListOf(PARTITION)),
+    F("wipe_table", BOOL),
+])
+FILESYSTEM = Struct("Filesystem", [
+    F("device", STR, always=True),
+    F("format", STR),
+    F("label", STR),
+    F("mount_options", ListOf(STR)),
+    F("options", ListOf(STR)),
+    F("path", STR),
+    F("uuid", STR),
+    F("wipe_filesystem", BOOL),
+    F("with_mount_unit", BOOL, sugar=True),
+])
+CEX = Struct("Cex", [F("enabled", BOOL)])
+CUSTOM = Struct("Custom", [F("config", STR), F("needs_network", BOOL), F("pin", STR)])
+TANG = Struct("Tang", [
+    F("advertisement", STR, V15),
+    F("thumbprint", STR),
+    F("url", STR, omit_zero=True),
+])
+CLEVIS = Struct("Clevis", [
+    F("custom", CUSTOM),
+    F("tang", ListOf(TANG)),
+    F("threshold", INT),
+    F("tpm2", BOOL),
+])
+LUKS = Struct("Luks", [
+    F("cex", CEX, V16),
+    F("clevis", CLEVIS),
+    F("device", STR),
+    F("discard", BOOL, V15),
+    F("key_file", RESOURCE),
+    F("label", STR),
+    F("name", STR, always=True),
+    F("open_options", ListOf(STR), V15),
+    F("options", ListOf(STR)),
+    F("uuid", STR),
+    F("wipe_volume", BOOL),
+])
+RAID = Struct("Raid", [
+    F("devices", ListOf(STR)),
+    F("level", STR),
+    F("name", STR, always=True),
+    F("options", ListOf(STR)),
+    F("spares", INT),
+])
+TREE = Struct("Tree", [
+    F("group", NODE_GROUP, V17),
+    F("local", STR),
+    F("path", STR),
+    F("user", NODE_USER, V17),
+    F("file_mode", INT, V17),
+    F("dir_mode", INT, V17),
+])
+STORAGE = Struct("Storage", [
+    F("directories", ListOf(DIRECTORY)),
+    F("disks", ListOf(DISK)),
+    F("files", ListOf(FILE)),
+    F("filesystems", ListOf(FILESYSTEM)),
+    F("links", ListOf(LINK)),
+    F("luks", ListOf(LUKS)),
+    F("raid", ListOf(RAID)),
+    F("trees", ListOf(TREE), sugar=True),
+])
+
+DROPIN = Struct("Dropin", [
+    F("contents", STR),
+    F("contents_local", STR, V15, sugar=True),
+    F("name", STR, always=True),
+])
+UNIT = Struct("Unit", [
+    F("contents", STR),
+    F("contents_local", STR, V15, sugar=True),
+    F("dropins", ListOf(DROPIN)),
+    F("enabled", BOOL),
+    F("mask", BOOL),
+    F("name", STR, always=True),
+])
+SYSTEMD = Struct("Systemd", [F("units", ListOf(UNIT))])
+
+BOOT_LUKS = Struct("BootDeviceLuks", [
+    F("cex", CEX, V16),
+    F("device", STR, V16),
+    F("discard", BOOL, V15),
+    F("tang", ListOf(TANG)),
+    F("threshold", INT),
+    F("tpm2", BOOL),
+])
+BOOT_MIRROR = Struct("BootDeviceMirror", [F("devices", ListOf(STR))])
+BOOT_DEVICE = Struct("BootDevice", [
+    F("layout", STR), F("luks", BOOT_LUKS), F("mirror", BOOT_MIRROR),
+])
+GRUB_USER = Struct("GrubUser", [F("name", STR), F("password_hash", STR)])
+GRUB = Struct("Grub", [F("users", ListOf(GRUB_USER))])
+
+# Only "version" exists in the Ignition section of the output, never in the input.
+IGNITION_OUT = Struct("IgnitionOut", [*IGNITION.fields, F("version", STR)])
+
+CONFIG = Struct("Config", [
+    F("variant", STR, sugar=True),
+    F("version", STR, sugar=True),
+    F("ignition", IGNITION),
+    F("kernel_arguments", KERNEL_ARGUMENTS),
+    F("passwd", PASSWD),
+    F("storage", STORAGE),
+    F("systemd", SYSTEMD),
+    F("boot_device", BOOT_DEVICE, sugar=True),
+    F("grub", GRUB, V15, sugar=True),
+])
+
+# The Ignition output has the same shape minus the sugar, plus ignition.version.
+OUTPUT = Struct("Output", [
+    F("ignition", IGNITION_OUT),
+    *[f for f in CONFIG.fields if f.name != "ignition"],
+])
+
+
+def go_type_name(t) -> str:
+    """The Go type name yaml.v3 mentions in unmarshal errors."""
+    if isinstance(t, ListOf):
+        return "[]" + go_type_name(t.item)
+    if isinstance(t, Struct):
+        return "base." + t.name
+    return {STR: "string", INT: "int", BOOL: "bool"}[t]

@@ -1,0 +1,155 @@
+"""Reading the Butane YAML: the node tree with positions, and position look-ups.
+
+PyYAML's composer gives nodes with marks; we resolve scalars ourselves (see
+decode.py) so that the YAML rules are those of Go's yaml.v3 as Butane uses it,
+not PyYAML's YAML 1.1 resolver.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from ..errors import StokerError
+
+
+class YamlError(StokerError):
+    """The input is not YAML the official tool would accept."""
+
+
+PLAIN = "!plain"  # a plain scalar whose type decode.py resolves
+MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Loader(yaml.SafeLoader):
+    """Leaves plain scalars unresolved so decode.py applies yaml.v3's rules."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0]:
+            return MERGE if value == "<<" else PLAIN
+        return super().resolve(kind, value, implicit)
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The first YAML document's node tree (None for an empty document)."""
+    loader = _Loader(text)
+    try:
+        if not loader.check_node():
+            return None
+        node = loader.get_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlError(f"yaml: {where}{problem}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(f"yaml: {exc}") from None
+    finally:
+        loader.dispose()
+    _check_duplicates(node)
+    _apply_merge_keys(node)
+    return node
+
+
+def _check_duplicates(node, seen=None) -> None:
+    seen = seen if seen is not None else set()
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        keys: dict[str, yaml.Node] = {}
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.tag != MERGE:
+                if k.value in keys:
+                    raise YamlError(
+                        f"yaml: line {k.start_mark.line + 1}, column {k.start_mark.column + 1}: "
+                        f'mapping key "{k.value}" already defined at line '
+                        f"{keys[k.value].start_mark.line + 1}")
+                keys[k.value] = k
+            _check_duplicates(v, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for v in node.value:
+            _check_duplicates(v, seen)
+
+
+def _apply_merge_keys(node, seen=None) -> None:
+    """Resolve `<<` merge keys in place, keeping a `<<` key so it is reported as
+    unused, as the official tool does."""
+    seen = seen if seen is not None else set()
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        merges = [(k, v) for k, v in node.value if k.tag == MERGE]
+        if merges:
+            own = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+            extra = []
+            for key, value in merges:
+                sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+                for src in sources:
+                    if not isinstance(src, yaml.MappingNode):
+                        raise YamlError(f"yaml: line {key.start_mark.line + 1}: "
+                                        "map merge requires map or sequence of maps as the value")
+                    for k, v in src.value:
+                        if isinstance(k, yaml.ScalarNode) and k.value not in own:
+                            own.add(k.value)
+                            extra.append((k, v))
+            node.value = node.value + extra
+        for _, v in node.value:
+            _apply_merge_keys(v, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for v in node.value:
+            _apply_merge_keys(v, seen)
+
+
+def child(node, key):
+    """The value node at `key` (a str for mappings, an int for sequences)."""
+    if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key \
+                    and k.tag != MERGE:
+                return v
+    elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+        if 0 <= key < len(node.value):
+            return node.value[key]
+    return None
+
+
+def key_node(node, key: str):
+    if isinstance(node, yaml.MappingNode):
+        for k, _ in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return k
+    return None
+
+
+def position(root, path: tuple) -> tuple[int, int]:
+    """1-based (line, column) of the deepest node that exists along `path`.
+
+    A mapping's position is that of its first key, so a missing leaf points at the
+    first key of the mapping it belongs in, as the official tool does.
+    """
+    if root is None:
+        return 1, 1
+    node = root
+    for key in path:
+        nxt = child(node, key)
+        if nxt is None:
+            break
+        node = nxt
+    mark = node.start_mark
+    if isinstance(node, yaml.MappingNode) and node.value and not node.flow_style:
+        mark = node.value[0][0].start_mark
+    return mark.line + 1, mark.column + 1
+
+
+def key_position(root, path: tuple) -> tuple[int, int]:
+    """1-based position of the key at the end of `path` (for unused-key warnings)."""
+    parent = root
+    for key in path[:-1]:
+        parent = child(parent, key)
+        if parent is None:
+            return position(root, path)
+    k = key_node(parent, path[-1])
+    if k is None:
+        return position(root, path)
+    return k.start_mark.line + 1, k.start_mark.column + 1

@@ -1,0 +1,169 @@
+"""Butane value tree -> Ignition config, with a table mapping every output path to
+the source path it came from (so Ignition's findings point at the user's YAML).
+
+The order is the official tool's (SPEC §0.6): base sections, then mount units,
+then trees, then the fcos sugar (boot_device, partition checks, grub).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..report import Report
+from . import sugar, trees
+from .merge import PARENT, merge_with_transcript
+from .resources import ERR_NO_FILES_DIR, LocalFileError, data_url, read_local
+from .schema import CONFIG, FCOS_VERSIONS, OUTPUT, ListOf, Struct
+
+Table = dict  # output path -> source path
+
+
+class Translator:
+    def __init__(self, version: tuple[int, int], files_dir: str | None, report: Report):
+        self.version = version
+        self.files_dir = files_dir
+        self.report = report
+        self.table: Table = {}
+
+    # -- generic copying -------------------------------------------------------
+
+    def copy(self, value, t, src: tuple, out: tuple):
+        self.table[out] = src
+        if isinstance(t, Struct):
+            res = {}
+            for f in t.fields:
+                if f.sugar or f.name not in value:
+                    continue
+                res[f.ign] = self.copy(value[f.name], f.type, src + (f.name,), out + (f.ign,))
+            hook = getattr(self, "_hook_" + t.name, None)
+            if hook is not None:
+                hook(value, res, src, out)
+            return res
+        if isinstance(t, ListOf):
+            return [self.copy(v, t.item, src + (i,), out + (i,)) for i, v in enumerate(value)]
+        return value
+
+    def read(self, local: str, src: tuple) -> bytes | None:
+        try:
+            return read_local(self.files_dir, local)
+        except LocalFileError as exc:
+            self.report.error(src, str(exc))
+            return None
+
+    def _hook_Resource(self, value: dict, res: dict, src: tuple, out: tuple) -> None:
+        if "inline" in value:
+            data, field = value["inline"].encode("utf-8"), "inline"
+        elif "local" in value:
+            field = "local"
+            data = self.read(value["local"], src + ("local",))
+            if data is None:
+                return
+        else:
+            return
+        user_compression = value.get("compression") or ""
+        res["source"], compression = data_url(data, compress=not user_compression)
+        self.table[out + ("source",)] = src + (field,)
+        if not user_compression:
+            res["compression"] = compression
+            self.table[out + ("compression",)] = src + (field,)
+
+    def _contents_local(self, value: dict, res: dict, src: tuple, out: tuple) -> None:
+        local = value.get("contents_local")
+        if not local:
+            return
+        data = self.read(local, src + ("contents_local",))
+        if data is not None:
+            res["contents"] = data.decode("utf-8", errors="replace")
+            self.table[out + ("contents",)] = src + ("contents_local",)
+
+    _hook_Unit = _contents_local
+    _hook_Dropin = _contents_local
+
+    def _hook_PasswdUser(self, value: dict, res: dict, src: tuple, out: tuple) -> None:
+        locals_ = value.get("ssh_authorized_keys_local")
+        if not locals_:
+            return
+        lsrc = src + ("ssh_authorized_keys_local",)
+        if self.files_dir is None:
+            self.report.error(lsrc, ERR_NO_FILES_DIR)
+            return
+        keys = res.setdefault("sshAuthorizedKeys", [])
+        self.table.setdefault(out + ("sshAuthorizedKeys",), lsrc)
+        for i, local in enumerate(locals_):
+            data = self.read(local, lsrc + (i,))
+            if data is None:
+                continue
+            for line in re.split(r"\r?\n", data.decode("utf-8", errors="replace")):
+                if line:
+                    self.table[out + ("sshAuthorizedKeys", len(keys))] = lsrc + (i,)
+                    keys.append(line)
+
+    def map_new(self, out: tuple, value, src: tuple, *, overwrite: bool = True) -> None:
+        """Map a generated output node and everything below it to one source node."""
+        if overwrite or out not in self.table:
+            self.table[out] = src
+        if isinstance(value, dict):
+            for k, v in value.items():
+                self.map_new(out + (k,), v, src, overwrite=overwrite)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                self.map_new(out + (i,), v, src, overwrite=overwrite)
+
+    def source_path(self, out: tuple, *, mapped: bool = True) -> tuple:
+        """The YAML path an output path came from; unmapped paths are snake_cased
+        output paths, as the official tool reports them."""
+        if mapped and out in self.table:
+            return self.table[out]
+        return snake_path(out)
+
+    def output_warning(self, out: tuple, message: str, *, mapped: bool = True) -> None:
+        self.report.warning(self.source_path(out, mapped=mapped), message)
+
+    # -- merging generated parts as the parent of the user's config -------------
+
+    def merge_parent(self, parent: dict, parent_table: Table, child: dict) -> dict:
+        result, transcript = merge_with_transcript(parent, child)
+        table: Table = {}
+        for rpath, (side, opath) in transcript.items():
+            source_table = parent_table if side == PARENT else self.table
+            if opath in source_table:
+                table[rpath] = source_table[opath]
+        self.table = table
+        return result
+
+    # -- the whole pipeline ------------------------------------------------------
+
+    def translate(self, value: dict) -> dict:
+        out = self.copy(value, CONFIG, (), ())
+        out.setdefault("ignition", {})["version"] = FCOS_VERSIONS[self.version]
+        self.table[("ignition", "version")] = ("version",)
+        mount_units, mount_table = sugar.mount_units(value)
+        if mount_units:
+            out = self.merge_parent(mount_units, mount_table, out)
+        trees.process(self, value, out)
+        boot, boot_table = sugar.boot_device(value, self.version)
+        if boot:
+            out = self.merge_parent(boot, boot_table, out)
+        sugar.check_partitions(self, out)
+        grub, grub_table = sugar.grub(value)
+        if grub:
+            out = self.merge_parent(grub, grub_table, out)
+        return out
+
+
+def snake_path(out: tuple) -> tuple:
+    """An output path with each key in Butane's snake_case (`sizeMiB` -> `size_mib`)."""
+    t = OUTPUT
+    res = []
+    for k in out:
+        if isinstance(k, int):
+            res.append(k)
+            continue
+        f = t.by_ign.get(k) if isinstance(t, Struct) else None
+        if f is None:
+            res.append(k)
+            t = None
+            continue
+        res.append(f.name)
+        t = f.type.item if isinstance(f.type, ListOf) else f.type
+    return tuple(res)

@@ -1,0 +1,146 @@
+"""`storage.trees`: a local directory copied into files and links (SPEC §7)."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from .resources import (ERR_NO_FILES_DIR, LocalFileError, data_url, go_join, go_os_error,
+                        local_path)
+
+ERR_NODE_EXISTS = "matching filesystem node has existing contents or different type"
+ERR_FILE_TYPE = "trees may only contain files, directories, and symlinks"
+
+
+def _walk(root: str):
+    """Go's filepath.Walk: the root first, then entries in lexical order, links not followed."""
+    yield root, os.lstat(root)
+    for name in sorted(os.listdir(root), key=lambda n: n.encode("utf-8", "surrogateescape")):
+        full = os.path.join(root, name)
+        st = os.lstat(full)
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk(full)
+        else:
+            yield full, st
+
+
+class _Nodes:
+    """Index of the output's files, links and directories by path."""
+
+    def __init__(self, storage: dict):
+        self.storage = storage
+        self.where: dict[str, tuple[str, int]] = {}
+        for kind in ("files", "links", "directories"):
+            for i, node in enumerate(storage.get(kind, [])):
+                self.where.setdefault(node.get("path"), (kind, i))
+
+    def get(self, path: str):
+        return self.where.get(path)
+
+    def add(self, kind: str, node: dict) -> int:
+        items = self.storage.setdefault(kind, [])
+        items.append(node)
+        self.where[node["path"]] = (kind, len(items) - 1)
+        return len(items) - 1
+
+
+def process(tr, value: dict, out: dict) -> None:
+    tree_list = value.get("storage", {}).get("trees") or []
+    if not tree_list:
+        return
+    storage = out.setdefault("storage", {})
+    nodes = _Nodes(storage)
+    v17 = tr.version >= (1, 7)
+    for i, tree in enumerate(tree_list):
+        src = ("storage", "trees", i)
+        if not tree.get("local"):
+            tr.report.error(src, "local is required")
+            continue
+        if tr.files_dir is None:
+            tr.report.error(src, ERR_NO_FILES_DIR)
+            return
+        try:
+            root = local_path(tr.files_dir, tree["local"])
+        except LocalFileError as exc:
+            tr.report.error(src, str(exc))
+            continue
+        try:
+            if not stat.S_ISDIR(os.stat(root).st_mode):
+                tr.report.error(src, "root of tree must be a directory")
+                continue
+        except OSError as exc:
+            tr.report.error(src, go_os_error("stat", root, exc))
+            continue
+        dest = tree.get("path") or "/"
+        owner = {k: tree[k] for k in ("user", "group") if v17 and k in tree}
+        try:
+            entries = list(_walk(root))
+        except OSError as exc:
+            tr.report.error(src, go_os_error("lstat", root, exc))
+            continue
+        for full, st in entries:
+            rel = os.path.relpath(full, root)
+            path = go_join(dest, rel)
+            if stat.S_ISREG(st.st_mode):
+                _file(tr, nodes, tree, owner, src, path, full, st)
+            elif stat.S_ISLNK(st.st_mode):
+                _link(tr, nodes, owner, src, path, full)
+            elif stat.S_ISDIR(st.st_mode):
+                if v17 and ("dir_mode" in tree or owner):
+                    if nodes.get(path) is not None:
+                        tr.report.error(src, ERR_NODE_EXISTS)
+                        continue
+                    node = {"path": path, **owner, "mode": tree.get("dir_mode", 0o755)}
+                    tr.map_new(("storage", "directories", nodes.add("directories", node)),
+                               node, src)
+            else:
+                tr.report.error(src, ERR_FILE_TYPE)
+
+
+def _file(tr, nodes: _Nodes, tree: dict, owner: dict, src, path: str, full: str, st) -> None:
+    existing = nodes.get(path)
+    if existing is not None:
+        kind, idx = existing
+        node = nodes.storage[kind][idx]
+        if kind != "files" or (node.get("contents") or {}).get("source") is not None:
+            tr.report.error(src, ERR_NODE_EXISTS)
+            return
+    else:
+        node = {"path": path, **owner}
+        idx = nodes.add("files", node)
+        tr.map_new(("storage", "files", idx), node, src)
+    try:
+        with open(full, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        tr.report.error(src, go_os_error("open", full, exc))
+        return
+    contents = node.setdefault("contents", {})
+    user_compression = contents.get("compression") or ""
+    contents["source"], compression = data_url(data, compress=not user_compression)
+    if not user_compression:
+        contents["compression"] = compression
+    out = ("storage", "files", idx)
+    tr.map_new(out + ("contents",), contents, src, overwrite=False)
+    tr.table[out + ("contents", "source")] = src
+    tr.table[out + ("contents", "compression")] = src
+    if "mode" not in node:
+        default = 0o755 if st.st_mode & 0o111 else 0o644
+        node["mode"] = tree.get("file_mode", default) if tr.version >= (1, 7) else default
+        tr.table[out + ("mode",)] = src
+
+
+def _link(tr, nodes: _Nodes, owner: dict, src, path: str, full: str) -> None:
+    existing = nodes.get(path)
+    if existing is not None:
+        kind, idx = existing
+        node = nodes.storage[kind][idx]
+        if kind != "links" or node.get("target") is not None:
+            tr.report.error(src, ERR_NODE_EXISTS)
+            return
+    else:
+        node = {"path": path, **owner}
+        idx = nodes.add("links", node)
+        tr.map_new(("storage", "links", idx), node, src)
+    node["target"] = os.readlink(full)
+    tr.table[("storage", "links", idx, "target")] = src

@@ -1,0 +1,218 @@
+"""Butane's source validation (SPEC §5, §6, §8, §9, §11, §12), before translation.
+
+Checks run in the official order: the fcos top-level rules, then a pre-order walk
+of the document in struct-field order with each struct's own rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..report import Report
+from .schema import CONFIG, ListOf, Struct
+
+_MOUNT_PATH = re.compile(r"^/(etc|var)(/|$)")
+_LAYOUTS_15 = ("aarch64", "ppc64le", "x86_64")
+_LAYOUTS_16 = ("aarch64", "ppc64le", "s390x-eckd", "s390x-virt", "s390x-zfcp", "x86_64")
+_S390X = ("s390x-eckd", "s390x-zfcp", "s390x-virt")
+BOOT_DISK = "/dev/disk/by-id/coreos-boot-disk"
+
+
+class SourceValidator:
+    def __init__(self, version: tuple[int, int], report: Report, ignition_version: str):
+        self.version = version
+        self.report = report
+        self.ignition_version = ignition_version
+
+    def run(self, value: dict) -> None:
+        self._fcos_top_level(value)
+        self._walk(value, CONFIG, ())
+
+    def _walk(self, value, t, path: tuple) -> None:
+        if isinstance(t, Struct) and isinstance(value, dict):
+            check = getattr(self, "_check_" + t.name, None)
+            if check is not None:
+                check(value, path)
+            for f in t.fields:
+                if f.name in value:
+                    self._walk(value[f.name], f.type, path + (f.name,))
+        elif isinstance(t, ListOf) and isinstance(value, list):
+            for i, item in enumerate(value):
+                self._walk(item, t.item, path + (i,))
+
+    # -- fcos top level (1.6+) ---------------------------------------------------
+
+    def _fcos_top_level(self, value: dict) -> None:
+        if self.version < (1, 6):
+            return
+        storage = value.get("storage") or {}
+        for i, fs in enumerate(storage.get("filesystems") or []):
+            if fs.get("with_mount_unit") and fs.get("path") \
+                    and not _MOUNT_PATH.match(fs["path"]):
+                self.report.error(("storage", "filesystems", i, "path"),
+                                  "path must be under /etc or /var if with_mount_unit is true")
+        mirror = ((value.get("boot_device") or {}).get("mirror") or {}).get("devices") or []
+        for d, disk in enumerate(storage.get("disks") or []):
+            if disk.get("device") == BOOT_DISK or disk.get("wipe_table") is True \
+                    or disk.get("device") in mirror:
+                continue
+            for p, part in enumerate(disk.get("partitions") or []):
+                if not part.get("number") and part.get("label") is not None:
+                    self.report.warning(
+                        ("storage", "disks", d, "partitions", p, "number"),
+                        "partitions cannot be reused by label; number must be specified except "
+                        f"on boot disk ({BOOT_DISK}) or when wipe_table is true")
+
+    # -- per-struct rules ------------------------------------------------------------
+
+    def _check_Resource(self, r: dict, path: tuple) -> None:
+        set_fields = [k for k in ("local", "inline", "source") if r.get(k) is not None]
+        if len(set_fields) > 1:
+            self.report.error(path + (set_fields[-1],),
+                              "only one of the following can be set: inline, local, source")
+            return
+        if len(path) >= 2 and path[:2] == ("ignition", "config") and "inline" in r:
+            self._check_child_config(r["inline"], path)
+
+    def _check_child_config(self, text: str, path: tuple) -> None:
+        from ..ignition import parse_config, validate
+        config, err = parse_config(text)
+        if config is None:
+            self.report.error(path + ("inline",), err)
+            self.report.error(path + ("inline",), "config is not valid")
+            return
+        version = (config.get("ignition") or {}).get("version")
+        if version != self.ignition_version:
+            self.report.warning(path + ("version",), "skipping validation for the merge/replace "
+                                "ignition config due to an unkown version")
+            return
+        for entry in validate(config, version):
+            self.report.add(entry.kind, path + ("inline",) + tuple(entry.path or ()),
+                            entry.message)
+
+    def _check_File(self, f: dict, path: tuple) -> None:
+        self._check_mode(f, path, directory=False)
+
+    def _check_Directory(self, d: dict, path: tuple) -> None:
+        self._check_mode(d, path, directory=True)
+
+    def _check_mode(self, node: dict, path: tuple, *, directory: bool) -> None:
+        mode = node.get("mode")
+        if mode is not None and decimal_mode_suspect(mode, directory):
+            self.report.warning(path + ("mode",), "unreasonable mode would be reasonable if "
+                                "specified in octal; remember to add a leading zero")
+
+    def _check_Unit(self, u: dict, path: tuple) -> None:
+        if "contents" in u and "contents_local" in u:
+            self.report.error(path + ("contents_local",),
+                              "only one of the following can be set: contents, contents_local")
+
+    _check_Dropin = _check_Unit
+
+    def _check_Filesystem(self, fs: dict, path: tuple) -> None:
+        if not fs.get("with_mount_unit"):
+            return
+        if not fs.get("format"):
+            self.report.error(path + ("format",), "format is required if with_mount_unit is true")
+        elif fs["format"] != "swap" and not fs.get("path"):
+            self.report.error(path + ("path",),
+                              "path is required if with_mount_unit is true and format is not swap")
+
+    def _check_BootDevice(self, bd: dict, path: tuple) -> None:
+        v16 = self.version >= (1, 6)
+        layout = bd.get("layout")
+        luks = bd.get("luks") or {}
+        devices = (bd.get("mirror") or {}).get("devices") or []
+        if devices and layout is None:
+            msg = "boot_device.layout should be specified when boot_device.mirror is specified"
+            if self.version >= (1, 7):
+                self.report.error(path + ("mirror",), msg)
+            else:
+                self.report.warning(path + ("mirror",), msg)
+        layouts = _LAYOUTS_16 if v16 else _LAYOUTS_15
+        if layout is not None and layout not in layouts:
+            self.report.error(path + ("layout",), "layout must be one of: " + ", ".join(layouts))
+        if len(devices) == 1:
+            # The official tool reports this one twice.
+            for _ in range(2):
+                self.report.error(path + ("mirror", "devices"),
+                                  "mirroring requires at least two devices")
+        if v16:
+            self._check_boot_s390x(layout, luks, devices, path)
+            cex = bool((luks.get("cex") or {}).get("enabled"))
+            if cex:
+                if layout is None:
+                    self.report.error(path + ("luks", "cex"),
+                                      "when using cex the targeted architecture must match s390x")
+                elif layout not in _S390X:
+                    self.report.error(path + ("layout",),
+                                      "when using cex the targeted architecture must match s390x")
+                if luks.get("tang") or luks.get("tpm2"):
+                    self.report.error(path + ("luks",), "cannot use cex with clevis")
+        if self.version >= (1, 7) and luks.get("device"):
+            has_method = any(t.get("url") for t in luks.get("tang") or []) \
+                or luks.get("tpm2") or (luks.get("cex") or {}).get("enabled")
+            if not has_method:
+                self.report.error(path + ("luks", "luks"), "no method specified for luks")
+
+    def _check_boot_s390x(self, layout, luks: dict, devices: list, path: tuple) -> None:
+        if layout in ("s390x-eckd", "s390x-zfcp"):
+            device = luks.get("device")
+            if not device:
+                self.report.error(path + ("layout",),
+                                  "device is required for layouts: s390x-eckd, s390x-zfcp")
+            elif not re.search(r"/dev/dasd[a-z]$" if layout == "s390x-eckd" else r"/dev/sd[a-z]$",
+                               device):
+                self.report.error(path + ("layout",), "device name must start with /dev/dasd on "
+                                  "s390x-eckd layout or /dev/sd on s390x-zfcp layout")
+        if layout in _S390X and devices:
+            self.report.error(path + ("layout",),
+                              "mirroring not supported on layouts: s390x-eckd, s390x-zfcp, s390x-virt")
+
+    def _check_GrubUser(self, u: dict, path: tuple) -> None:
+        if not u.get("name"):
+            self.report.error(path + ("name",), 'field "name" is required')
+        if not u.get("password_hash"):
+            self.report.error(path + ("password_hash",), 'field "password_hash" is required')
+
+
+# -- decimal-looking modes (SPEC §12) ---------------------------------------------------
+
+def _typical(mode: int, directory: bool) -> bool:
+    if mode == 0:
+        return True
+    classes = [(mode >> shift) & 7 for shift in (6, 3, 0)]  # user, group, other
+    for bit in (4, 2, 1):
+        held = [bool(c & bit) for c in classes]
+        # a less specific class never holds a bit the more specific one lacks
+        if (held[2] and not held[1]) or (held[1] and not held[0]):
+            return False
+    for i, c in enumerate(classes):
+        if c & 1 and any((o & 4) and not (o & 1) for o in classes[i + 1:]):
+            return False
+        if (c & 2 or c & 1) and not c & 4:
+            return False
+    if not any(c & 4 for c in classes):
+        return False
+    special = mode & 0o7000
+    anyone_x = any(c & 1 for c in classes)
+    if directory:
+        if not anyone_x or special & 0o4000:
+            return False
+        if special & 0o3000 and not any(c & 2 for c in classes):
+            return False
+    else:
+        if special & 0o6000 and (not anyone_x or classes[2] & 2):
+            return False
+        if special & 0o1000:
+            return False
+    return True
+
+
+def decimal_mode_suspect(mode: int, directory: bool) -> bool:
+    digits = str(mode)
+    if mode < 0 or mode > 7777 or any(ch not in "01234567" for ch in digits):
+        return False
+    if _typical(mode, directory):
+        return False
+    return _typical(int(digits, 8), directory)
