@@ -26,7 +26,7 @@ from .validate import SourceValidator
 
 __all__ = ["translate", "Result", "TranslateError"]
 
-HEAD = Struct("Head", [F("variant", STR), F("version", STR)])
+HEAD = Struct("Config", [F("variant", STR), F("version", STR)])
 SOURCE_INVALID = "source config is invalid"
 OUTPUT_INVALID = "config generated was invalid"
 

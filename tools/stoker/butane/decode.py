@@ -110,7 +110,7 @@ class Decoder:
                 if n is None and _FLOAT.fullmatch(text) and tag != _TAG + "bool":
                     f = float(text.replace("_", ""))
                     n = int(f) if abs(f) < 2 ** 63 else None
-                if n is not None:
+                if n is not None and -2 ** 63 <= n < 2 ** 63:
                     return n
             elif t == BOOL:
                 low = text.lower()
