@@ -1,0 +1,225 @@
+"""`stoker list|render|ignition|validate|secrets-example`: the fleet's commands.
+
+Rendering is in the library (render.py); this module only shows progress,
+tables and warnings with rich, and decides exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import StokerError, UsageError
+from .budget import PROVIDERS
+from .definitions import load_fleet
+from .errors import FleetError
+
+METADATA_WARNING = ("Ignition configs are cloud user-data: any process on the VM can read them "
+                    "(with the secrets in them) from the metadata service. Keep the VMs' workloads trusted.")
+DEV_BANNER = ("DEV MODE: secrets that are not set were filled with THROWAWAY values "
+              "(dev-insecure-...). These configs are for tests and boot checks only; never deploy them.")
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _fleet(args):
+    return load_fleet(Path(args.root) if args.root else None)
+
+
+def _names(args, fleet) -> list[str]:
+    if getattr(args, "all", False) or not args.vms:
+        if not getattr(args, "all", False) and getattr(args, "require_name", False):
+            raise UsageError("name a VM or pass --all")
+        return sorted(fleet.vms)
+    unknown = [n for n in args.vms if n not in fleet.vms]
+    if unknown:
+        raise StokerError(f"no VM named {', '.join(unknown)}; the fleet has {', '.join(sorted(fleet.vms))}")
+    return list(args.vms)
+
+
+def _secrets(args):
+    from .secrets import load_secrets
+
+    return load_secrets(args.secrets, dev=args.dev_secrets)
+
+
+def _common(p: argparse.ArgumentParser, secrets: bool = True) -> None:
+    p.add_argument("--root", help="repository root (default: the nearest directory with fleet.yaml)")
+    if secrets:
+        p.add_argument("--secrets", metavar="FILE",
+                       help="YAML file vm -> NAME -> value, kept outside git (default: $STOKER_SECRETS)")
+        p.add_argument("--dev-secrets", action="store_true",
+                       help="fill secrets that are not set with throwaway values (also STOKER_DEV_SECRETS=1)")
+
+
+def cmd_list(args) -> int:
+    from rich.table import Table
+
+    fleet = _fleet(args)
+    table = Table(title="The fleet", title_justify="left")
+    for col in ("VM", "extends", "services", "jobs", "timers", "data volume"):
+        table.add_column(col)
+    for name, vm in sorted(fleet.vms.items()):
+        table.add_row(name, vm.extends or "", "\n".join(sorted(vm.services)),
+                      "\n".join(sorted(vm.jobs)),
+                      "\n".join(f"{t.name} ({t.on_calendar})" for t in sorted(vm.timers.values(), key=lambda t: t.name)),
+                      f"{vm.data_volume.device} → {vm.data_volume.mount}" if vm.data_volume else "")
+    _console().print(table)
+    return 0
+
+
+def cmd_render(args) -> int:
+    from .render import render_vm, write_rendered
+
+    fleet = _fleet(args)
+    build = Path(args.build_dir or fleet.root / "build")
+    console = _console()
+    for name in _names(args, fleet):
+        rendered = render_vm(fleet, name, None, with_ignition=False)
+        for path in write_rendered(rendered, build):
+            console.print(f"wrote {path}")
+    return 0
+
+
+def cmd_ignition(args) -> int:
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from .render import render_vm, write_rendered
+
+    fleet = _fleet(args)
+    secrets = _secrets(args)
+    provider = args.provider or fleet.data.get("provider", "openstack")
+    build = Path(args.build_dir or fleet.root / "build")
+    names = _names(args, fleet)
+    err = _console(stderr=True)
+    results = []
+    failures: list[str] = []
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("rendering", total=len(names))
+        for name in names:
+            progress.update(task, description=f"rendering {name}")
+            try:
+                rendered = render_vm(fleet, name, secrets, provider=provider, strict=args.strict)
+                write_rendered(rendered, build)
+                results.append(rendered)
+            except FleetError as exc:
+                failures.append(str(exc))
+            progress.advance(task)
+    if any(r.dev_secrets for r in results):
+        err.print(f"[bold red]{'!' * 78}\n{DEV_BANNER}\n{'!' * 78}[/]")
+    if results:
+        err.print(f"[yellow]warning:[/] {METADATA_WARNING}")
+    table = Table(title=f"Ignition configs in {build} (limit: {provider})", title_justify="left")
+    for col, just in (("VM", "left"), ("units", "right"), ("size", "right"), ("user-data", "right"),
+                      ("", "left")):
+        table.add_column(col, justify=just)
+    for r in results:
+        b = r.budget
+        note = "wrapped (gzip)" if r.wrapped else ""
+        if r.dev_secrets:
+            note = (note + ", " if note else "") + "[red]dev secrets[/]"
+        table.add_row(r.vm.name, str(r.units), f"{len(r.ignition):,} B",
+                      f"{b.measured:,}/{b.limit:,} {b.unit} ({b.percent:.0f}%)", note)
+    _console().print(table)
+    for entry in (e for r in results for e in r.report):
+        err.print(f"[yellow]{entry.kind}:[/] {entry.raw()}")
+    if failures:
+        raise StokerError("\n".join(failures))
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from rich.table import Table
+
+    from .external import FAILED, SKIPPED
+    from .render import render_vm
+    from .validation import validate_ignition_bytes, validate_rendered
+
+    console = _console()
+    failed = False
+    targets = list(args.vms)
+    files = [t for t in targets if t.endswith(".ign") or os.sep in t]
+    vm_names = [t for t in targets if t not in files]
+    plan = []
+    for f in files:
+        try:
+            data = Path(f).read_bytes()
+        except OSError as exc:
+            raise StokerError(f"cannot read {f}: {exc.strerror}") from None
+        plan.append((f, lambda data=data, f=f: validate_ignition_bytes(data, f)))
+    if vm_names or args.all or not files:
+        fleet = _fleet(args)
+        args.vms = vm_names
+        secrets = _secrets(args)
+        for name in _names(args, fleet):
+            plan.append((name, lambda name=name: validate_rendered(
+                render_vm(fleet, name, secrets, provider=args.provider, strict=True))))
+    for label, fn in plan:
+        table = Table(title=label, title_justify="left", show_header=False)
+        table.add_column("check")
+        table.add_column("result")
+        table.add_column("detail", overflow="fold")
+        for check in fn():
+            style = {"ok": "green", FAILED: "bold red", SKIPPED: "dim"}[check.status]
+            failed |= check.status == FAILED
+            table.add_row(check.name, f"[{style}]{check.status}[/]", check.detail)
+        console.print(table)
+    return 1 if failed else 0
+
+
+def cmd_secrets_example(args) -> int:
+    from .render import atomic_write
+    from .secrets import example
+
+    fleet = _fleet(args)
+    text = example(fleet)
+    path = fleet.root / "secrets.example.yaml"
+    if args.check:
+        current = path.read_text() if path.exists() else ""
+        if current != text:
+            raise StokerError(f"{path.name} is out of date: run `stoker secrets-example`")
+        return 0
+    atomic_write(path, text.encode())
+    _console().print(f"wrote {path}")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("list", help="list the fleet's VMs and what runs on them")
+    _common(p, secrets=False)
+    p.set_defaults(func=cmd_list)
+
+    p = subparsers.add_parser("render", help="write build/<vm>.bu (Butane; no secrets needed)")
+    p.add_argument("vms", nargs="*", metavar="VM")
+    p.add_argument("--all", action="store_true", help="every VM (the default when none is named)")
+    p.add_argument("--build-dir", metavar="DIR")
+    _common(p, secrets=False)
+    p.set_defaults(func=cmd_render)
+
+    p = subparsers.add_parser("ignition", help="write build/<vm>.bu and build/<vm>.ign (0600)")
+    p.add_argument("vms", nargs="*", metavar="VM")
+    p.add_argument("--all", action="store_true", help="every VM (the default when none is named)")
+    p.add_argument("--build-dir", metavar="DIR")
+    p.add_argument("--provider", choices=sorted(PROVIDERS), help="user-data limit to check against")
+    p.add_argument("--strict", action="store_true", help="fail on transpiler warnings")
+    _common(p)
+    p.set_defaults(func=cmd_ignition)
+
+    p = subparsers.add_parser("validate", help="check VMs (rendered in memory) or FILE.ign files")
+    p.add_argument("vms", nargs="*", metavar="VM|FILE.ign")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--provider", choices=sorted(PROVIDERS))
+    _common(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = subparsers.add_parser("secrets-example", help="write secrets.example.yaml: every secret name, no values")
+    p.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    _common(p, secrets=False)
+    p.set_defaults(func=cmd_secrets_example)

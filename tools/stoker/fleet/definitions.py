@@ -1,0 +1,415 @@
+"""Loading the fleet: fleet.yaml and vms/*.yaml → checked, merged `VM` records.
+
+Order: parse each file (positions kept) → schema check of each file as written
+(partial: an extending file may leave out what its parent has) → `extends`
+resolution → fleet defaults → schema check of the merged definition → model.
+Every problem is reported with file, line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Collector, FleetError, Problem
+from .located import Marks, Where, load
+from .schemacheck import check, load_schema
+
+FLEET_FILE = "fleet.yaml"
+VMS_DIR = "vms"
+FRAGMENTS_DIR = "butane"
+
+_REF = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
+
+
+@dataclass
+class Mount:
+    source: str  # absolute host path, resolved
+    target: str
+    relabel: str | None
+    read_only: bool
+
+
+@dataclass
+class Container:
+    name: str
+    kind: str  # "service" or "job"
+    image: str
+    description: str = ""
+    command: list[str] | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+    ports: list[str] = field(default_factory=list)
+    volumes: list[Mount] = field(default_factory=list)
+    tmpfs: list[str] = field(default_factory=list)
+    read_only: bool = False
+    cap_drop: list[str] = field(default_factory=lambda: ["all"])
+    cap_add: list[str] = field(default_factory=list)
+    user: str | None = None
+    network: str | None = None
+    requires: list[str] = field(default_factory=list)
+    wants: list[str] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
+    binds_to: list[str] = field(default_factory=list)
+    exec_start_post: list[str] = field(default_factory=list)
+    restart: str | None = None
+    enabled: bool = False  # started at boot
+    path: tuple = ()  # where it is in the definition, for messages
+
+    @property
+    def unit(self) -> str:
+        return f"{self.name}.service"
+
+
+@dataclass
+class Timer:
+    name: str
+    job: str
+    on_calendar: str
+    description: str = ""
+    persistent: bool = False
+    randomized_delay: str | None = None
+    path: tuple = ()
+
+    @property
+    def unit(self) -> str:
+        return f"{self.name}.timer"
+
+
+@dataclass
+class DataVolume:
+    device: str
+    format: str
+    label: str | None
+    mount: str
+    directories: dict[str, dict]
+
+
+@dataclass
+class PlainFile:
+    path: str
+    source: Path
+    mode: int
+    template: bool
+    where: tuple
+
+
+@dataclass
+class VM:
+    name: str
+    file: str
+    data: dict
+    marks: Marks
+    hostname: str
+    butane_version: str
+    fragments: list[str]
+    users: dict[str, list[str]]
+    files: list[PlainFile]
+    directories: list[dict]
+    data_volume: DataVolume | None
+    networks: list[str]
+    updates: dict | None
+    services: dict[str, Container]
+    jobs: dict[str, Container]
+    timers: dict[str, Timer]
+    extends: str | None = None
+
+    @property
+    def containers(self) -> dict[str, Container]:
+        return {**self.services, **self.jobs}
+
+    def where(self, path: tuple) -> tuple[str, int, int] | None:
+        return self.marks.value(path)
+
+    def key_where(self, path: tuple):
+        return self.marks.key(path)
+
+    def secret_names(self) -> list[str]:
+        names: set[str] = set()
+        for c in self.containers.values():
+            names.update(c.secrets)
+        return sorted(names)
+
+
+@dataclass
+class Fleet:
+    root: Path
+    data: dict
+    marks: Marks
+    vms: dict[str, VM]
+
+    @property
+    def file(self) -> str:
+        return FLEET_FILE
+
+    def lookup(self, dotted: str):
+        """A value of fleet.yaml by dotted name (`hosts.ims.address`); KeyError if absent."""
+        node = self.data
+        for part in dotted.split("."):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                raise KeyError(dotted)
+        return node
+
+    def substitute(self, text: str, file: str, first_line: int = 1, first_col: int = 1,
+                   problems: list[Problem] | None = None) -> str:
+        """Replace every `{{ dotted.name }}` with its fleet.yaml value; unknown names are problems."""
+
+        def repl(m: re.Match) -> str:
+            try:
+                value = self.lookup(m.group(1))
+            except KeyError:
+                before = text[: m.start()]
+                line = first_line + before.count("\n")
+                col = (m.start() - before.rfind("\n")) if "\n" in before else first_col + m.start()
+                if problems is not None:
+                    problems.append(Problem(file, line, col, f"{m.group(1)!r} is not defined in {FLEET_FILE}"))
+                return m.group(0)
+            if isinstance(value, (dict, list)):
+                if problems is not None:
+                    problems.append(Problem(file, first_line, first_col,
+                                            f"{m.group(1)!r} in {FLEET_FILE} is not a single value"))
+                return m.group(0)
+            return _scalar(value)
+
+        return _REF.sub(repl, text)
+
+
+def _scalar(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The repository root: the nearest directory upwards that holds fleet.yaml."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / FLEET_FILE).is_file() and (d / VMS_DIR).is_dir():
+            return d
+    raise FleetError(Problem(str(here), None, None, f"no {FLEET_FILE} with a {VMS_DIR}/ directory here or above"))
+
+
+def _read(root: Path, rel: str) -> tuple[object, Marks]:
+    path = root / rel
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FleetError(Problem(rel, None, None, f"cannot read: {exc.strerror}")) from None
+    return load(text, rel)
+
+
+def deep_merge(parent, child, parent_marks: Marks, child_marks: Marks):
+    """Lay `child` over `parent`: mappings merge, null deletes, everything else replaces."""
+    marks = Marks(dict(parent_marks.values), dict(parent_marks.keys))
+    marks.values.update(child_marks.values)
+    marks.keys.update(child_marks.keys)
+
+    def merge(p, c):
+        if isinstance(p, dict) and isinstance(c, dict):
+            out = dict(p)
+            for k, v in c.items():
+                if v is None and k in out:
+                    del out[k]
+                elif k in out:
+                    out[k] = merge(out[k], v)
+                else:
+                    out[k] = v
+            return out
+        return c
+
+    return merge(parent, child), marks
+
+
+def load_fleet(root: Path | None = None) -> Fleet:
+    root = find_root(root) if root is None else Path(root).resolve()
+    problems = Collector()
+    fleet_data, fleet_marks = _read(root, FLEET_FILE)
+    if not isinstance(fleet_data, dict):
+        raise FleetError(Problem(FLEET_FILE, 1, 1, "expected a mapping at the top level"))
+    problems.problems += check(fleet_data, fleet_marks, load_schema("fleet.schema.json"), FLEET_FILE)
+    problems.raise_if_any()
+
+    raw: dict[str, tuple[dict, Marks, str]] = {}
+    for path in sorted((root / VMS_DIR).glob("*.yaml")):
+        rel = f"{VMS_DIR}/{path.name}"
+        data, marks = _read(root, rel)
+        if not isinstance(data, dict):
+            problems.add(rel, (1, 1), "expected a mapping at the top level")
+            continue
+        problems.problems += check(data, marks, load_schema("vm.schema.json", partial=True), rel)
+        raw[path.stem] = (data, marks, rel)
+    problems.raise_if_any()
+
+    fleet = Fleet(root, fleet_data, fleet_marks, {})
+    merged: dict[str, tuple[dict, Marks]] = {}
+    for name in raw:
+        merged[name] = _resolve(name, raw, merged, problems, ())
+    problems.raise_if_any()
+
+    defaults = fleet_data.get("defaults", {})
+    full_schema = load_schema("vm.schema.json")
+    for name, (data, marks) in merged.items():
+        file = raw[name][2]
+        data = dict(data)
+        data.pop("extends", None)
+        # The hostname is the VM's own, never inherited from the VM it extends.
+        data["hostname"] = raw[name][0].get("hostname", name)
+        data.setdefault("butane_version", defaults.get("butane_version", "1.4.0"))
+        data.setdefault("fragments", list(defaults.get("fragments", [])))
+        if "updates" not in data and "updates" in defaults:
+            data["updates"] = defaults["updates"]
+        found = check(data, marks, full_schema, file)
+        if found:
+            problems.problems += found
+            continue
+        fleet.vms[name] = _build_vm(fleet, name, file, data, marks, raw[name][0].get("extends"), problems)
+    problems.raise_if_any()
+    return fleet
+
+
+def _resolve(name, raw, merged, problems: Collector, chain: tuple):
+    if name in merged:
+        return merged[name]
+    data, marks, file = raw[name]
+    parent = data.get("extends")
+    if parent is None:
+        merged[name] = (data, marks)
+        return merged[name]
+    where = marks.value(("extends",))
+    if parent == name or parent in chain:
+        cycle = " -> ".join(chain + (name, parent))
+        problems.add(file, where[1:], f"extends cycle: {cycle}")
+        return data, marks
+    if parent not in raw:
+        hint = _did_you_mean(parent, raw)
+        problems.add(file, where[1:], f"extends {parent!r}, but there is no {VMS_DIR}/{parent}.yaml{hint}")
+        return data, marks
+    pdata, pmarks = _resolve(parent, raw, merged, problems, chain + (name,))
+    merged[name] = deep_merge(pdata, data, pmarks, marks)
+    return merged[name]
+
+
+def _did_you_mean(word: str, choices) -> str:
+    import difflib
+
+    hint = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean {hint[0]!r}?" if hint else ""
+
+
+def full_image(registry: str, image: str) -> str:
+    first = image.split("/", 1)[0]
+    if "/" in image and ("." in first or ":" in first or first == "localhost"):
+        return image
+    return f"{registry.rstrip('/')}/{image}"
+
+
+def _build_vm(fleet: Fleet, name, file, data, marks: Marks, extends, problems: Collector) -> VM:
+    def where(path):
+        w = marks.value(path)
+        return w[1:] if w else None
+
+    def add(path, message):
+        w = marks.value(path)
+        problems.add(w[0] if w else file, w[1:] if w else None, message)
+
+    users: dict[str, list[str]] = {}
+    for user, spec in (data.get("users") or {}).items():
+        keys: list[str] = []
+        for i, set_name in enumerate((spec or {}).get("ssh_keys", [])):
+            known = fleet.data.get("ssh_keys", {})
+            if set_name not in known:
+                add(("users", user, "ssh_keys", i),
+                    f"SSH key set {set_name!r} is not defined in {FLEET_FILE} ssh_keys{_did_you_mean(set_name, known)}")
+                continue
+            keys += known[set_name]
+        users[user] = keys
+
+    files = []
+    for i, f in enumerate(data.get("files", [])):
+        src = fleet.root / f["source"]
+        if not src.is_file():
+            add(("files", i, "source"), f"file {f['source']!r} does not exist in the repository")
+        files.append(PlainFile(f["path"], src, f.get("mode", 0o644), bool(f.get("template", False)),
+                               marks.value(("files", i))))
+
+    volume = None
+    dv = data.get("data_volume")
+    if dv:
+        dev = dv["device"]
+        if "by_id" in dev:
+            device = f"/dev/disk/by-id/{dev['by_id']}"
+        elif "by_label" in dev:
+            device = f"/dev/disk/by-label/{dev['by_label']}"
+        elif "by_volume" in dev:
+            vols = fleet.data.get("volumes", {})
+            if dev["by_volume"] not in vols:
+                add(("data_volume", "device", "by_volume"),
+                    f"volume {dev['by_volume']!r} is not defined in {FLEET_FILE} volumes{_did_you_mean(dev['by_volume'], vols)}")
+                device = "/dev/null"
+            else:
+                device = f"/dev/disk/by-id/{vols[dev['by_volume']]}"
+        else:
+            device = dev["path"]
+        volume = DataVolume(device, dv.get("format", "ext4"), dv.get("label"), dv["mount"].rstrip("/"),
+                            dict(dv.get("directories", {})))
+
+    def resolve_source(src: str, path):
+        if src.startswith("/"):
+            return src
+        if volume is None:
+            add(path, f"volume source {src!r} is relative, but this VM has no data_volume")
+            return "/" + src
+        if src.split("/", 1)[0] not in volume.directories:
+            add(path, f"{src!r} is not one of data_volume.directories ({', '.join(sorted(volume.directories))})")
+        return f"{volume.mount}/{src}"
+
+    def container(kind, cname, spec) -> Container:
+        base = ("services" if kind == "service" else "jobs", cname)
+        env = {}
+        for k, v in (spec.get("environment") or {}).items():
+            if v is None:
+                continue
+            w = marks.value(base + ("environment", k))
+            env[k] = fleet.substitute(_scalar(v), w[0] if w else file, *(w[1:] if w else (1, 1)),
+                                      problems=problems.problems)
+        command = spec.get("command")
+        if isinstance(command, str):
+            command = command.split()
+        c = Container(
+            name=cname, kind=kind, image=full_image(fleet.data["registry"], spec["image"]),
+            description=spec.get("description", ""), command=command, environment=env,
+            secrets=list(spec.get("secrets", [])), ports=list(spec.get("ports", [])),
+            volumes=[Mount(resolve_source(v["source"], base + ("volumes", i, "source")), v["target"],
+                           None if v.get("relabel", "none") == "none" else v["relabel"],
+                           bool(v.get("read_only", False)))
+                     for i, v in enumerate(spec.get("volumes", []))],
+            tmpfs=list(spec.get("tmpfs", [])), read_only=bool(spec.get("read_only", False)),
+            cap_drop=list(spec.get("cap_drop", ["all"])), cap_add=list(spec.get("cap_add", [])),
+            user=None if spec.get("user") is None else str(spec["user"]), network=spec.get("network"),
+            requires=list(spec.get("requires", [])), wants=list(spec.get("wants", [])),
+            after=list(spec.get("after", [])), binds_to=list(spec.get("binds_to", [])),
+            exec_start_post=list(spec.get("exec_start_post", [])),
+            restart=spec.get("restart", "always" if kind == "service" else None),
+            enabled=bool(spec.get("enabled", True)) if kind == "service" else bool(spec.get("on_boot", False)),
+            path=base,
+        )
+        img = spec["image"].rsplit("/", 1)[-1]
+        if ":" not in img and "@" not in img:
+            add(base + ("image",), f"image {spec['image']!r} has no tag or digest (name:tag or name@sha256:...)")
+        return c
+
+    services = {n: container("service", n, s) for n, s in (data.get("services") or {}).items() if s is not None}
+    jobs = {n: container("job", n, s) for n, s in (data.get("jobs") or {}).items() if s is not None}
+    timers = {n: Timer(n, t["job"], t["on_calendar"], t.get("description", ""), bool(t.get("persistent", False)),
+                       t.get("randomized_delay"), ("timers", n))
+              for n, t in (data.get("timers") or {}).items() if t is not None}
+    return VM(name=name, file=file, data=data, marks=marks, hostname=data["hostname"],
+              butane_version=data["butane_version"], fragments=list(data.get("fragments", [])), users=users,
+              files=files, directories=list(data.get("directories", [])), data_volume=volume,
+              networks=list(data.get("networks", [])), updates=data.get("updates"), services=services,
+              jobs=jobs, timers=timers, extends=extends)

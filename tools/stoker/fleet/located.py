@@ -1,0 +1,97 @@
+"""YAML loading that remembers where every key and value came from.
+
+The loaded data is plain dicts/lists/scalars (as yaml.safe_load gives); beside it
+a `Marks` records, for each path (tuple of keys and indexes), the file and the
+1-based line and column of the value and, for mapping entries, of the key. A
+duplicate key is an error, not a silent overwrite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+from .errors import FleetError, Problem
+
+Where = tuple[str, int, int]  # file, line, column
+
+
+@dataclass
+class Marks:
+    values: dict[tuple, Where] = field(default_factory=dict)
+    keys: dict[tuple, Where] = field(default_factory=dict)
+
+    def value(self, path: tuple) -> Where | None:
+        """The mark of `path`, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while True:
+            if path in self.values:
+                return self.values[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+    def key(self, path: tuple) -> Where | None:
+        return self.keys.get(tuple(path)) or self.value(path)
+
+    def update_under(self, prefix: tuple, other: "Marks", other_prefix: tuple = ()) -> None:
+        """Copy `other`'s marks below `other_prefix` to below `prefix`."""
+        n = len(other_prefix)
+        for src, dst in ((other.values, self.values), (other.keys, self.keys)):
+            for p, w in src.items():
+                if p[:n] == other_prefix:
+                    dst[prefix + p[n:]] = w
+
+
+def _where(file: str, node: yaml.Node) -> Where:
+    return (file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def load(text: str, file: str) -> tuple[object, Marks]:
+    """Parse one YAML document; raise FleetError with the position on bad YAML."""
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+            raise FleetError(Problem(file, line, col, f"not valid YAML: {exc.problem or exc}")) from None
+        except yaml.YAMLError as exc:
+            raise FleetError(Problem(file, None, None, f"not valid YAML: {exc}")) from None
+        marks = Marks()
+        if root is None:
+            return None, marks
+        problems: list[Problem] = []
+        data = _build(loader, root, (), file, marks, problems)
+        if problems:
+            raise FleetError(problems)
+        return data, marks
+    finally:
+        loader.dispose()
+
+
+def _build(loader, node, path, file, marks: Marks, problems):
+    marks.values[path] = _where(file, node)
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)):
+                problems.append(Problem(file, *_where(file, key_node)[1:], "a key must be a plain value"))
+                continue
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(Problem(file, *_where(file, key_node)[1:], "YAML merge keys (<<) are not supported"))
+                continue
+            if key in out:
+                first = marks.keys[path + (key,)]
+                problems.append(Problem(file, *_where(file, key_node)[1:],
+                                        f"duplicate key {key!r} (first at line {first[1]})"))
+                continue
+            marks.keys[path + (key,)] = _where(file, key_node)
+            out[key] = _build(loader, value_node, path + (key,), file, marks, problems)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, path + (i,), file, marks, problems) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)

@@ -1,0 +1,142 @@
+"""Secret values: from a secrets file (YAML vm → name → value), the environment,
+or — in dev mode only — throwaway values.
+
+Values never leave this module except as env-file contents for the Ignition
+config: errors name the VM and the variable, never a value, and `Secret`
+hides itself in reprs so a traceback cannot show one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..errors import StokerError
+from .errors import FleetError, Problem
+
+ENV_FILE_VAR = "STOKER_SECRETS"
+DEV_VAR = "STOKER_DEV_SECRETS"
+DEV_PREFIX = "dev-insecure-"
+DEV_MARKER = "/etc/stoker/DEV-SECRETS-INSECURE"
+
+
+def env_var_name(vm: str, name: str) -> str:
+    """STOKER_SECRET_<VM>_<NAME>, the VM upper-cased with - as _ (ims-staging → IMS_STAGING)."""
+    return f"STOKER_SECRET_{re.sub(r'[^A-Za-z0-9]', '_', vm).upper()}_{name}"
+
+
+class Secret(str):
+    def __repr__(self) -> str:
+        return "<secret>"
+
+
+@dataclass
+class Secrets:
+    """Where values come from; `values_for` resolves one VM's names."""
+
+    file_values: dict[str, dict[str, str]]
+    environ: dict[str, str]
+    dev: bool = False
+    source: str = "environment"
+
+    def lookup(self, vm: str, name: str) -> str | None:
+        var = env_var_name(vm, name)
+        if var in self.environ:
+            return Secret(self.environ[var])
+        value = self.file_values.get(vm, {}).get(name)
+        if value is not None:
+            return Secret(str(value))
+        if self.dev:
+            digest = hashlib.sha256(f"{vm}/{name}".encode()).hexdigest()[:20]
+            return Secret(DEV_PREFIX + digest)
+        return None
+
+    def uses_dev_values(self, vm: str, names) -> bool:
+        return self.dev and any(
+            env_var_name(vm, n) not in self.environ and self.file_values.get(vm, {}).get(n) is None
+            for n in names)
+
+
+def load_secrets(path: str | Path | None = None, *, environ: dict[str, str] | None = None,
+                 dev: bool = False) -> Secrets:
+    environ = dict(os.environ if environ is None else environ)
+    if path is None and environ.get(ENV_FILE_VAR):
+        path = environ[ENV_FILE_VAR]
+    if not dev and environ.get(DEV_VAR, "").lower() in ("1", "true", "yes"):
+        dev = True
+    values: dict[str, dict[str, str]] = {}
+    source = "environment"
+    if path is not None:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise StokerError(f"cannot read secrets file {path}: {exc.strerror}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            # The message of a YAML error can quote the offending text: keep only the position.
+            raise FleetError(Problem(str(path), mark.line + 1 if mark else None,
+                                     mark.column + 1 if mark else None, "not valid YAML")) from None
+        except yaml.YAMLError:
+            raise FleetError(Problem(str(path), None, None, "not valid YAML")) from None
+        data = data or {}
+        if not isinstance(data, dict) or not all(isinstance(v, dict) or v is None for v in data.values()):
+            raise FleetError(Problem(str(path), None, None, "expected a mapping of VM name → {NAME: value}"))
+        for vm, names in data.items():
+            for name, value in (names or {}).items():
+                if value is None:
+                    continue
+                if isinstance(value, (dict, list)):
+                    raise FleetError(Problem(str(path), None, None, f"{vm}.{name}: expected a single value"))
+                values.setdefault(str(vm), {})[str(name)] = "true" if value is True else "false" if value is False else str(value)
+        source = str(path)
+    return Secrets(values, environ, dev, source)
+
+
+def values_for(secrets: Secrets, vm, names_by_container) -> dict[str, dict[str, str]]:
+    """{container: {NAME: value}}; every missing value is an error naming the VM and the variable."""
+    out: dict[str, dict[str, str]] = {}
+    problems: list[Problem] = []
+    for c in names_by_container:
+        values = {}
+        for i, name in enumerate(c.secrets):
+            value = secrets.lookup(vm.name, name)
+            if value is None:
+                w = vm.where(c.path + ("secrets", i))
+                problems.append(Problem(
+                    w[0] if w else vm.file, w[1] if w else None, w[2] if w else None,
+                    f"secret {name} of VM {vm.name} is not defined: set {vm.name}: {{{name}: ...}} in the "
+                    f"secrets file (--secrets or {ENV_FILE_VAR}) or the environment variable "
+                    f"{env_var_name(vm.name, name)}, or use --dev-secrets for throwaway values"))
+            elif "\n" in value or "\r" in value:
+                problems.append(Problem(vm.file, None, None,
+                                        f"secret {name} of VM {vm.name} contains a line break, "
+                                        "which an environment file cannot hold"))
+            else:
+                values[name] = value
+        out[c.name] = values
+    if problems:
+        raise FleetError(problems)
+    return out
+
+
+def example(fleet) -> str:
+    """secrets.example.yaml: every VM's secret names, no values."""
+    lines = ["# Every secret the fleet needs, by VM; copy to a file outside git, fill in,",
+             "# and pass it with --secrets FILE or STOKER_SECRETS=FILE.",
+             "# Generated by `stoker secrets-example`; a test checks it is up to date."]
+    for name, vm in sorted(fleet.vms.items()):
+        names = vm.secret_names()
+        if not names:
+            lines.append(f"{name}: {{}}")
+            continue
+        lines.append(f"{name}:")
+        lines += [f"  {n}:" for n in names]
+    return "\n".join(lines) + "\n"
