@@ -1,0 +1,193 @@
+"""`stoker plan`, `stoker deploy` and `stoker status`: the only place in the
+cloud package that prints, asks and picks exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import StokerError, UsageError
+from .config import load_config
+from .connection import Cloud, Timings
+from .deploy import DeployPlan, Event, execute, make_plan, preflight, read_cloud
+from .diff import render
+from .placement import Placement, known_vms, load_placement
+from .status import fleet_status
+
+EXIT_NO_CHANGES, EXIT_CHANGES = 0, 2  # as `terraform plan -detailed-exitcode`
+
+_ENV_TIMINGS = {"poll": "STOKER_POLL_SECONDS", "active_timeout": "STOKER_ACTIVE_TIMEOUT",
+                "volume_timeout": "STOKER_VOLUME_TIMEOUT", "ignition_timeout": "STOKER_IGNITION_TIMEOUT",
+                "retries": "STOKER_RETRIES", "backoff": "STOKER_BACKOFF_SECONDS"}
+
+
+def register(sub) -> None:
+    def common(p, vm=True):
+        if vm:
+            p.add_argument("vm", help="VM name (a key of the placement's `vms`)")
+            p.add_argument("--config", type=Path, help="Ignition config to deploy (default: build/<vm>.ign)")
+        p.add_argument("--cloud", help="clouds.yaml entry; default: OS_CLOUD, then the OS_* variables, "
+                                       "then the placement's cloud")
+        p.add_argument("--root", type=Path, default=Path("."), help="repository root (placement, build/, state/)")
+        p.add_argument("--timeout", type=float, help="seconds for each wait (server ACTIVE, Ignition verdict)")
+
+    p = sub.add_parser("plan", help="show what a deploy would change (exit 0: nothing, 2: changes)")
+    common(p)
+    p.set_defaults(func=cmd_plan)
+    p = sub.add_parser("deploy", help="create or rebuild a VM's server from its Ignition config")
+    common(p)
+    p.add_argument("--yes", action="store_true", help="rebuild without asking")
+    p.add_argument("--dry-run", action="store_true", help="print the API calls a deploy would make; change nothing")
+    p.add_argument("--force", action="store_true", help="rebuild even when the deployed config is the same")
+    p.set_defaults(func=cmd_deploy)
+    p = sub.add_parser("status", help="one table for the fleet: servers, deployed configs, drift")
+    common(p, vm=False)
+    p.add_argument("vms", nargs="*", help="only these VMs")
+    p.set_defaults(func=cmd_status)
+
+
+def _timings(args) -> Timings:
+    values = {}
+    for name, env in _ENV_TIMINGS.items():
+        if env in os.environ:
+            values[name] = (int if name == "retries" else float)(os.environ[env])
+    if args.timeout is not None:
+        values.update(active_timeout=args.timeout, ignition_timeout=args.timeout, volume_timeout=args.timeout)
+    return Timings(**values)
+
+
+def _cloud_name(args, placement: Placement) -> str | None:
+    if args.cloud:
+        return args.cloud
+    if os.environ.get("OS_CLOUD"):
+        return os.environ["OS_CLOUD"]
+    if os.environ.get("OS_AUTH_URL"):
+        return None  # an openrc.sh was sourced: openstacksdk reads the OS_* variables
+    return placement.cloud
+
+
+def _load(args):
+    placement = load_placement(args.vm, args.root)
+    path = args.config or args.root / "build" / f"{args.vm}.ign"
+    if not path.exists() and args.config is None:
+        raise StokerError(f"{path} does not exist; run `make ignition vm={args.vm}` or pass --config FILE")
+    config = load_config(path)
+    preflight(placement, config)  # refusals that need no cloud come first
+    return placement, config
+
+
+def _prepare(args, console: Console, force: bool = False) -> tuple[Cloud, DeployPlan]:
+    placement, config = _load(args)
+    cloud = Cloud.connect(_cloud_name(args, placement), _timings(args))
+    with console.status(f"reading {placement.vm} from cloud {cloud.name}…"):
+        state = read_cloud(cloud, placement)
+    plan = make_plan(placement, config, state, args.root / "state", force=force)
+    return cloud, plan
+
+
+def _show_plan(console: Console, plan: DeployPlan) -> None:
+    p = plan.placement
+    server = getattr(plan.state.server, "id", None)
+    title = {"create": f"create server {p.server_name}", "rebuild": f"rebuild server {p.server_name} ({server})",
+             "attach": f"attach volume to {p.server_name} ({server})", "none": "no changes"}[plan.action]
+    console.print(f"[bold]{escape(p.vm)}[/]: {escape(title)}  [dim]({escape(plan.reason)})[/]")
+    console.print(f"  config {plan.config.sha256[:12]} ({len(plan.config.user_data):,} base64 chars of user-data)"
+                  + (f", deployed {plan.previous_sha[:12]} (compared with {plan.previous_source})"
+                     if plan.previous_sha else ""))
+    if p.volume:
+        vol = plan.state.volume
+        where = ("will be created" if vol is None else
+                 "attached" if plan.state.volume_server else "exists, not attached")
+        console.print(f"  data volume {escape(p.volume.name)} ({p.volume.size} GiB): {where}; never deleted")
+    for warning in plan.warnings:
+        console.print(f"  [yellow]warning:[/] {escape(warning)}")
+    styles = {"+": "green", "-": "red", "~": "yellow"}
+    for line in render(plan.diff):
+        head = line.lstrip()
+        style = styles.get(line[0]) if not line.startswith("    ") else (
+            "green" if head.startswith("+") and not head.startswith("+++") else
+            "red" if head.startswith("-") and not head.startswith("---") else "cyan" if head.startswith("@@") else None)
+        console.print(f"[{style}]{escape(line)}[/]" if style else escape(line), highlight=False, soft_wrap=True)
+    if plan.diff.changed:
+        console.print(f"[bold]Plan:[/] {plan.diff.summary()}.")
+
+
+def cmd_plan(args) -> int:
+    console = Console()
+    _, plan = _prepare(args, console)
+    _show_plan(console, plan)
+    return EXIT_CHANGES if plan.changes else EXIT_NO_CHANGES
+
+
+def cmd_deploy(args) -> int:
+    console = Console()
+    cloud, plan = _prepare(args, console, force=args.force)
+    _show_plan(console, plan)
+    if args.dry_run:
+        console.print("[bold]API calls this deploy would make[/] (dry run; nothing was changed):")
+        for call in plan.api_calls():
+            console.print("  " + escape(call.text()), highlight=False, soft_wrap=True)
+        return 0
+    if not plan.changes:
+        console.print("Nothing to do: the server already runs this config.")
+        return 0
+    if plan.action == "rebuild" and not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("a rebuild needs confirmation: run in a terminal or pass --yes")
+        answer = console.input(f"Rebuild {plan.placement.server_name}? Its root disk is replaced; "
+                               "the data volume stays. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            console.print("Not deployed.")
+            return 1
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        tasks: dict[str, int] = {}
+
+        def emit(event: Event) -> None:
+            if event.kind == "step":
+                tasks[event.step] = progress.add_task(event.step, total=1)
+            elif event.kind == "wait" and event.step in tasks:
+                progress.update(tasks[event.step], description=f"{event.step}: {escape(event.message)} "
+                                f"[dim]({event.elapsed:.0f}s of {event.timeout:.0f}s)[/]")
+            elif event.kind == "wait":
+                tasks[event.step] = progress.add_task(f"{event.step}: {escape(event.message)}", total=1)
+            elif event.kind == "done" and event.step in tasks:
+                progress.update(tasks[event.step], completed=1)
+            elif event.kind == "warn":
+                progress.console.print(f"[yellow]warning:[/] {escape(event.message)}")
+        result = execute(cloud, plan, args.root / "state", emit)
+    for retry in result.retried:
+        console.print(f"[dim]retried after {escape(retry)}[/]")
+    console.print(f"[green]Deployed[/] {plan.placement.vm}: {result.action} of server {result.server_id} in "
+                  f"{result.elapsed:.0f}s; Ignition: {result.ignition}.")
+    return 0
+
+
+def cmd_status(args) -> int:
+    console = Console()
+    names = args.vms or known_vms(args.root)
+    placements = [load_placement(vm, args.root) for vm in names]
+    clouds: dict[str | None, Cloud] = {}
+
+    def cloud_for(placement_cloud: str) -> Cloud:
+        name = args.cloud or os.environ.get("OS_CLOUD") or (None if os.environ.get("OS_AUTH_URL") else placement_cloud)
+        if name not in clouds:
+            clouds[name] = Cloud.connect(name, _timings(args))
+        return clouds[name]
+    rows = fleet_status(placements, cloud_for, args.root / "build")
+    table = Table(title="stoker fleet status")
+    for col in ("VM", "server", "status", "address", "deployed", "build", "drift", "deployed at", "ignition"):
+        table.add_column(col)
+    colour = {"in sync": "green", "drift": "yellow", "not deployed": "red", "no build": "dim", "unrecorded": "yellow"}
+    for r in rows:
+        table.add_row(r.vm, r.server, r.status, r.address, (r.deployed_sha or "-")[:12], (r.build_sha or "-")[:12],
+                      f"[{colour[r.drift]}]{r.drift}[/]", r.deployed_at, r.ignition)
+    console.print(table)
+    return 0

@@ -1,0 +1,61 @@
+"""One row per VM: what runs in the cloud and whether it matches the build."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .connection import Cloud
+from .deploy import META_IGNITION, META_SHA, META_TIME, META_VERSION
+from .placement import Placement
+
+
+@dataclass
+class StatusRow:
+    vm: str
+    server: str            # name (id prefix), or "-" when absent
+    status: str
+    address: str
+    deployed_sha: str | None
+    build_sha: str | None
+    drift: str             # in sync | drift | not deployed | no build | unrecorded
+    deployed_at: str
+    ignition: str
+    stoker_version: str
+
+
+def _addresses(server) -> str:
+    found = [a.get("addr") for nets in (server.addresses or {}).values() for a in nets if a.get("addr")]
+    return ", ".join(found) or "-"
+
+
+def drift_of(deployed: str | None, build: str | None, exists: bool) -> str:
+    if not exists:
+        return "not deployed"
+    if build is None:
+        return "no build"
+    if deployed is None:
+        return "unrecorded"
+    return "in sync" if deployed == build else "drift"
+
+
+def vm_status(cloud: Cloud, placement: Placement, build_file: Path) -> StatusRow:
+    vm = placement.vm
+    build_sha = hashlib.sha256(build_file.read_bytes()).hexdigest() if build_file.exists() else None
+    server = cloud.call("find server", lambda: cloud.conn.compute.find_server(placement.server_name,
+                                                                              ignore_missing=True), vm=vm)
+    if server is None:
+        return StatusRow(vm, "-", "absent", placement.address, None, build_sha,
+                         drift_of(None, build_sha, False), "-", "-", "-")
+    server = cloud.call("read server", lambda: cloud.conn.compute.get_server(server.id), vm=vm, server=server.id)
+    meta = server.metadata or {}
+    deployed = meta.get(META_SHA)
+    return StatusRow(vm, f"{server.name} ({server.id[:8]})", server.status, _addresses(server), deployed, build_sha,
+                     drift_of(deployed, build_sha, True), meta.get(META_TIME, "-"), meta.get(META_IGNITION, "-"),
+                     meta.get(META_VERSION, "-"))
+
+
+def fleet_status(placements: list[Placement], cloud_for: Callable[[str], Cloud], build_dir: Path) -> list[StatusRow]:
+    return [vm_status(cloud_for(p.cloud), p, build_dir / f"{p.vm}.ign") for p in placements]
