@@ -15,6 +15,8 @@ from .errors import StokerError, UsageError
 # Modules that define `register(subparsers)`; each adds its own subcommands.
 COMMAND_MODULES = [
     "stoker.butane.cli",
+    "stoker.cloud.cli",
+    "stoker.fleet.cli",
 ]
 
 
