@@ -1,0 +1,497 @@
+"""Ignition's semantic validation of a config, walked in Ignition's order.
+
+Ignition validates a typed struct tree: each node's own checks run first, then
+its fields in struct order (the JSON key order of SPEC §2). The reports come out
+in that order, so this module walks the parsed JSON the same way. The input may
+not match the schema; anything of the wrong type is skipped here, because
+check_schema reports it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..report import ERROR, WARNING, Entry
+from . import messages as msg
+from .goformat import clean_path, extension, go_quote, join_path
+from .unitfile import UnitContentError, deserialize
+from .urls import URLError, parse_go_url, validate_tang_url, validate_url
+from .versions import has
+
+Path = tuple
+
+_GUID = re.compile(r"^(|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$")
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+_UNIT_EXTENSIONS = {".service", ".socket", ".device", ".mount", ".automount", ".swap", ".target",
+                    ".path", ".timer", ".snapshot", ".slice", ".scope"}
+_FILESYSTEM_FORMATS = {"ext4", "btrfs", "xfs", "swap", "vfat", "none"}
+_LABEL_LIMITS = {"ext4": 16, "btrfs": 256, "xfs": 12, "swap": 15, "vfat": 11}
+_CLEVIS_PINS = {"tpm2", "tang", "sss"}
+_RAID_LEVELS_WITHOUT_SPARES = {"linear", "raid0", "0", "stripe"}
+_RAID_LEVELS = _RAID_LEVELS_WITHOUT_SPARES | {"raid1", "1", "mirror", "raid4", "4", "raid5", "5",
+                                             "raid6", "6", "raid10", "10"}
+
+
+def _obj(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _empty(value: Any) -> bool:
+    """Ignition's NilOrEmpty for an optional string."""
+    return value is None or value == ""
+
+
+def _number(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def path_error(path: Any) -> str | None:
+    """Ignition's validatePath: absolute and already clean."""
+    if not isinstance(path, str) or path == "":
+        return msg.NO_PATH
+    if not path.startswith("/"):
+        return msg.PATH_RELATIVE
+    if clean_path(path) != path:
+        return msg.DIRTY_PATH
+    return None
+
+
+class SemanticValidator:
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.entries: list[Entry] = []
+
+    # -- reporting --
+    def error(self, path: Path, message: str | None) -> None:
+        if message:
+            self.entries.append(Entry(ERROR, path, message))
+
+    def warn(self, path: Path, message: str | None) -> None:
+        if message:
+            self.entries.append(Entry(WARNING, path, message))
+
+    # -- the walk --
+    def config(self, config: dict) -> list[Entry]:
+        self._systemd_path_conflicts(config)
+        self._ignition(_obj(config.get("ignition")), ("ignition",))
+        # kernelArguments and passwd have no checks beyond duplicates
+        self._storage(_obj(config.get("storage")), ("storage",))
+        for i, unit in enumerate(_items(_obj(config.get("systemd")).get("units"))):
+            self._unit(_obj(unit), ("systemd", "units", i))
+        return self.entries
+
+    def _systemd_path_conflicts(self, config: dict) -> None:
+        written: set[str] = set()
+        for unit in _items(_obj(config.get("systemd")).get("units")):
+            unit = _obj(unit)
+            name = _text(unit.get("name")) or ""
+            if not _empty(unit.get("contents")):
+                written.add("/etc/systemd/system/" + name)
+            for dropin in _items(unit.get("dropins")):
+                dropin = _obj(dropin)
+                if not _empty(dropin.get("contents")):
+                    written.add(f"/etc/systemd/system/{name}.d/{_text(dropin.get('name')) or ''}")
+        storage = _obj(config.get("storage"))
+        for kind in ("files", "directories", "links"):
+            for i, node in enumerate(_items(storage.get(kind))):
+                if _obj(node).get("path") in written:
+                    self.error(("storage", kind, i, "path"), msg.PATH_CONFLICTS_SYSTEMD)
+
+    # -- ignition section --
+    def _ignition(self, ignition: dict, at: Path) -> None:
+        self._version(ignition.get("version"), at + ("version",))
+        config = _obj(ignition.get("config"))
+        for i, merge in enumerate(_items(config.get("merge"))):
+            self.error(at + ("config", "merge", i), self._required_source(_obj(merge)))
+        for i, merge in enumerate(_items(config.get("merge"))):
+            self._resource(_obj(merge), at + ("config", "merge", i))
+        self._resource(_obj(config.get("replace")), at + ("config", "replace"))
+        self._proxy(_obj(ignition.get("proxy")), at + ("proxy",))
+        authorities = _items(_obj(_obj(ignition.get("security")).get("tls")).get("certificateAuthorities"))
+        at_cas = at + ("security", "tls", "certificateAuthorities")
+        for i, ca in enumerate(authorities):
+            self.error(at_cas + (i,), self._required_source(_obj(ca)))
+        for i, ca in enumerate(authorities):
+            self._resource(_obj(ca), at_cas + (i,))
+
+    def _version(self, version: Any, at: Path) -> None:
+        if not isinstance(version, str) or not _SEMVER.match(version):
+            self.error(at, msg.INVALID_VERSION)
+        elif version != self.version:
+            self.error(at, msg.UNKNOWN_VERSION)
+
+    def _proxy(self, proxy: dict, at: Path) -> None:
+        for key, plain_http_ok in (("httpProxy", True), ("httpsProxy", False)):
+            value = _text(proxy.get(key))
+            if value is None:
+                continue
+            try:
+                scheme = parse_go_url(value).scheme
+            except URLError as error:
+                self.error(at + (key,), str(error))
+                continue
+            if scheme not in ("http", "https"):
+                self.error(at + (key,), msg.INVALID_PROXY)
+            elif scheme == "http" and not plain_http_ok:
+                self.warn(at + (key,), msg.INSECURE_PROXY)
+
+    # -- resources --
+    def _url_error(self, source: str) -> str | None:
+        try:
+            validate_url(source, self.version)
+        except URLError as error:
+            return str(error)
+        return None
+
+    def _required_source(self, resource: dict) -> str | None:
+        source = _text(resource.get("source"))
+        if _empty(source):
+            return msg.SOURCE_REQUIRED
+        return self._url_error(source)
+
+    def _resource(self, resource: dict, at: Path) -> None:
+        source = _text(resource.get("source"))
+        compression = resource.get("compression")
+        if compression is not None and compression not in ("", "gzip"):
+            self.error(at + ("compression",), msg.COMPRESSION_INVALID)
+        hash_ = _text(_obj(resource.get("verification")).get("hash"))
+        if hash_ is not None and source is None:
+            self.error(at + ("verification", "hash"), msg.VERIFICATION_AND_NIL_SOURCE)
+        if source is not None:
+            self.error(at + ("source",), self._url_error(source))
+        headers = _items(resource.get("httpHeaders"))
+        if headers:
+            self.error(at + ("httpHeaders",), self._header_scheme_error(source))
+        for i, header in enumerate(headers):
+            if not _obj(header).get("name"):
+                self.error(at + ("httpHeaders", i, "name"), msg.EMPTY_HTTP_HEADER_NAME)
+        if hash_ is not None:
+            self.error(at + ("verification", "hash"), _hash_error(hash_))
+
+    @staticmethod
+    def _header_scheme_error(source: str | None) -> str | None:
+        if _empty(source):
+            return msg.INVALID_URL
+        try:
+            scheme = parse_go_url(source).scheme
+        except URLError:
+            return msg.INVALID_URL
+        return None if scheme in ("http", "https") else msg.UNSUPPORTED_SCHEME_FOR_HTTP_HEADERS
+
+    # -- storage --
+    def _storage(self, storage: dict, at: Path) -> None:
+        directories = [_obj(d) for d in _items(storage.get("directories"))]
+        files = [_obj(f) for f in _items(storage.get("files"))]
+        links = [_obj(link) for link in _items(storage.get("links"))]
+        self._storage_cross_checks(storage, directories, files, links, at)
+        for i, directory in enumerate(directories):
+            self._node(directory, at + ("directories", i), with_mode=True)
+        for i, disk in enumerate(_items(storage.get("disks"))):
+            self._disk(_obj(disk), at + ("disks", i))
+        for i, file in enumerate(files):
+            self._file(file, at + ("files", i))
+        for i, filesystem in enumerate(_items(storage.get("filesystems"))):
+            self._filesystem(_obj(filesystem), at + ("filesystems", i))
+        for i, link in enumerate(links):
+            self._node(link, at + ("links", i), with_mode=False)
+        for i, luks in enumerate(_items(storage.get("luks"))):
+            self._luks(_obj(luks), at + ("luks", i))
+        for i, raid in enumerate(_items(storage.get("raid"))):
+            self._raid(_obj(raid), at + ("raid", i))
+
+    def _storage_cross_checks(self, storage: dict, directories: list[dict], files: list[dict],
+                              links: list[dict], at: Path) -> None:
+        link_paths = [_text(link.get("path")) or "" for link in links]
+
+        def under_link(node: dict) -> list[str]:
+            path = _text(node.get("path")) or ""
+            return [lp for lp in link_paths if path.startswith(lp + "/")]
+
+        for i, directory in enumerate(directories):
+            for _ in under_link(directory):
+                self.error(at + ("directories", i), msg.DIRECTORY_USED_SYMLINK)
+        for i, file in enumerate(files):
+            for _ in under_link(file):
+                self.error(at + ("files", i), msg.FILE_USED_SYMLINK)
+        directory_paths = [_text(d.get("path")) for d in directories]
+        for i, link in enumerate(links):
+            for _ in under_link(link):
+                self.error(at + ("links", i), msg.LINK_USED_SYMLINK)
+            target = _text(link.get("target"))
+            if _empty(target):
+                self.error(at + ("links", i, "target"), msg.LINK_TARGET_REQUIRED)
+                continue
+            if link.get("hard") is not True:
+                continue
+            resolved = clean_path(target)
+            if not resolved.startswith("/"):
+                # Ignition joins onto the link's own path, not its directory
+                resolved = join_path(_text(link.get("path")) or "", target)
+            for directory_path in directory_paths:
+                if resolved == directory_path:
+                    self.error(at + ("links", i), msg.HARD_LINK_TO_DIRECTORY)
+            for owner in ("user", "group"):
+                for key in ("id", "name"):
+                    if _obj(link.get(owner)).get(key) is not None:
+                        self.warn(at + ("links", i, owner, key), msg.HARD_LINK_SPECIFIES_OWNER)
+        disks = {_text(_obj(d).get("device")): _obj(d) for d in _items(storage.get("disks"))}
+        for i, filesystem in enumerate(_items(storage.get("filesystems"))):
+            filesystem = _obj(filesystem)
+            disk = disks.get(_text(filesystem.get("device")) or "")
+            if disk is None:
+                continue
+            if _items(disk.get("partitions")):
+                self.warn(at + ("filesystems", i, "device"), msg.PARTITIONS_OVERWRITTEN)
+            elif filesystem.get("wipeFilesystem") is not True and disk.get("wipeTable") is True:
+                self.warn(at + ("filesystems", i, "device"), msg.FILESYSTEM_IMPLICIT_WIPE)
+
+    def _node(self, node: dict, at: Path, with_mode: bool) -> None:
+        self.error(at + ("path",), path_error(node.get("path")))
+        if with_mode:
+            self._mode(node.get("mode"), at + ("mode",))
+        for owner in ("group", "user"):
+            owner_obj = _obj(node.get(owner))
+            if owner_obj.get("id") is not None and not _empty(owner_obj.get("name")):
+                self.error(at + (owner,), msg.BOTH_ID_AND_NAME_SET)
+
+    def _mode(self, mode: Any, at: Path) -> None:
+        mode = _number(mode)
+        if mode is None:
+            return
+        if mode < 0 or mode > 0o7777:
+            self.error(at, msg.FILE_ILLEGAL_MODE)
+        if mode & 0o7000 and not has(self.version, "mode.special_bits"):
+            self.warn(at, msg.MODE_SPECIAL_BITS)
+
+    def _file(self, file: dict, at: Path) -> None:
+        self.error(at + ("path",), path_error(file.get("path")))
+        self._mode(file.get("mode"), at + ("mode",))
+        contents = _obj(file.get("contents"))
+        if file.get("overwrite") is True and contents.get("source") is None:
+            self.error(at + ("overwrite",), msg.OVERWRITE_AND_NIL_SOURCE)
+        for owner in ("group", "user"):
+            owner_obj = _obj(file.get(owner))
+            if owner_obj.get("id") is not None and not _empty(owner_obj.get("name")):
+                self.error(at + (owner,), msg.BOTH_ID_AND_NAME_SET)
+        for i, appended in enumerate(_items(file.get("append"))):
+            self._resource(_obj(appended), at + ("append", i))
+        self._resource(contents, at + ("contents",))
+
+    def _disk(self, disk: dict, at: Path) -> None:
+        device = _text(disk.get("device")) or ""
+        if device == "":
+            self.error(at + ("device",), msg.DISK_DEVICE_REQUIRED)
+            return
+        self.error(at + ("device",), path_error(device))
+        partitions = [_obj(p) for p in _items(disk.get("partitions"))]
+        collision = _number_collision(partitions)
+        if collision is not None:
+            self.error(at + ("partitions", collision), msg.PARTITION_NUMBERS_COLLIDE)
+        overlap = _overlap(partitions)
+        if overlap is not None:
+            self.error(at + ("partitions", overlap), msg.PARTITIONS_OVERLAP)
+        if (any(not _number(p.get("number")) for p in partitions)
+                and any(p.get("shouldExist") is False for p in partitions)):
+            self.error(at + ("partitions",), msg.ZEROES_WITH_SHOULD_NOT_EXIST)
+        labels: set[str] = set()
+        for i, partition in enumerate(partitions):
+            label = _text(partition.get("label"))
+            if label is None:
+                continue
+            if label in labels:
+                self.error(at + ("partitions", i), msg.DUPLICATE_LABELS)
+                break
+            labels.add(label)
+        for i, partition in enumerate(partitions):
+            self._partition(partition, at + ("partitions", i))
+
+    def _partition(self, partition: dict, at: Path) -> None:
+        label = _text(partition.get("label"))
+        if partition.get("shouldExist") is False and (
+                label is not None or not _empty(partition.get("typeGuid"))
+                or not _empty(partition.get("guid")) or partition.get("startMiB") is not None
+                or partition.get("sizeMiB") is not None):
+            self.error(at, msg.SHOULD_NOT_EXIST_WITH_OTHERS)
+        if not _number(partition.get("number")) and label is None:
+            self.error(at, msg.NEED_LABEL_OR_NUMBER)
+        if label is not None:
+            if len(label.encode("utf-16-le")) // 2 > 36:
+                self.error(at + ("label",), msg.PARTITION_LABEL_TOO_LONG)
+            elif ":" in label:
+                self.warn(at + ("label",), msg.LABEL_CONTAINS_COLON)
+        for key in ("guid", "typeGuid"):
+            value = _text(partition.get(key))
+            if value is not None and not _GUID.match(value):
+                self.error(at + (key,), msg.GUID_FORMAT)
+
+    def _filesystem(self, filesystem: dict, at: Path) -> None:
+        if filesystem.get("path") is not None:
+            self.error(at + ("path",), path_error(filesystem.get("path")))
+        self.error(at + ("device",), path_error(filesystem.get("device")))
+        format_ = _text(filesystem.get("format"))
+        if _empty(format_):
+            if (not _empty(filesystem.get("path")) or not _empty(filesystem.get("label"))
+                    or not _empty(filesystem.get("uuid")) or filesystem.get("wipeFilesystem") is True
+                    or _items(filesystem.get("mountOptions")) or _items(filesystem.get("options"))):
+                self.error(at + ("format",), msg.FORMAT_NIL_WITH_OTHERS)
+        elif format_ not in _FILESYSTEM_FORMATS:
+            self.error(at + ("format",), msg.FILESYSTEM_INVALID_FORMAT)
+        label = _text(filesystem.get("label"))
+        if not _empty(label):
+            if _empty(format_):
+                self.error(at + ("label",), msg.LABEL_NEEDS_FORMAT)
+            elif format_ in _LABEL_LIMITS and len(label.encode()) > _LABEL_LIMITS[format_]:
+                self.error(at + ("label",), msg.FILESYSTEM_LABEL_TOO_LONG.format(
+                    limit=_LABEL_LIMITS[format_], format=format_))
+
+    def _luks(self, luks: dict, at: Path) -> None:
+        if "/" in (_text(luks.get("name")) or ""):
+            self.error(at + ("name",), msg.LUKS_NAME_CONTAINS_SLASH)
+        label = _text(luks.get("label"))
+        if not _empty(label) and len(label.encode()) > 47:
+            self.error(at + ("label",), msg.LUKS_LABEL_TOO_LONG)
+        device = _text(luks.get("device"))
+        if _empty(device):
+            self.error(at + ("device",), msg.DISK_DEVICE_REQUIRED)
+        else:
+            self.error(at + ("device",), path_error(device))
+        clevis = _obj(luks.get("clevis"))
+        custom = _obj(clevis.get("custom"))
+        tangs = _items(clevis.get("tang"))
+        threshold = _number(clevis.get("threshold"))
+        if not _empty(custom.get("pin")) and (tangs or clevis.get("tpm2") is True or threshold):
+            self.error(at + ("clevis",), msg.CLEVIS_CUSTOM_WITH_OTHERS)
+        key_source = _text(_obj(luks.get("keyFile")).get("source"))
+        if key_source is not None and self._url_error(key_source):
+            # Ignition reports this one at "keys", a path that does not exist
+            self.error(at + ("keys",), msg.INVALID_LUKS_KEY_FILE)
+        if has(self.version, "luks.cex") and _obj(luks.get("cex")).get("enabled") is True:
+            custom_present = (not _empty(custom.get("pin")) or not _empty(custom.get("config"))
+                              or custom.get("needsNetwork") is True)
+            if tangs or clevis.get("tpm2") is True or threshold or custom_present:
+                self.error(at + ("cex",), msg.CEX_WITH_CLEVIS)
+            if not _empty(key_source):
+                self.error(at + ("cex",), msg.CEX_WITH_KEY_FILE)
+        self._clevis(clevis, at + ("clevis",))
+        self._resource(_obj(luks.get("keyFile")), at + ("keyFile",))
+
+    def _clevis(self, clevis: dict, at: Path) -> None:
+        custom = _obj(clevis.get("custom"))
+        pin = _text(custom.get("pin"))
+        if not _empty(pin) or not _empty(custom.get("config")) or custom.get("needsNetwork") is True:
+            if _empty(pin):
+                self.error(at + ("custom", "pin"), msg.CLEVIS_PIN_REQUIRED)
+            elif pin not in _CLEVIS_PINS and not has(self.version, "clevis.custom_pin_any"):
+                self.error(at + ("custom", "pin"), msg.UNKNOWN_CLEVIS_PIN)
+            if _empty(custom.get("config")):
+                self.error(at + ("custom", "config"), msg.CLEVIS_CONFIG_REQUIRED)
+        for i, tang in enumerate(_items(clevis.get("tang"))):
+            tang = _obj(tang)
+            try:
+                validate_tang_url(_text(tang.get("url")) or "")
+            except URLError as error:
+                self.error(at + ("tang", i, "url"), str(error))
+            if _empty(tang.get("thumbprint")):
+                self.error(at + ("tang", i, "thumbprint"), msg.TANG_THUMBPRINT_REQUIRED)
+            advertisement = _text(tang.get("advertisement"))
+            if has(self.version, "tang.advertisement") and not _empty(advertisement):
+                if not _is_json(advertisement):
+                    self.error(at + ("tang", i, "advertisement"), msg.INVALID_TANG_ADVERTISEMENT)
+
+    def _raid(self, raid: dict, at: Path) -> None:
+        level = _text(raid.get("level"))
+        if _empty(level):
+            self.error(at + ("level",), msg.RAID_LEVEL_REQUIRED)
+        elif level not in _RAID_LEVELS:
+            self.error(at + ("level",), msg.UNRECOGNIZED_RAID_LEVEL)
+        elif level in _RAID_LEVELS_WITHOUT_SPARES and _number(raid.get("spares")):
+            self.error(at + ("level",), msg.SPARES_UNSUPPORTED_FOR_LEVEL)
+        devices = _items(raid.get("devices"))
+        if not devices:
+            self.error(at + ("devices",), msg.RAID_DEVICES_REQUIRED)
+        for i, device in enumerate(devices):
+            self.error(at + ("devices", i), path_error(device))
+
+    # -- systemd --
+    def _unit(self, unit: dict, at: Path) -> None:
+        name = _text(unit.get("name")) or ""
+        if extension(name) not in _UNIT_EXTENSIONS:
+            self.error(at + ("name",), msg.INVALID_SYSTEMD_EXT)
+        contents = _text(unit.get("contents"))
+        options = self._unit_contents(contents, at + ("contents",))
+        if unit.get("enabled") is True and not _empty(contents) and options is not None:
+            if not any(option.section == "Install" for option in options):
+                self.warn(at + ("contents",), msg.no_install_section(name, go_quote))
+        for i, dropin in enumerate(_items(unit.get("dropins"))):
+            dropin = _obj(dropin)
+            self._unit_contents(_text(dropin.get("contents")), at + ("dropins", i, "contents"))
+            if extension(_text(dropin.get("name")) or "") != ".conf":
+                self.error(at + ("dropins", i, "name"), msg.INVALID_SYSTEMD_DROPIN_EXT)
+
+    def _unit_contents(self, contents: str | None, at: Path):
+        if contents is None:
+            return []
+        try:
+            return deserialize(contents)
+        except UnitContentError as error:
+            self.error(at, msg.INVALID_UNIT_CONTENT.format(detail=error))
+            return None
+
+
+def _hash_error(value: str) -> str | None:
+    function, dash, digest = value.partition("-")
+    if not dash:
+        return msg.HASH_MALFORMED
+    sizes = {"sha512": 128, "sha256": 64}  # hex digits
+    if function not in sizes:
+        return msg.HASH_UNRECOGNIZED
+    return None if len(digest) == sizes[function] else msg.HASH_WRONG_SIZE
+
+
+def _number_collision(partitions: list[dict]) -> int | None:
+    first_seen: dict[int, int] = {}
+    for i, partition in enumerate(partitions):
+        number = _number(partition.get("number"))
+        if number:
+            if number in first_seen:
+                return i
+            first_seen[number] = i
+    return None
+
+
+def _overlap(partitions: list[dict]) -> int | None:
+    def extent(partition: dict) -> tuple[int, int] | None:
+        start, size = _number(partition.get("startMiB")), _number(partition.get("sizeMiB"))
+        # auto-placed partitions (start or size 0) cannot be checked without the disk geometry
+        return None if not start or not size else (start, start + size)
+
+    for i, partition in enumerate(partitions):
+        mine = extent(partition)
+        if mine is None:
+            continue
+        for j, other in enumerate(partitions):
+            theirs = extent(other)
+            if j != i and theirs is not None and mine[0] < theirs[1] and theirs[0] < mine[1]:
+                return j
+    return None
+
+
+def _is_json(text: str) -> bool:
+    def reject(constant: str) -> Any:
+        raise ValueError(constant)
+
+    try:
+        json.loads(text, parse_constant=reject)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,122 @@
+"""Reading systemd unit contents the way Ignition does (go-systemd's deserializer).
+
+Ignition rejects contents that go-systemd cannot deserialize and warns about
+enabled units without an [Install] option, so both the accepted syntax and the
+error texts follow that lexer, not systemd's own, more forgiving parser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .goformat import go_quote
+
+LINE_MAX = 2048  # go-systemd's SYSTEMD_LINE_MAX
+
+
+class UnitContentError(ValueError):
+    """str(error) is go-systemd's message."""
+
+
+@dataclass(frozen=True)
+class UnitOption:
+    section: str
+    name: str
+    value: str
+
+
+def deserialize(contents: str) -> list[UnitOption]:
+    return _Lexer(contents).run()
+
+
+class _Lexer:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.options: list[UnitOption] = []
+
+    def run(self) -> list[UnitOption]:
+        # Anything before the first "[" is skipped, one character at a time.
+        while self.pos < len(self.text):
+            ch = self._next()
+            if ch == "[":
+                section = self._section_name()
+                self._section_body(section)
+                break
+            if ch in "#;":
+                self._skip_line()
+        return self.options
+
+    def _next(self) -> str:
+        ch = self.text[self.pos]
+        self.pos += 1
+        return ch
+
+    def _skip_line(self) -> None:
+        end = self.text.find("\n", self.pos)
+        self.pos = len(self.text) if end < 0 else end + 1
+
+    def _section_name(self) -> str:
+        name = []
+        while True:
+            if self.pos >= len(self.text):
+                raise UnitContentError("unable to find end of section")
+            ch = self._next()
+            if ch == "]":
+                break
+            if ch in "\r\n":
+                raise UnitContentError("unable to find end of section")
+            name.append(ch)
+        garbage = self._to_eol().strip()
+        if garbage:
+            # go-systemd formats this before it records the section name
+            raise UnitContentError(f"found garbage after section name : {go_quote(garbage)}")
+        return "".join(name)
+
+    def _section_body(self, section: str) -> None:
+        while self.pos < len(self.text):
+            ch = self._next()
+            if ch.isspace():
+                continue
+            if ch == "[":
+                section = self._section_name()
+                continue
+            if ch in "#;":
+                self._skip_line()
+                continue
+            self.pos -= 1
+            name = self._option_name()
+            self.options.append(UnitOption(section, name, self._option_value()))
+
+    def _option_name(self) -> str:
+        start = self.pos
+        while True:
+            if self.pos >= len(self.text):
+                raise UnitContentError("EOF")
+            ch = self._next()
+            if ch in "\r\n":
+                raise UnitContentError("unexpected newline encountered while parsing option name")
+            if ch == "=":
+                return self.text[start:self.pos - 1].strip()
+
+    def _to_eol(self) -> str:
+        end = self.text.find("\n", self.pos)
+        if end < 0:
+            line, self.pos = self.text[self.pos:], len(self.text)
+        else:
+            line, self.pos = self.text[self.pos:end], end + 1
+        if len(line.encode()) > LINE_MAX:
+            raise UnitContentError(f"line too long (max {LINE_MAX} bytes)")
+        return line
+
+    def _option_value(self) -> str:
+        parts = []
+        while True:
+            at_eof = self.pos >= len(self.text)
+            line = self._to_eol()
+            if not line.strip():
+                break
+            parts.append(line)
+            if not line.endswith("\\") or at_eof:
+                break
+        return " ".join(p.rstrip("\\") for p in parts).strip()
