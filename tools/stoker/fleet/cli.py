@@ -106,16 +106,19 @@ def cmd_ignition(args) -> int:
         for name in names:
             progress.update(task, description=f"rendering {name}")
             try:
-                rendered = render_vm(fleet, name, secrets, provider=provider, strict=args.strict)
-                write_rendered(rendered, build)
-                results.append(rendered)
+                results.append(render_vm(fleet, name, secrets, provider=provider, strict=args.strict))
             except FleetError as exc:
                 failures.append(str(exc))
             progress.advance(task)
+    if failures:
+        # All or nothing: build/ never mixes configs of two different definitions.
+        raise StokerError("\n".join(failures))
+    for rendered in results:
+        write_rendered(rendered, build)
     if any(r.dev_secrets for r in results):
-        err.print(f"[bold red]{'!' * 78}\n{DEV_BANNER}\n{'!' * 78}[/]")
+        err.print(f"[bold red]{'!' * 78}\n{DEV_BANNER}\n{'!' * 78}[/]", soft_wrap=True)
     if results:
-        err.print(f"[yellow]warning:[/] {METADATA_WARNING}")
+        err.print(f"[yellow]warning:[/] {METADATA_WARNING}", soft_wrap=True)
     table = Table(title=f"Ignition configs in {build} (limit: {provider})", title_justify="left")
     for col, just in (("VM", "left"), ("units", "right"), ("size", "right"), ("user-data", "right"),
                       ("", "left")):
@@ -130,8 +133,6 @@ def cmd_ignition(args) -> int:
     _console().print(table)
     for entry in (e for r in results for e in r.report):
         err.print(f"[yellow]{entry.kind}:[/] {entry.raw()}")
-    if failures:
-        raise StokerError("\n".join(failures))
     return 0
 
 

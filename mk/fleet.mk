@@ -1,0 +1,23 @@
+# The fleet: render and check every VM's Ignition config (see README "The fleet").
+#   make ignition [vm=NAME] [secrets=FILE] [provider=aws]
+# Without secrets=FILE or $STOKER_SECRETS, unset secrets get throwaway dev values
+# (loudly announced) so a fresh clone renders; real configs need a secrets file.
+secrets ?=
+provider ?=
+FLEET_SECRETS = $(if $(secrets),--secrets $(secrets),$(if $(STOKER_SECRETS),,--dev-secrets))
+FLEET_VMS = $(if $(vm),$(vm),--all)
+FLEET_PROVIDER = $(if $(provider),--provider $(provider),)
+
+.PHONY: ignition validate list clean
+
+ignition: $(VENV)/.installed  ## render build/<vm>.bu and build/<vm>.ign (vm=NAME, default every VM)
+	$(STOKER) ignition $(FLEET_VMS) $(FLEET_SECRETS) $(FLEET_PROVIDER)
+
+validate: $(VENV)/.installed  ## check VM configs: schema, transpiler, ignition-validate, systemd, Quadlet (vm=NAME)
+	$(STOKER) validate $(FLEET_VMS) $(FLEET_SECRETS) $(FLEET_PROVIDER)
+
+list: $(VENV)/.installed  ## list the fleet's VMs, services, jobs and timers
+	$(STOKER) list
+
+clean:  ## remove build/ (rendered configs)
+	rm -rf build

@@ -1,0 +1,71 @@
+"""ims-staging is ims with its own volume, no backups; data volumes are never wiped."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import Config
+
+
+def test_staging_has_no_backups_and_its_own_volume(rendered):
+    ims, staging = Config(rendered["ims"][1]), Config(rendered["ims-staging"][1])
+    assert "Environment=ENABLE_BACKUPS=true" in ims.quadlet("ims-postgres")
+    assert "Environment=ENABLE_BACKUPS=false" in staging.quadlet("ims-postgres")
+    assert {"duplicity", "postgres-backups"} <= ims.containers()
+    assert not {"duplicity", "postgres-backups"} & staging.containers()
+    assert not any("backups" in name for name in staging.units)
+    # Restore jobs stay, reading production's backups.
+    assert "Environment=WALE_S3_PREFIX=s3://ebisc-backups/ims/postgres" in staging.quadlet("postgres-restore")
+    # Its own WAL-E prefix, so staging can never write into production's backups.
+    assert "ebisc-backups/ims-staging/postgres" in staging.quadlet("ims-postgres")
+    ims_fs = rendered["ims"][1]["storage"]["filesystems"][0]
+    staging_fs = rendered["ims-staging"][1]["storage"]["filesystems"][0]
+    assert ims_fs["device"] != staging_fs["device"]
+    assert staging.text("/etc/hostname") == "ims-staging\n"
+
+
+@pytest.mark.parametrize("vm,uids", [
+    ("ims", {"postgres_data": 26, "media": 1001, "static": 1001, "elasticsearch": 105}),
+    ("ims-staging", {"postgres_data": 26, "media": 1001, "static": 1001, "elasticsearch": 105}),
+    ("tracker", {"mongodb_data": 184}),
+])
+def test_data_volume_is_never_wiped_and_mounted_with_owned_directories(rendered, vm, uids):
+    config = rendered[vm][1]
+    (fs,) = config["storage"]["filesystems"]
+    assert fs.get("wipeFilesystem") in (False, None)  # Ignition's default is false: never wipe
+    assert fs["format"] == "ext4" and fs["path"] == "/var/mnt/cinder1"
+    assert fs["device"].startswith("/dev/disk/by-id/")
+    mount = Config(config).units["var-mnt-cinder1.mount"]
+    assert mount["enabled"] is True
+    assert f"What={fs['device']}" in mount["contents"]
+    assert "Requires=systemd-fsck@" in mount["contents"]  # which waits for the device
+    dirs = {d["path"]: d for d in config["storage"]["directories"]}
+    for sub, uid in uids.items():
+        d = dirs[f"/var/mnt/cinder1/{sub}"]
+        assert d["user"]["id"] == uid and d["group"]["id"] == uid
+    # Containers that bind from it wait for the mount.
+    cfg = Config(config)
+    for name in cfg.containers():
+        if "/var/mnt/cinder1/" in cfg.quadlet(name):
+            assert "RequiresMountsFor=/var/mnt/cinder1" in cfg.quadlet(name)
+
+
+def test_bastion_has_no_data_volume_but_its_state_directories(rendered):
+    config = rendered["bastion"][1]
+    assert "filesystems" not in config.get("storage", {})
+    paths = {d["path"] for d in config["storage"]["directories"]}
+    assert "/var/projects/ebisc/letsencrypt" in paths
+
+
+def test_secrets_files_are_root_only(rendered):
+    for vm, (r, config) in rendered.items():
+        cfg = Config(config)
+        env_files = [p for p in cfg.files if p.startswith("/etc/stoker/") and p.endswith(".env")]
+        for path in env_files:
+            assert cfg.files[path]["mode"] == 0o600, path
+            assert cfg.files[path].get("user", {}).get("id", 0) == 0
+        for name in cfg.containers():
+            q = cfg.quadlet(name)
+            if "EnvironmentFile=" in q:
+                assert f"EnvironmentFile=/etc/stoker/{name}.env" in q
+                assert f"/etc/stoker/{name}.env" in env_files
