@@ -104,21 +104,26 @@ def values_for(secrets: Secrets, vm, names_by_container) -> dict[str, dict[str, 
     """{container: {NAME: value}}; every missing value is an error naming the VM and the variable."""
     out: dict[str, dict[str, str]] = {}
     problems: list[Problem] = []
+    reported: set[str] = set()
     for c in names_by_container:
         values = {}
         for i, name in enumerate(c.secrets):
             value = secrets.lookup(vm.name, name)
             if value is None:
+                if name in reported:
+                    continue
+                reported.add(name)
                 w = vm.where(c.path + ("secrets", i))
                 problems.append(Problem(
                     w[0] if w else vm.file, w[1] if w else None, w[2] if w else None,
-                    f"secret {name} of VM {vm.name} is not defined: set {vm.name}: {{{name}: ...}} in the "
-                    f"secrets file (--secrets or {ENV_FILE_VAR}) or the environment variable "
-                    f"{env_var_name(vm.name, name)}, or use --dev-secrets for throwaway values"))
+                    f"secret {name} of VM {vm.name} is not defined (set {vm.name}.{name} in the secrets file "
+                    f"or {env_var_name(vm.name, name)}; --dev-secrets fills throwaway values)"))
             elif "\n" in value or "\r" in value:
-                problems.append(Problem(vm.file, None, None,
-                                        f"secret {name} of VM {vm.name} contains a line break, "
-                                        "which an environment file cannot hold"))
+                if name not in reported:
+                    reported.add(name)
+                    problems.append(Problem(vm.file, None, None,
+                                            f"secret {name} of VM {vm.name} contains a line break, "
+                                            "which an environment file cannot hold"))
             else:
                 values[name] = value
         out[c.name] = values
