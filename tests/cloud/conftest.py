@@ -33,6 +33,8 @@ vms:
     address: 10.0.0.10
 """
 
+VOLUME_ID = "5f1c2e7a-90ab-4cde-8f01-23456789abcd"  # the tracker-data volume the fake starts with
+DEVICE = f"/dev/disk/by-id/virtio-{VOLUME_ID[:20]}"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZha2Uta2V5LWZvci10ZXN0cy1vbmx5LW5vdC1yZWFs operator@example"
 
 
@@ -40,7 +42,8 @@ def data_url(text: str) -> str:
     return "data:;base64," + base64.b64encode(text.encode()).decode()
 
 
-def tracker_config(image_tag: str = "6.0", password: str = "hunter2-first", extra_unit: str | None = None) -> dict:
+def tracker_config(image_tag: str = "6.0", password: str = "hunter2-first", extra_unit: str | None = None,
+                   device: str = DEVICE) -> dict:
     units = [
         {"name": "tracker-webserver.service", "enabled": True,
          "contents": "[Unit]\nDescription=tracker web server\nAfter=mongodb.service\n\n[Service]\n"
@@ -55,7 +58,7 @@ def tracker_config(image_tag: str = "6.0", password: str = "hunter2-first", extr
         {"name": "mongodb-backups.timer", "enabled": True,
          "contents": "[Timer]\nOnCalendar=*-*-* 02:30:00\n\n[Install]\nWantedBy=timers.target\n"},
         {"name": "var-mnt-data.mount", "enabled": True,
-         "contents": "[Mount]\nWhat=/dev/disk/by-id/virtio-tracker-data\nWhere=/var/mnt/data\nType=xfs\n\n"
+         "contents": f"[Mount]\nWhat={device}\nWhere=/var/mnt/data\nType=xfs\n\n"
                      "[Install]\nWantedBy=local-fs.target\n"},
     ]
     if extra_unit:
@@ -64,7 +67,7 @@ def tracker_config(image_tag: str = "6.0", password: str = "hunter2-first", extr
         "ignition": {"version": "3.4.0"},
         "passwd": {"users": [{"name": "core", "sshAuthorizedKeys": [KEY]}]},
         "storage": {
-            "filesystems": [{"device": "/dev/disk/by-id/virtio-tracker-data", "format": "xfs",
+            "filesystems": [{"device": device, "format": "xfs",
                              "path": "/var/mnt/data", "wipeFilesystem": False, "label": "data"}],
             "files": [
                 {"path": "/etc/stoker/mongodb.env", "mode": 0o600,
@@ -91,6 +94,7 @@ class Repo:
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
     cloud, httpd = serve()
+    cloud.add_volume("tracker-data", 50, VOLUME_ID)  # the data the fleet already has
     clouds = tmp_path / "clouds.yaml"
     clouds.write_text(cloud.clouds_yaml())
     for var in ("OS_CLOUD", "OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD", "OS_PROJECT_NAME"):

@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import re
+import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -103,6 +104,12 @@ class FakeCloud:
             out.append(r)
         return out
 
+    def add_volume(self, name: str, size: int = 50, vid: str | None = None) -> str:
+        vid = vid or str(uuid.uuid4())
+        self.volumes[vid] = {"id": vid, "name": name, "size": size, "status": "available", "attachments": [],
+                             "bootable": "false", "volume_type": "standard", "metadata": {}}
+        return vid
+
     def image_id(self, name: str) -> str:
         return next(i for i, img in self.images.items() if img["name"] == name)
 
@@ -158,6 +165,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):  # keep test output clean
         pass
+
+    def setup(self):
+        super().setup()
+        # headers and body go out in two writes; without this, delayed ACKs cost 40 ms a request
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _handle(self):
         cloud = self.cloud
@@ -600,5 +612,5 @@ def serve() -> tuple[FakeCloud, ThreadingHTTPServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
     cloud.port = httpd.server_address[1]
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return cloud, httpd

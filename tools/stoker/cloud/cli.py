@@ -16,7 +16,7 @@ from rich.table import Table
 from ..errors import StokerError, UsageError
 from .config import load_config
 from .connection import Cloud, Timings
-from .deploy import DeployPlan, Event, execute, make_plan, preflight, read_cloud
+from .deploy import DeployPlan, Event, execute, make_plan, preflight, read_cloud, volume_device
 from .diff import render
 from .placement import Placement, known_vms, load_placement
 from .status import fleet_status
@@ -51,6 +51,11 @@ def register(sub) -> None:
     common(p, vm=False)
     p.add_argument("vms", nargs="*", help="only these VMs")
     p.set_defaults(func=cmd_status)
+
+
+def _console() -> Console:
+    # Piped output (logs, CI, README examples) keeps whole lines instead of 80 columns.
+    return Console() if sys.stdout.isatty() else Console(width=200)
 
 
 def _timings(args) -> Timings:
@@ -105,7 +110,8 @@ def _show_plan(console: Console, plan: DeployPlan) -> None:
         vol = plan.state.volume
         where = ("will be created" if vol is None else
                  "attached" if plan.state.volume_server else "exists, not attached")
-        console.print(f"  data volume {escape(p.volume.name)} ({p.volume.size} GiB): {where}; never deleted")
+        device = f", seen as {volume_device(vol.id)}" if vol is not None else ""
+        console.print(f"  data volume {escape(p.volume.name)} ({p.volume.size} GiB): {where}{device}; never deleted")
     for warning in plan.warnings:
         console.print(f"  [yellow]warning:[/] {escape(warning)}")
     styles = {"+": "green", "-": "red", "~": "yellow"}
@@ -120,14 +126,14 @@ def _show_plan(console: Console, plan: DeployPlan) -> None:
 
 
 def cmd_plan(args) -> int:
-    console = Console()
+    console = _console()
     _, plan = _prepare(args, console)
     _show_plan(console, plan)
     return EXIT_CHANGES if plan.changes else EXIT_NO_CHANGES
 
 
 def cmd_deploy(args) -> int:
-    console = Console()
+    console = _console()
     cloud, plan = _prepare(args, console, force=args.force)
     _show_plan(console, plan)
     if args.dry_run:
@@ -171,7 +177,7 @@ def cmd_deploy(args) -> int:
 
 
 def cmd_status(args) -> int:
-    console = Console()
+    console = _console()
     names = args.vms or known_vms(args.root)
     placements = [load_placement(vm, args.root) for vm in names]
     clouds: dict[str | None, Cloud] = {}

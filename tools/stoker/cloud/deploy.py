@@ -184,6 +184,26 @@ def previous_config(state: CloudState, placement: Placement, state_dir: Path) ->
     return None, "unknown"
 
 
+def volume_device(volume_id: str) -> str:
+    """Where a Cinder volume shows up in a KVM guest: libvirt gives the virtio
+    disk the volume id as serial, and virtio keeps its first 20 characters."""
+    return f"/dev/disk/by-id/virtio-{volume_id[:20]}"
+
+
+def check_volume_device(placement: Placement, config: Config, volume_id: str, step: str) -> None:
+    """Refuse when the config mounts a virtio disk by id that is not this volume:
+    the server would boot without its data where the config expects it."""
+    want = volume_device(volume_id)
+    wrong = sorted({d["device"] for d in data_devices(effective_config(config.document))
+                    if d["device"].startswith("/dev/disk/by-id/virtio-") and d["device"] != want})
+    if wrong:
+        raise VolumeSafetyError(
+            f"the config expects the data disk at {', '.join(wrong)}, but volume {placement.volume.name} "
+            f"({volume_id}) appears as {want}", vm=placement.vm, step=step,
+            hint=f"set fleet.yaml volumes.{placement.volume.name}: {want.rsplit('/', 1)[1]}, run "
+                 f"`make ignition vm={placement.vm}`, and deploy again (the volume is kept)")
+
+
 def _mv_tuple(text: str | None) -> tuple[int, int]:
     if not text:
         return (2, 1)
@@ -205,6 +225,7 @@ def make_plan(placement: Placement, config: Config, state: CloudState, state_dir
             server=getattr(server, "id", None), step="plan",
             hint="detach it from the other server (openstack server remove volume) once that server is stopped")
     if volume is not None:
+        check_volume_device(placement, config, volume.id, "plan")
         wiping = [f["device"] for f in data_devices(effective_config(config.document)) if f.get("wipeFilesystem")]
         if wiping:
             raise VolumeSafetyError(
@@ -365,6 +386,7 @@ def _create_volume(run: _Run) -> None:
         return v.status == "available", v.status
     _wait(run, "wait volume", run.cloud.timings.volume_timeout, probe,
           f"volume {p.volume.name} ({run.volume_id}) is kept; run the deploy again once it is available")
+    check_volume_device(p, run.plan.config, run.volume_id, "create volume")
 
 
 def _create_server(run: _Run) -> None:
