@@ -45,7 +45,9 @@ CONFIGS = {
         {"path": "/e", "contents": {"source": "data:text,x"}},
         {"path": "/f", "contents": {"source": "data:;base64,YQ"}},
         {"path": "/g", "contents": {"source": "http://h:port/"}},
-        {"path": "/h", "contents": {"source": "arn:aws:s3:::b/k"}}]}),
+        {"path": "/h", "contents": {"source": "arn:aws:s3:::b/k"}},
+        {"path": "/i", "contents": {"source": "https://x", "httpHeaders": [
+            {"name": "a", "value": ""}, {"name": "b"}, {"name": "c", "value": "x\ny"}]}}]}),
     "ignition-section": v33(ignition={
         "config": {"merge": [{}, {"source": "https://x"}, {"source": "https://x"}]},
         "proxy": {"httpProxy": "ftp://p", "httpsProxy": "http://p", "noProxy": ["a", "a"]},
@@ -58,7 +60,7 @@ CONFIGS = {
             {"label": "x" * 37}]},
         {"device": "/dev/vdb", "partitions": [{}]}]}),
     "filesystems-raid-luks": v33(storage={
-        "filesystems": [{"device": "", "label": "x"}, {"device": "rel", "format": "ntfs"},
+        "filesystems": [{"device": "", "label": "x"}, {"device": "/p", "format": "ext4", "path": ""}, {"device": "rel", "format": "ntfs"},
                         {"device": "/a", "format": "xfs", "label": "x" * 13, "path": "rel"}],
         "raid": [{"name": "a", "level": "raid0", "spares": 1, "devices": ["/x", "/x", "rel"]},
                  {"name": "b", "level": "raid7"}],

@@ -173,8 +173,12 @@ class SemanticValidator:
         if headers:
             self.error(at + ("httpHeaders",), self._header_scheme_error(source))
         for i, header in enumerate(headers):
-            if not _obj(header).get("name"):
+            header = _obj(header)
+            if not header.get("name"):
                 self.error(at + ("httpHeaders", i, "name"), msg.EMPTY_HTTP_HEADER_NAME)
+            if header.get("value") == "":
+                # an absent value is fine, an empty one is not
+                self.error(at + ("httpHeaders", i, "value"), msg.INVALID_HTTP_HEADER)
         if hash_ is not None:
             self.error(at + ("verification", "hash"), _hash_error(hash_))
 
@@ -335,7 +339,7 @@ class SemanticValidator:
                 self.error(at + (key,), msg.GUID_FORMAT)
 
     def _filesystem(self, filesystem: dict, at: Path) -> None:
-        if filesystem.get("path") is not None:
+        if not _empty(filesystem.get("path")):
             self.error(at + ("path",), path_error(filesystem.get("path")))
         self.error(at + ("device",), path_error(filesystem.get("device")))
         format_ = _text(filesystem.get("format"))
