@@ -48,6 +48,17 @@ CONFIGS = {
         {"path": "/h", "contents": {"source": "arn:aws:s3:::b/k"}},
         {"path": "/i", "contents": {"source": "https://x", "httpHeaders": [
             {"name": "a", "value": ""}, {"name": "b"}, {"name": "c", "value": "x\ny"}]}}]}),
+    "url-and-data-url-parsing": v33(storage={"files": [
+        {"path": f"/u{i}", "contents": {"source": source}} for i, source in enumerate([
+            "data:nocomma", "data:,x", "data:text/plain", "data:;base64,@@@", "data:;base64,YQ", "data:text,x",
+            "data:;foo,x", "data:;foo=bar,x", "data:a/b;c,x", "data:,%zz", "data:,%", "data:base64,x",
+            " data:,x", "data:/b,x", "data:a/,x", "data:,a b", "data:;charset=,x", "data:", "data:a/b",
+            "data:text/p", "data:a/b;x=y", "data:;x", "data:;x=", "data:;x=y", "data:;=y,x", "data:;x==,x",
+            "data:a/b;base64", "data:;", "data:;tftp://", "data:%zzobject/base64%41[",
+            "data:;base64,YWI=", "data:;base64,YW=I", "data:text/plain;charset=utf-8;base64,YQ==",
+            "http://[::1", "http://h:port/", "http://us er@h/", "x:y", ":x", "http://x/%zz", "HTTPS://%41",
+            "tftp://,%41object/", "gs://&%zz%2@", "https://%25x/", "s3://b/k?versionId=", "s3://b/k?versionId=1",
+            "rel/x", "", "http://h/a b", "http://h/\u0001"])]}),
     "ignition-section": v33(ignition={
         "config": {"merge": [{}, {"source": "https://x"}, {"source": "https://x"}]},
         "proxy": {"httpProxy": "ftp://p", "httpsProxy": "http://p", "noProxy": ["a", "a"]},

@@ -85,6 +85,7 @@ def _check_authority(authority: str) -> None:
         allowed = set(string.ascii_letters + string.digits + "-._:~!$&'()*+,;=%@")
         if any(c not in allowed for c in userinfo):
             raise URLError(msg.INVALID_URL)
+        _check_escapes(userinfo)
     if host.startswith("["):
         end = host.find("]")
         if end < 0:
@@ -99,6 +100,10 @@ def _check_authority(authority: str) -> None:
     if any(c in " <>\"`{}|\\^" for c in host):
         raise URLError(msg.INVALID_URL)
     _check_escapes(host)
+    for i, ch in enumerate(host):
+        # RFC 3986: in a host, %-encoding is only for non-ASCII bytes (and %25 for IPv6 zones)
+        if ch == "%" and int(host[i + 1], 16) < 8 and host[i:i + 3] != "%25":
+            raise URLError(msg.INVALID_URL)
 
 
 def query_values(raw_query: str) -> dict[str, list[str]]:
@@ -185,11 +190,12 @@ def check_data_url(source: str) -> None:
 
 
 def _data_url_header(rest: str) -> tuple[bool, str]:
+    """Lex "[type/subtype][;attr=value]...[;base64]," and return (base64, data)."""
+    if rest == "":
+        raise URLError("missing comma before data")
     i = 0
-    has_media_type = False
-    if rest[:1] not in (",", ";"):
-        if rest == "":
-            raise URLError("incomplete media type")
+    media_type = None
+    if rest[0] not in ",;":
         if not _is_token_char(rest[0]):
             raise URLError("invalid character after data prefix")
         while i < len(rest) and rest[i] != "/":
@@ -198,40 +204,45 @@ def _data_url_header(rest: str) -> tuple[bool, str]:
             i += 1
         if i == len(rest):
             raise URLError("missing media type slash")
+        media_type = rest[:i]
         i += 1
         start = i
         while i < len(rest) and _is_token_char(rest[i]):
             i += 1
         if i == len(rest):
-            raise URLError("incomplete media type")
-        if rest[i] not in ",;":
-            raise URLError("invalid character for media type")
-        if i == start:
+            raise URLError("incomplete media type" if media_type == "text" else "invalid media type")
+        if rest[i] not in ",;" or i == start:
             raise URLError("invalid media type")
-        has_media_type = True
-    while i < len(rest) and rest[i] == ";":
+
+    def parameter_error(plain: str) -> URLError:
+        # with a media type, the library reports every parameter problem this way
+        return URLError("invalid media type" if media_type is not None else plain)
+
+    while rest[i] == ";":
         i += 1
         start = i
         while i < len(rest) and _is_token_char(rest[i]):
             i += 1
         attribute = rest[start:i]
-        if i < len(rest) and rest[i] == "=":
+        if i == len(rest):
+            raise parameter_error("unterminated parameter sequence")
+        if rest[i] == "=":
+            if attribute == "":
+                raise parameter_error("unterminated parameter sequence")
             i += 1
             start = i
             while i < len(rest) and _is_token_char(rest[i]):
                 i += 1
-            if i == start:
+            if i == len(rest):
+                raise parameter_error("missing comma before data")
+            if i == start or rest[i] not in ",;":
                 raise URLError("invalid character for parameter value")
             continue
-        if i == len(rest):
-            raise URLError("incomplete media type")
-        if attribute == "base64" and rest[i] == ",":
-            return True, rest[i + 1:]
-        if has_media_type:
-            raise URLError("invalid media type")
-        raise URLError(f"expected base64, got {attribute}")
-    if i >= len(rest) or rest[i] != ",":
-        raise URLError("incomplete media type")
+        if rest[i] == ",":
+            if attribute == "base64":
+                return True, rest[i + 1:]
+            raise parameter_error(f"expected base64, got {attribute}")
+        raise parameter_error("invalid character for parameter attribute")
     return False, rest[i + 1:]
 
 
