@@ -120,3 +120,11 @@ def test_list_shows_every_vm(capsys):
     out = capsys.readouterr().out
     for vm in ("ims", "ims-staging", "bastion", "tracker"):
         assert vm in out
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
+def test_validate_catches_a_bad_calendar_through_systemd(repo, capsys):
+    edit(repo / "vms/tracker.yaml", '"*-*-* 07,13:00:00"', '"twice a day"')
+    assert main(["validate", "tracker", "--root", str(repo)]) == 1
+    out = capsys.readouterr().out
+    assert "systemd-analyze verify" in out and "failed" in out

@@ -44,8 +44,12 @@ def _names(args, fleet) -> list[str]:
 
 
 def _secrets(args):
-    from .secrets import load_secrets
+    from .secrets import ENV_FILE_VAR, load_secrets
 
+    path = args.secrets or os.environ.get(ENV_FILE_VAR)
+    if path and os.path.exists(path) and os.stat(path).st_mode & 0o077:
+        _console(stderr=True).print(f"[yellow]warning:[/] {path} can be read by other users; "
+                                    f"chmod 600 it", soft_wrap=True)
     return load_secrets(args.secrets, dev=args.dev_secrets)
 
 
