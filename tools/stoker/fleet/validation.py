@@ -21,7 +21,8 @@ def validate_ignition_bytes(data: bytes, label: str) -> list[Check]:
     if inner is not None:
         checks.append(Check("wrapping", OK, f"outer config of {len(data)} bytes replaces itself with "
                             f"{len(inner)} bytes"))
-        checks.append(ignition_schema(config))
+        outer = ignition_schema(config)
+        checks.append(Check("outer: " + outer.name, outer.status, outer.detail))
         checks += _with_file(data, ignition_validate, "outer: ")
         data, config = inner, json.loads(inner)
     checks.append(ignition_schema(config))
