@@ -125,10 +125,10 @@ class FakeCloud:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def clouds_yaml(self) -> str:
+    def clouds_yaml(self, name: str = "fake") -> str:
         return (
             "clouds:\n"
-            "  fake:\n"
+            f"  {name}:\n"
             "    auth:\n"
             f"      auth_url: {self.base}/identity\n"
             "      username: operator\n"
@@ -614,3 +614,21 @@ def serve() -> tuple[FakeCloud, ThreadingHTTPServer]:
     cloud.port = httpd.server_address[1]
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return cloud, httpd
+
+
+if __name__ == "__main__":  # a local cloud to try stoker against: prints the clouds.yaml to use
+    import os
+    import sys
+    import tempfile
+    import time
+    cloud, httpd = serve()
+    name = sys.argv[1] if len(sys.argv) > 1 else "fleet"
+    path = os.path.join(tempfile.mkdtemp(prefix="fake-openstack-"), "clouds.yaml")
+    with open(path, "w") as fh:
+        fh.write(cloud.clouds_yaml(name))
+    print(f"export OS_CLIENT_CONFIG_FILE={path}   # cloud {name!r} at {cloud.base}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        httpd.shutdown()

@@ -78,26 +78,26 @@ def _cloud_name(args, placement: Placement) -> str | None:
     return placement.cloud
 
 
-def _load(args):
+def _load(args, for_deploy: bool):
     placement = load_placement(args.vm, args.root)
     path = args.config or args.root / "build" / f"{args.vm}.ign"
     if not path.exists() and args.config is None:
         raise StokerError(f"{path} does not exist; run `make ignition vm={args.vm}` or pass --config FILE")
     config = load_config(path)
-    preflight(placement, config)  # refusals that need no cloud come first
+    preflight(placement, config, allow_dev_secrets=not for_deploy)  # refusals that need no cloud come first
     return placement, config
 
 
-def _prepare(args, console: Console, force: bool = False) -> tuple[Cloud, DeployPlan]:
-    placement, config = _load(args)
+def _prepare(args, console: Console, force: bool = False, for_deploy: bool = True) -> tuple[Cloud, DeployPlan]:
+    placement, config = _load(args, for_deploy)
     cloud = Cloud.connect(_cloud_name(args, placement), _timings(args))
     with console.status(f"reading {placement.vm} from cloud {cloud.name}…"):
         state = read_cloud(cloud, placement)
-    plan = make_plan(placement, config, state, args.root / "state", force=force)
+    plan = make_plan(placement, config, state, args.root / "state", cloud=cloud, force=force)
     return cloud, plan
 
 
-def _show_plan(console: Console, plan: DeployPlan) -> None:
+def _show_plan(console: Console, plan: DeployPlan, text_diffs: bool = True) -> None:
     p = plan.placement
     server = getattr(plan.state.server, "id", None)
     title = {"create": f"create server {p.server_name}", "rebuild": f"rebuild server {p.server_name} ({server})",
@@ -115,7 +115,7 @@ def _show_plan(console: Console, plan: DeployPlan) -> None:
     for warning in plan.warnings:
         console.print(f"  [yellow]warning:[/] {escape(warning)}")
     styles = {"+": "green", "-": "red", "~": "yellow"}
-    for line in render(plan.diff):
+    for line in render(plan.diff, text_diffs):
         head = line.lstrip()
         style = styles.get(line[0]) if not line.startswith("    ") else (
             "green" if head.startswith("+") and not head.startswith("+++") else
@@ -127,7 +127,7 @@ def _show_plan(console: Console, plan: DeployPlan) -> None:
 
 def cmd_plan(args) -> int:
     console = _console()
-    _, plan = _prepare(args, console)
+    _, plan = _prepare(args, console, for_deploy=False)
     _show_plan(console, plan)
     return EXIT_CHANGES if plan.changes else EXIT_NO_CHANGES
 
@@ -135,7 +135,8 @@ def cmd_plan(args) -> int:
 def cmd_deploy(args) -> int:
     console = _console()
     cloud, plan = _prepare(args, console, force=args.force)
-    _show_plan(console, plan)
+    # A new server's plan lists what it gets; the text of every file is for `stoker plan`.
+    _show_plan(console, plan, text_diffs=plan.action != "create")
     if args.dry_run:
         console.print("[bold]API calls this deploy would make[/] (dry run; nothing was changed):")
         for call in plan.api_calls():

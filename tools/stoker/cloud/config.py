@@ -91,3 +91,24 @@ def data_devices(doc: dict) -> list[dict]:
     """Filesystems the config puts on devices other than the boot disk."""
     fs = (doc.get("storage") or {}).get("filesystems") or []
     return [f for f in fs if f.get("device") and not ROOT_DEVICES.match(f["device"])]
+
+
+DEV_SECRET_PREFIX = "dev-insecure-"  # what the fleet renderer puts in for unset secrets in dev mode
+
+
+def dev_secret_places(doc: dict) -> list[str]:
+    """Where a config carries the fleet renderer's throwaway dev secrets."""
+    places = []
+    for entry in (doc.get("storage") or {}).get("files") or []:
+        contents = entry.get("contents") or {}
+        try:
+            data = decode_data_url(contents.get("source") or "", contents.get("compression")) or b""
+        except (ValueError, OSError):
+            data = b""
+        if DEV_SECRET_PREFIX.encode() in data:
+            places.append(entry["path"])
+    for unit in (doc.get("systemd") or {}).get("units") or []:
+        texts = [unit.get("contents") or ""] + [d.get("contents") or "" for d in unit.get("dropins") or []]
+        if any(DEV_SECRET_PREFIX in t for t in texts):
+            places.append(unit["name"])
+    return places

@@ -95,3 +95,12 @@ class Cloud:
     def compute_microversion(self) -> str | None:
         """The highest compute microversion both openstacksdk and the cloud speak."""
         return os_utils.maximum_supported_microversion(self.conn.compute, "2.100")
+
+
+def find_or_none(find: Callable[..., Any], name_or_id: str) -> Any:
+    """An SDK find_* that answers None for "no such thing" (ignore_missing=True
+    is deprecated in openstacksdk)."""
+    try:
+        return find(name_or_id, ignore_missing=False)
+    except os_exc.NotFoundException:
+        return None

@@ -20,8 +20,9 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..errors import StokerError
-from .config import NOVA_USER_DATA_LIMIT, Config, data_devices, effective_config, parse_config
-from .connection import Cloud
+from .config import (NOVA_USER_DATA_LIMIT, Config, data_devices, dev_secret_places, effective_config,
+                     parse_config)
+from .connection import Cloud, Timings, find_or_none
 from .diff import ConfigDiff, diff_configs
 from .errors import (ApiError, CloudError, IgnitionFailed, RefusedError, UserDataTooLarge,
                      VolumeSafetyError, WaitTimeout)
@@ -56,7 +57,7 @@ class ApiCall:
     note: str = ""
 
     def text(self) -> str:
-        body = f"  {json.dumps(self.body, sort_keys=False)}" if self.body is not None else ""
+        body = f"  {json.dumps(self.body, ensure_ascii=False)}" if self.body is not None else ""
         note = f"  ({self.note})" if self.note else ""
         return f"{self.method:<6} {self.service:<13} {self.path}{body}{note}"
 
@@ -119,8 +120,13 @@ def redact_user_data(config: Config) -> str:
 
 # -- before any call to the cloud --------------------------------------------------
 
-def preflight(placement: Placement, config: Config) -> None:
+def preflight(placement: Placement, config: Config, allow_dev_secrets: bool = False) -> None:
     vm = placement.vm
+    dev = dev_secret_places(effective_config(config.document))
+    if dev and not allow_dev_secrets:
+        raise RefusedError(
+            f"the config was rendered with throwaway dev secrets (in {', '.join(dev)})", vm=vm, step="preflight",
+            hint=f"render it with the real secrets: make ignition vm={vm} secrets=FILE")
     size = len(config.user_data)
     if size > NOVA_USER_DATA_LIMIT:
         raise UserDataTooLarge(
@@ -141,7 +147,7 @@ def preflight(placement: Placement, config: Config) -> None:
 
 def read_cloud(cloud: Cloud, placement: Placement) -> CloudState:
     vm, conn = placement.vm, cloud.conn
-    server = cloud.call("find server", lambda: conn.compute.find_server(placement.server_name, ignore_missing=True),
+    server = cloud.call("find server", lambda: find_or_none(conn.compute.find_server, placement.server_name),
                         vm=vm)
     if server is not None:
         server = cloud.call("read server", lambda: conn.compute.get_server(server.id), vm=vm, server=server.id)
@@ -151,8 +157,7 @@ def read_cloud(cloud: Cloud, placement: Placement) -> CloudState:
                                vm=vm, server=server.id, step="read server")
     volume = volume_server = None
     if placement.volume:
-        volume = cloud.call("find volume", lambda: conn.block_storage.find_volume(placement.volume.name,
-                                                                                  ignore_missing=True), vm=vm)
+        volume = cloud.call("find volume", lambda: find_or_none(conn.block_storage.find_volume, placement.volume.name), vm=vm)
         if volume is not None:
             attachments = volume.attachments or []
             volume_server = attachments[0].get("server_id") if attachments else None
@@ -216,8 +221,10 @@ def _mv_tuple(text: str | None) -> tuple[int, int]:
 def make_plan(placement: Placement, config: Config, state: CloudState, state_dir: Path,
               cloud: Cloud | None = None, force: bool = False) -> DeployPlan:
     vm, server, volume = placement.vm, state.server, state.volume
-    preflight(placement, config)
+    preflight(placement, config, allow_dev_secrets=True)
     warnings: list[str] = []
+    if dev := dev_secret_places(effective_config(config.document)):
+        warnings.append(f"rendered with throwaway dev secrets ({', '.join(dev)}): `stoker deploy` will refuse it")
     if volume is not None and state.volume_server and (server is None or state.volume_server != server.id):
         raise VolumeSafetyError(
             f"data volume {placement.volume.name} ({volume.id}) is attached to another server "
@@ -235,6 +242,13 @@ def make_plan(placement: Placement, config: Config, state: CloudState, state_dir
         if volume.size is not None and placement.volume.size != volume.size:
             warnings.append(f"volume {placement.volume.name} is {volume.size} GiB, placement says "
                             f"{placement.volume.size} GiB; stoker never resizes volumes")
+    if placement.volume and volume is None:
+        virtio = sorted({d["device"] for d in data_devices(effective_config(config.document))
+                         if d["device"].startswith("/dev/disk/by-id/virtio-")})
+        if virtio:
+            warnings.append(f"volume {placement.volume.name} will be created; the config expects it at "
+                            f"{', '.join(virtio)}, which names the disk by the volume's id: the deploy stops "
+                            "after creating the volume and says what to put in fleet.yaml")
     old_doc, source = (None, "none") if server is None else previous_config(state, placement, state_dir)
     deployed_sha = state.metadata.get(META_SHA)
     diff = diff_configs(old_doc, config.document)
@@ -267,7 +281,7 @@ def make_plan(placement: Placement, config: Config, state: CloudState, state_dir
         warnings.append("the volume is attached to a running server: reboot it, or deploy with --force, "
                         "for its mounts to come up")
     plan = DeployPlan(placement, config, action, reason, diff, deployed_sha, source, state, warnings=warnings)
-    plan.steps = _steps(plan)
+    plan.steps = _steps(plan, cloud.timings if cloud else Timings())
     return plan
 
 
@@ -289,15 +303,16 @@ class _Run:
         return self.cloud.call(step, fn, vm=self.vm, server=self.server_id, **kw)
 
 
-def _metadata(plan: DeployPlan) -> dict:
+def _metadata(plan: DeployPlan, when: str | None = None) -> dict:
+    """The server's metadata after the deploy: the operator's own keys are kept."""
     meta = {k: v for k, v in plan.state.metadata.items() if not k.startswith("stoker_")}
     meta.update({META_VM: plan.placement.vm, META_SHA: plan.config.sha256, META_VERSION: __version__,
-                 META_TIME: dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 META_TIME: when or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                  META_IGNITION: "pending"})
     return meta
 
 
-def _steps(plan: DeployPlan) -> list[Step]:
+def _steps(plan: DeployPlan, timings: Timings) -> list[Step]:
     p, st, cfg = plan.placement, plan.state, plan.config
     sid = getattr(st.server, "id", None) or "<new server id>"
     vid = getattr(st.volume, "id", None) or "<new volume id>"
@@ -307,14 +322,14 @@ def _steps(plan: DeployPlan) -> list[Step]:
     if p.volume and st.volume is None:
         steps.append(Step("create volume", [
             ApiCall("POST", "block-storage", "/volumes", {"volume": {"name": p.volume.name, "size": p.volume.size}}),
-            ApiCall("GET", "block-storage", f"/volumes/{vid}", note="poll until available")], _create_volume))
+            ApiCall("GET", "block-storage", f"/volumes/{vid}", note=f"poll until available, up to {timings.volume_timeout:g}s")], _create_volume))
     if plan.action == "create":
         body = {"server": {
             "name": p.server_name, "flavorRef": st.flavor_id, "imageRef": st.image_id,
             "networks": [{"uuid": st.network_id, "fixed_ip": p.address}],
             "security_groups": [{"name": g} for g in p.security_groups],
             **({"key_name": p.key_pair} if p.key_pair else {}),
-            "user_data": redact_user_data(cfg), "metadata": "<stoker metadata>",
+            "user_data": redact_user_data(cfg), "metadata": _metadata(plan, "<deploy time>"),
             **({"block_device_mapping_v2": [{"uuid": vid, "source_type": "volume", "destination_type": "volume",
                                               "boot_index": -1, "delete_on_termination": False}]} if p.volume else {})}}
         steps.append(Step("create server", [ApiCall("POST", "compute", "/servers", body)], _create_server))
@@ -330,17 +345,17 @@ def _steps(plan: DeployPlan) -> list[Step]:
             note="console before the rebuild, to tell old boots from new")], _console_before))
         steps.append(Step("rebuild server", [ApiCall(
             "POST", "compute", f"/servers/{sid}/action",
-            {"rebuild": {"imageRef": st.image_id, "user_data": redact_user_data(cfg), "metadata": "<stoker metadata>"}},
+            {"rebuild": {"imageRef": st.image_id, "user_data": redact_user_data(cfg), "metadata": _metadata(plan, "<deploy time>")}},
             note=f"OpenStack-API-Version: compute {st.microversion}")], _rebuild))
     steps.append(Step("wait active", [ApiCall("GET", "compute", f"/servers/{sid}",
-                                              note="poll until ACTIVE (timeout: active_timeout)")], _wait_active))
+                                              note=f"poll every {timings.poll:g}s until ACTIVE, up to {timings.active_timeout:g}s")], _wait_active))
     if p.volume:
         steps.append(Step("check volume", [ApiCall("GET", "compute", f"/servers/{sid}/os-volume_attachments",
                                                    note=f"{p.volume.name} must be attached; attach it if not")],
                           _check_volume))
     steps.append(Step("watch ignition", [ApiCall(
         "POST", "compute", f"/servers/{sid}/action", {"os-getConsoleOutput": {"length": CONSOLE_LINES}},
-        note="poll until Ignition reports success or failure (timeout: ignition_timeout)")], _watch_ignition))
+        note=f"poll until Ignition reports success or failure, up to {timings.ignition_timeout:g}s")], _watch_ignition))
     steps.append(Step("record result", [ApiCall("POST", "compute", f"/servers/{sid}/metadata",
                                                 {"metadata": {META_IGNITION: "success|failed|unknown"}})],
                       _record_result))
@@ -372,7 +387,7 @@ def _create_volume(run: _Run) -> None:
     conn, p = run.cloud.conn, run.plan.placement
 
     def create():
-        existing = conn.block_storage.find_volume(p.volume.name, ignore_missing=True)  # a retried POST may have landed
+        existing = find_or_none(conn.block_storage.find_volume, p.volume.name)  # a retried POST may have landed
         return existing or conn.block_storage.create_volume(name=p.volume.name, size=p.volume.size,
                                                             description=f"stoker data volume of {run.vm}")
     volume = run.call("create volume", create)
@@ -405,7 +420,7 @@ def _create_server(run: _Run) -> None:
 
     def create():
         if run.cloud.retried:  # after a 5xx the server may exist anyway: adopt it, never make a twin
-            existing = conn.compute.find_server(p.server_name, ignore_missing=True)
+            existing = find_or_none(conn.compute.find_server, p.server_name)
             if existing is not None:
                 return existing
         return conn.compute.create_server(**attrs)

@@ -61,8 +61,9 @@ class ConfigDiff:
 
 
 def _unified(old: str, new: str, name: str) -> list[str]:
+    sep = "" if name.startswith("/") else "/"
     return list(difflib.unified_diff(mask_text(old).splitlines(), mask_text(new).splitlines(),
-                                     f"a/{name}", f"b/{name}", lineterm="", n=2))
+                                     f"a{sep}{name}", f"b{sep}{name}", lineterm="", n=2))
 
 
 # -- what a config declares, keyed by name --------------------------------------
@@ -261,12 +262,13 @@ def _diff_images(before: set[str], after: set[str]) -> list[Change]:
     return out
 
 
-def render(diff: ConfigDiff) -> list[str]:
+def render(diff: ConfigDiff, text_diffs: bool = True) -> list[str]:
     """Plain-text lines of a diff, the same in the CLI and in tests."""
     sign = {"added": "+", "removed": "-", "changed": "~"}
     lines = []
     for c in diff.changes:
         lines.append(f"{sign[c.action]} {c.kind} {c.name} ({c.action})")
         lines += [f"    {d}" for d in c.details]
-        lines += [f"    {d}" for d in c.diff]
+        if text_diffs:
+            lines += [f"    {d}" for d in c.diff]
     return lines

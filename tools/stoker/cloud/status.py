@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .connection import Cloud
+from .connection import Cloud, find_or_none
 from .deploy import META_IGNITION, META_SHA, META_TIME, META_VERSION
 from .placement import Placement
 
@@ -44,8 +44,7 @@ def drift_of(deployed: str | None, build: str | None, exists: bool) -> str:
 def vm_status(cloud: Cloud, placement: Placement, build_file: Path) -> StatusRow:
     vm = placement.vm
     build_sha = hashlib.sha256(build_file.read_bytes()).hexdigest() if build_file.exists() else None
-    server = cloud.call("find server", lambda: cloud.conn.compute.find_server(placement.server_name,
-                                                                              ignore_missing=True), vm=vm)
+    server = cloud.call("find server", lambda: find_or_none(cloud.conn.compute.find_server, placement.server_name), vm=vm)
     if server is None:
         return StatusRow(vm, "-", "absent", placement.address, None, build_sha,
                          drift_of(None, build_sha, False), "-", "-", "-")
