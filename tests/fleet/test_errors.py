@@ -163,3 +163,13 @@ def test_errors_are_all_reported_at_once(repo, capsys):
     edit(repo / "vms/tracker.yaml", "    job: tracker\n", "    job: nosuchjob\n")
     err = dev(repo, capsys)
     assert "'nosuch'" in err and "'nosuchjob'" in err
+
+
+def test_private_relabel_on_a_shared_path(repo, capsys):
+    f = repo / "vms/ims.yaml"
+    edit(f, "{source: postgres_data, target: /var/lib/pgsql/data, relabel: z}",
+         "{source: postgres_data, target: /var/lib/pgsql/data, relabel: Z}")
+    line, col = line_col(f, "{source: postgres_data")
+    err = dev(repo, capsys)
+    assert (f"vms/ims.yaml:{line}:{col}: /var/mnt/cinder1/postgres_data is relabelled private (Z) for "
+            "ims-postgres but also mounted by postgres-backups, postgres-restore; use z (shared)") in err

@@ -52,6 +52,23 @@ def check_vm(vm: VM) -> list[Problem]:
                                      f"network {c.network!r} is not in networks of {vm.name}"
                                      f"{_hint(c.network, vm.networks)}"))
 
+    # A private (:Z) relabel gives the files one container's own label: any other
+    # container mounting the same host path loses access when one of them starts.
+    users: dict[str, list[tuple[str, int, str | None]]] = {}
+    for cname, c in sorted(vm.containers.items()):
+        for i, m in enumerate(c.volumes):
+            users.setdefault(m.source.rstrip("/"), []).append((cname, i, m.relabel))
+    for source, mounts in sorted(users.items()):
+        owners = sorted({cname for cname, _, _ in mounts})
+        if len(owners) < 2:
+            continue
+        for cname, i, relabel in mounts:
+            if relabel == "Z":
+                others = ", ".join(o for o in owners if o != cname)
+                problems.append(_problem(vm, vm.containers[cname].path + ("volumes", i),
+                                         f"{source} is relabelled private (Z) for {cname} but also mounted by "
+                                         f"{others}; use z (shared)"))
+
     published: dict[tuple, str] = {}
     for cname, c in sorted(vm.containers.items()):
         for i, spec in enumerate(c.ports):
