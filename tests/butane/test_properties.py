@@ -1,0 +1,656 @@
+"""Property tests: generated VALID Butane configs (fcos 1.4.0-1.7.0) translate, and the
+output keeps the promises of SPEC §2, §3 and §7.
+
+Each example is a Python dict dumped with yaml.safe_dump (every string scalar gets a
+randomly chosen style: plain where PyYAML allows it, single, double or literal), plus
+a temporary files directory with local files, ssh key files, unit files and trees.
+The properties:
+
+- translation succeeds, and the CLI agrees with the library;
+- the output validates against its version's JSON Schema (stoker.ignition.check_schema);
+- every data URL decodes (percent or base64, gunzip when compression is gzip) to
+  exactly the input bytes; unit and dropin contents and ssh keys are carried over;
+- trees give the files, links and directories SPEC §7 describes, with their modes;
+- translation is deterministic, and compact and pretty outputs parse the same;
+- every path the CLI's --raw-errors reports (warnings only: the configs are valid)
+  exists in the input document.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import os
+import re
+import tempfile
+import urllib.parse
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stoker.butane import translate
+from stoker.cli import main
+
+try:
+    from stoker.ignition import check_schema
+except ImportError:  # the Ignition module is written separately
+    check_schema = None
+
+VERSIONS = ["1.4.0", "1.5.0", "1.6.0", "1.7.0"]
+IGNITION = {"1.4.0": "3.3.0", "1.5.0": "3.4.0", "1.6.0": "3.5.0", "1.7.0": "3.6.0"}
+
+SETTINGS = settings(max_examples=100, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+# --------------------------------------------------------------------------- strategies
+
+# Any text YAML can carry: no surrogates (not UTF-8 encodable).
+ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=120)
+# Text that compresses well, so the gzip branch of SPEC §3 is taken too.
+REPEATED_TEXT = st.builds(lambda s, n: s * n, st.text(min_size=1, max_size=6), st.integers(20, 200))
+INLINE_TEXT = st.one_of(ANY_TEXT, REPEATED_TEXT, st.just(""))
+BINARY = st.one_of(st.binary(max_size=600),
+                   st.builds(lambda b, n: b * n, st.binary(min_size=1, max_size=8),
+                             st.integers(20, 300)))
+NAME_CHARS = st.sampled_from("abcdefghijklmnopqrstuvwxyzABCXYZ0123456789-_.@+ é")
+SEGMENT = st.text(NAME_CHARS, min_size=1, max_size=8).filter(lambda s: s not in (".", ".."))
+WORD = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789"), min_size=1, max_size=10)
+# One line of a unit file: printable, no backslash at the end, no leading "[".
+UNIT_LINE = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
+                                  blacklist_characters="\\[#;"), max_size=40).map(str.strip)
+MODE = st.one_of(st.integers(0, 0o7777), st.sampled_from([0o644, 0o755, 0o600, 0o400, 644, 755]))
+STYLES = [None, None, "'", '"', "|"]
+
+
+@dataclass
+class Case:
+    version: str
+    doc: dict = field(default_factory=dict)
+    local: dict[str, bytes] = field(default_factory=dict)  # files dir: relative path -> bytes
+    trees: dict[str, dict] = field(default_factory=dict)  # files dir: tree dir -> structure
+    files: dict[str, dict] = field(default_factory=dict)  # output path -> expectations
+    links: dict[str, str] = field(default_factory=dict)  # output path -> target
+    dirs: dict[str, int | None] = field(default_factory=dict)  # output path -> mode
+    units: dict[str, dict] = field(default_factory=dict)  # name -> expectations
+    keys: dict[str, list[str]] = field(default_factory=dict)  # user -> ssh keys
+    styles: int = 0  # seed for the scalar styles
+
+    @property
+    def minor(self) -> int:
+        return int(self.version.split(".")[1])
+
+
+def _owner(draw):
+    return draw(st.one_of(st.none(), st.builds(lambda n: {"name": n}, st.sampled_from(
+        ["core", "root", "user0"])), st.builds(lambda i: {"id": i}, st.integers(0, 65000))))
+
+
+def _resource(draw, case: Case, label: str, with_local: bool) -> tuple[dict, bytes]:
+    """An inline or local resource and the bytes it must decode to."""
+    kind = draw(st.sampled_from(["inline", "local", "local-gzip"] if with_local else ["inline"]))
+    if kind == "inline":
+        text = draw(INLINE_TEXT)
+        res = {"inline": text}
+        if draw(st.booleans()) and draw(st.booleans()):
+            res["compression"] = ""
+        return res, text.encode("utf-8")
+    data = draw(BINARY)
+    name = draw(st.sampled_from([f"{label}.bin", f"sub/{label}", f"./{label}.x", f"/{label}"]))
+    rel = os.path.normpath(name.lstrip("/"))
+    if kind == "local-gzip":  # the user's compression is kept; nothing is compressed again
+        case.local[rel] = gzip.compress(data)
+        return {"local": name, "compression": "gzip"}, data
+    case.local[rel] = data
+    return {"local": name}, data
+
+
+def _unit_text(draw, install: bool) -> str:
+    lines = ["[Unit]", "Description=" + draw(UNIT_LINE), "", "[Service]", "Type=oneshot",
+             "ExecStart=/usr/bin/echo " + draw(WORD)]
+    if install:
+        lines += ["", "[Install]", "WantedBy=multi-user.target"]
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\n"]))
+
+
+def _tree_structure(draw, depth: int) -> dict:
+    """name -> bytes+mode (file) | ("link", target) | dict (subdirectory)."""
+    out = {}
+    for _ in range(draw(st.integers(0 if depth else 1, 3))):
+        name = draw(SEGMENT)
+        choice = draw(st.sampled_from(["file", "file", "link", "dir"] if depth < 2
+                                      else ["file", "link"]))
+        if choice == "file":
+            out[name] = (draw(BINARY), draw(st.sampled_from([0o644, 0o600, 0o755, 0o700, 0o640,
+                                                             0o744])))
+        elif choice == "link":
+            out[name] = ("link", draw(st.sampled_from(["../x", "/etc/hostname", "target",
+                                                        "a/b c", "/nonexistent/é"])))
+        else:
+            out[name] = _tree_structure(draw, depth + 1)
+    return out
+
+
+@st.composite
+def cases(draw) -> Case:
+    case = Case(draw(st.sampled_from(VERSIONS)))
+    case.styles = draw(st.integers(0, 2**32))
+    doc = case.doc
+    doc["variant"] = "fcos"
+    doc["version"] = case.version
+    storage: dict = {}
+    files: list = []
+
+    # storage.files: inline or local contents, appends, modes, owners.
+    for i in range(draw(st.integers(0, 5))):
+        path = f"/etc/stoker/f{i}-{draw(SEGMENT)}"
+        entry: dict = {"path": path}
+        want = {"contents": None, "append": [], "mode": None}
+        if draw(st.booleans()):
+            entry["contents"], want["contents"] = _resource(draw, case, f"f{i}", True)
+            if draw(st.booleans()):
+                entry["overwrite"] = draw(st.booleans())
+        for j in range(draw(st.integers(0, 2))):
+            res, data = _resource(draw, case, f"f{i}a{j}", True)
+            entry.setdefault("append", []).append(res)
+            want["append"].append(data)
+        if draw(st.booleans()):
+            entry["mode"] = want["mode"] = draw(MODE)
+        for key in ("user", "group"):
+            owner = _owner(draw)
+            if owner:
+                entry[key] = owner
+        files.append(entry)
+        case.files[path] = want
+
+    directories = []
+    for i in range(draw(st.integers(0, 3))):
+        path = f"/var/lib/stoker/d{i}-{draw(SEGMENT)}"
+        entry = {"path": path}
+        if draw(st.booleans()):
+            entry["mode"] = draw(MODE)
+        owner = _owner(draw)
+        if owner:
+            entry["user"] = owner
+        directories.append(entry)
+        case.dirs[path] = entry.get("mode")
+
+    links = []
+    for i in range(draw(st.integers(0, 3))):
+        path = f"/etc/stoker-links/l{i}-{draw(SEGMENT)}"
+        target = draw(st.sampled_from(["/etc/stoker/x", "../relative", "/usr/bin/bash"]))
+        entry = {"path": path, "target": target}
+        if draw(st.booleans()):
+            entry["hard"] = False
+        links.append(entry)
+        case.links[path] = target
+
+    # Filesystems under /var, some with a mount unit; maybe a swap.
+    filesystems = []
+    for i in range(draw(st.integers(0, 2))):
+        where = f"/var/mnt/data{i}{draw(st.sampled_from(['', '-x', '_y', '.z', '/deep']))}"
+        fs = {"device": f"/dev/disk/by-label/data{i}", "format": draw(st.sampled_from(
+            ["ext4", "xfs"])), "path": where, "label": f"data{i}"}
+        if draw(st.booleans()):
+            fs["mount_options"] = draw(st.lists(st.sampled_from(["noatime", "nodev", "ro"]),
+                                                max_size=2))
+        mount = draw(st.sampled_from([True, True, False, None]))
+        if mount is not None:
+            fs["with_mount_unit"] = mount
+        if draw(st.booleans()):
+            fs["wipe_filesystem"] = draw(st.booleans())
+        filesystems.append(fs)
+        if mount:
+            case.units[_escape(where) + ".mount"] = {"generated": True}
+    if draw(st.booleans()):
+        dev = "/dev/disk/by-partlabel/swap-1"
+        filesystems.append({"device": dev, "format": "swap", "with_mount_unit": True})
+        case.units[_escape(dev) + ".swap"] = {"generated": True}
+
+    # Trees: a local directory tree copied in (1.7: owner and modes).
+    trees = []
+    for i in range(draw(st.integers(0, 2))):
+        local = f"tree{i}"
+        case.trees[local] = structure = _tree_structure(draw, 0)
+        tree: dict = {"local": local}
+        rooted = i == 0 and draw(st.booleans())  # no path: the tree lands at "/"
+        dest = "/" if rooted else f"/opt/tree{i}"
+        if rooted:
+            structure.clear()
+            structure[f"stoker-root-{draw(WORD)}"] = _tree_structure(draw, 1) or {
+                "f": (b"x", 0o644)}
+        else:
+            tree["path"] = dest
+        file_mode = dir_mode = None
+        if case.minor >= 7:
+            if draw(st.booleans()):
+                tree["file_mode"] = file_mode = draw(st.sampled_from([0o600, 0o644, 0o640]))
+            if draw(st.booleans()):
+                tree["dir_mode"] = dir_mode = draw(st.sampled_from([0o700, 0o755, 0o750]))
+            if draw(st.booleans()):
+                tree["user"] = {"name": "core"}
+            if draw(st.booleans()):
+                tree["group"] = {"id": 1000}
+        with_dirs = case.minor >= 7 and any(k in tree for k in ("dir_mode", "user", "group"))
+        _expect_tree(draw, case, structure, dest, files, file_mode, dir_mode, with_dirs,
+                     root=True)
+        trees.append(tree)
+
+    for key, value in (("files", files), ("directories", directories), ("links", links),
+                       ("filesystems", filesystems), ("trees", trees)):
+        if value:
+            storage[key] = value
+    if storage:
+        doc["storage"] = storage
+
+    # passwd: users with keys (1.5+: also from a local file), groups.
+    users, groups = [], []
+    for i in range(draw(st.integers(0, 3))):
+        name = f"user{i}"
+        user: dict = {"name": name}
+        keys = [f"ssh-ed25519 AAAA{draw(WORD)} {name}-k{j}" for j in range(draw(
+            st.integers(0, 2)))]
+        if keys:
+            user["ssh_authorized_keys"] = list(keys)
+        if case.minor >= 5 and draw(st.booleans()):
+            rel = f"keys/{name}.pub"
+            more = [f"ssh-rsa AAAB{draw(WORD)} {name}-local{j}" for j in range(draw(
+                st.integers(1, 3)))]
+            sep = draw(st.sampled_from(["\n", "\r\n"]))
+            blank = sep if draw(st.booleans()) else ""
+            case.local[rel] = (sep.join(more) + sep + blank).encode()
+            user["ssh_authorized_keys_local"] = [rel]
+            keys += more
+        case.keys[name] = keys
+        for key, value in (("uid", st.integers(1000, 60000)), ("gecos", ANY_TEXT),
+                           ("password_hash", st.just("$y$j9T$abc$def")),
+                           ("home_dir", st.just(f"/home/{name}")),
+                           ("shell", st.just("/bin/bash")), ("system", st.booleans()),
+                           ("no_create_home", st.booleans()),
+                           ("groups", st.lists(st.sampled_from(["wheel", "sudo", "docker"]),
+                                               max_size=2, unique=True))):
+            if draw(st.booleans()) and draw(st.booleans()):
+                user[key] = draw(value)
+        users.append(user)
+    for i in range(draw(st.integers(0, 2))):
+        group: dict = {"name": f"grp{i}"}
+        if draw(st.booleans()):
+            group["gid"] = draw(st.integers(1000, 60000))
+        if draw(st.booleans()):
+            group["system"] = draw(st.booleans())
+        groups.append(group)
+    if users or groups:
+        doc["passwd"] = {k: v for k, v in (("users", users), ("groups", groups)) if v}
+
+    # systemd units with dropins, contents inline or (1.5+) local.
+    units = []
+    for i in range(draw(st.integers(0, 4))):
+        name = f"stoker-u{i}.{draw(st.sampled_from(['service', 'service', 'timer', 'path']))}"
+        unit: dict = {"name": name}
+        want: dict = {"generated": False, "contents": None, "dropins": {}}
+        if draw(st.booleans()):
+            text = _unit_text(draw, install=draw(st.booleans()))
+            want["contents"] = text
+            if case.minor >= 5 and draw(st.booleans()):
+                case.local[f"units/{name}"] = text.encode()
+                unit["contents_local"] = f"units/{name}"
+            else:
+                unit["contents"] = text
+        choice = draw(st.sampled_from(["enabled", "mask", None]))
+        if choice:
+            unit[choice] = want[choice] = draw(st.booleans())
+        for j in range(draw(st.integers(0, 2))):
+            dname = f"{j}-{draw(WORD)}.conf"
+            text = f"[Service]\nEnvironment=STOKER={draw(WORD)}\n"
+            dropin: dict = {"name": dname}
+            if case.minor >= 5 and draw(st.booleans()):
+                case.local[f"units/{name}.d/{dname}"] = text.encode()
+                dropin["contents_local"] = f"units/{name}.d/{dname}"
+            else:
+                dropin["contents"] = text
+            unit.setdefault("dropins", []).append(dropin)
+            want["dropins"][dname] = text
+        units.append(unit)
+        case.units[name] = want
+    if units:
+        doc["systemd"] = {"units": units}
+
+    # Kernel arguments: one keyspace for both lists.
+    kargs = draw(st.lists(st.one_of(st.sampled_from(["quiet", "console=ttyS0,115200n8",
+                                                     "mitigations=auto,nosmt"]),
+                                    st.builds(lambda w: f"stoker.k={w}", WORD)),
+                          max_size=4, unique=True))
+    if kargs:
+        cut = draw(st.integers(0, len(kargs)))
+        ka = {}
+        if kargs[:cut]:
+            ka["should_exist"] = kargs[:cut]
+        if kargs[cut:]:
+            ka["should_not_exist"] = kargs[cut:]
+        doc["kernel_arguments"] = ka
+    return case
+
+
+def _expect_tree(draw, case, structure, dest, files, file_mode, dir_mode, with_dirs, root,
+                 rel=""):
+    here = dest if not rel else _join(dest, rel)
+    if with_dirs:
+        case.dirs[here] = dir_mode if dir_mode is not None else 0o755
+    for name, item in structure.items():
+        sub = f"{rel}/{name}" if rel else name
+        out_path = _join(dest, sub)
+        if isinstance(item, dict):
+            _expect_tree(draw, case, item, dest, files, file_mode, dir_mode, with_dirs,
+                         root=False, rel=sub)
+        elif item[0] == "link":
+            case.links[out_path] = item[1]
+        else:
+            data, mode = item
+            want_mode = 0o755 if mode & 0o111 else 0o644
+            if file_mode is not None:
+                want_mode = file_mode
+            # Sometimes an explicit storage.files entry without contents is reused.
+            if draw(st.integers(0, 4)) == 0:
+                want_mode = draw(st.sampled_from([0o600, 0o640]))
+                files.append({"path": out_path, "mode": want_mode})
+            case.files[out_path] = {"contents": data, "append": [], "mode": want_mode}
+
+
+def _join(a: str, b: str) -> str:
+    return os.path.normpath(os.path.join(a, b)).replace("//", "/")
+
+
+def _escape(path: str) -> str:
+    """go-systemd's UnitNamePathEscape (SPEC §6), for the expected mount unit names."""
+    path = "/".join(p for p in path.split("/") if p)
+    out = []
+    for i, b in enumerate(path.encode()):
+        c = chr(b)
+        if c == "/":
+            out.append("-")
+        elif (c.isascii() and (c.isalnum() or c in ":_.")) and not (i == 0 and c == "."):
+            out.append(c)
+        else:
+            out.append(f"\\x{b:x}")
+    return "".join(out) or "-"
+
+
+# --------------------------------------------------------------------------- helpers
+
+def dump(case: Case) -> str:
+    """YAML text with a random style per string scalar."""
+    import random
+
+    rnd = random.Random(case.styles)
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper, value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value,
+                                       style=safe_style(value, rnd.choice(STYLES)))
+
+    Dumper.add_representer(str, represent_str)
+    return yaml.dump(case.doc, Dumper=Dumper, sort_keys=False, allow_unicode=rnd.random() < .5,
+                     width=rnd.choice([80, 10**6]))
+
+
+def safe_style(value: str, style):
+    """PyYAML's emitter writes NEL, LS and PS raw outside double quotes, where its own
+    reader (and yaml.v3) then take them as line breaks: not a Butane matter."""
+    if any(c in value for c in "\x85\u2028\u2029"):
+        return '"'
+    return style
+
+
+def materialize(case: Case, root: str) -> str:
+    """Write the files dir (local files and trees); return its path."""
+    files_dir = os.path.join(root, "files")
+    os.makedirs(files_dir)
+    for rel, data in case.local.items():
+        full = os.path.join(files_dir, rel)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(data)
+
+    def build(where, structure):
+        os.makedirs(where, exist_ok=True)
+        for name, item in structure.items():
+            full = os.path.join(where, name)
+            if isinstance(item, dict):
+                build(full, item)
+            elif item[0] == "link":
+                os.symlink(item[1], full)
+            else:
+                with open(full, "wb") as f:
+                    f.write(item[0])
+                os.chmod(full, item[1])
+
+    for local, structure in case.trees.items():
+        build(os.path.join(files_dir, local), structure)
+    return files_dir
+
+
+def decode_data_url(source: str) -> bytes:
+    assert source.startswith("data:"), source
+    header, sep, payload = source[5:].partition(",")
+    assert sep, source
+    if header.endswith(";base64"):
+        return base64.b64decode(payload, validate=True)
+    assert header == "", source
+    return urllib.parse.unquote_to_bytes(payload)
+
+
+def resource_bytes(res: dict) -> bytes:
+    data = decode_data_url(res["source"])
+    if res.get("compression") == "gzip":
+        data = gzip.decompress(data)
+    else:
+        assert res.get("compression") in ("", None), res
+    return data
+
+
+def all_resources(value):
+    if isinstance(value, dict):
+        if isinstance(value.get("source"), str):
+            yield value
+        for v in value.values():
+            yield from all_resources(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from all_resources(v)
+
+
+def run_cli(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            rc = main(["butane", *args])
+        except SystemExit as exc:
+            rc = exc.code
+    return rc, out.getvalue(), err.getvalue()
+
+
+RAW_LINE = re.compile(r"^(error|warning|info) at (\$[^ ,:]*)(?:, line (\d+) col (\d+))?: ", re.M)
+
+
+def lookup(doc, path: str) -> bool:
+    node = doc
+    for part in path.split(".")[1:]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- properties
+
+@SETTINGS
+@given(cases())
+def test_valid_configs_translate_faithfully(case: Case):
+    text = dump(case)
+    assert yaml.safe_load(text) == case.doc  # the dump itself round-trips
+    with tempfile.TemporaryDirectory() as tmp:
+        files_dir = materialize(case, tmp)
+        result = translate(text, files_dir=files_dir)
+        assert result.ok, (result.error, [e.raw() for e in result.report])
+        assert result.ignition_version == IGNITION[case.version]
+        config = result.config
+        compact = result.to_json()
+
+        # Deterministic: a second run gives the same text.
+        again = translate(text.encode("utf-8"), files_dir=files_dir)
+        assert again.ok and again.to_json() == compact
+        # Compact and pretty are the same JSON.
+        pretty = result.to_json(pretty=True)
+        assert json.loads(compact) == json.loads(pretty) == config
+        assert "\n" not in compact
+
+        # The CLI agrees, and every reported path exists in the document.
+        src = os.path.join(tmp, "config.bu")
+        with open(src, "w", encoding="utf-8") as f:
+            f.write(text)
+        rc, out, err = run_cli(["--raw-errors", "-d", files_dir, src])
+        assert rc == 0, err
+        assert out == compact + "\n"
+        reported = RAW_LINE.findall(err)
+        assert len(reported) == len(err.splitlines()), err
+        nlines = len(text.split("\n"))
+        for kind, path, line, _col in reported:
+            assert kind != "error", err
+            assert lookup(case.doc, path), f"{path} is not in the document:\n{err}\n{text}"
+            assert not line or 1 <= int(line) <= nlines, err
+
+    assert config["ignition"]["version"] == IGNITION[case.version]
+    if check_schema is not None:
+        assert list(check_schema(config, result.ignition_version)) == []
+
+    # Every data URL decodes.
+    for res in all_resources(config):
+        if res["source"].startswith("data:"):
+            resource_bytes(res)
+
+    storage = config.get("storage", {})
+    # Files: one per expected path, contents and appends byte-exact, modes as expected.
+    out_files = storage.get("files", [])
+    assert sorted(f["path"] for f in out_files) == sorted(case.files)
+    for f in out_files:
+        want = case.files[f["path"]]
+        if want["contents"] is None:
+            assert "contents" not in f
+        else:
+            assert resource_bytes(f["contents"]) == want["contents"]
+            assert "compression" in f["contents"]  # "" is always emitted (SPEC §3)
+        assert [resource_bytes(a) for a in f.get("append", [])] == want["append"]
+        assert f.get("mode") == want["mode"]
+    # Links and directories.
+    assert {x["path"]: x["target"] for x in storage.get("links", [])} == case.links
+    assert {x["path"]: x.get("mode") for x in storage.get("directories", [])} == case.dirs
+    for key in ("trees", "with_mount_unit", "local", "inline", "contents_local",
+                "ssh_authorized_keys_local"):
+        assert f'"{key}"' not in compact
+
+    # Units: generated mount units first, then the user's, contents verbatim.
+    out_units = config.get("systemd", {}).get("units", [])
+    assert [u["name"] for u in out_units] == list(case.units)
+    for u in out_units:
+        want = case.units[u["name"]]
+        if want["generated"]:
+            assert u["enabled"] is True
+            assert u["contents"].startswith("# Generated by Butane\n")
+            assert not u["contents"].endswith("\n")
+            continue
+        assert u.get("contents") == want["contents"]
+        for key in ("enabled", "mask"):
+            assert u.get(key) == want.get(key)
+        assert {d["name"]: d.get("contents") for d in u.get("dropins", [])} == want["dropins"]
+
+    # Users: inline keys first, then the local file's non-empty lines.
+    out_users = config.get("passwd", {}).get("users", [])
+    assert {u["name"]: u.get("sshAuthorizedKeys", []) for u in out_users} == case.keys
+
+    if "kernel_arguments" in case.doc:
+        ka = case.doc["kernel_arguments"]
+        assert config["kernelArguments"] == {
+            k2: ka[k1] for k1, k2 in (("should_exist", "shouldExist"),
+                                      ("should_not_exist", "shouldNotExist")) if k1 in ka}
+
+
+@settings(max_examples=150, deadline=None)
+@given(version=st.sampled_from(VERSIONS), text=INLINE_TEXT, style=st.sampled_from(STYLES),
+       allow_unicode=st.booleans(), compression=st.sampled_from([None, ""]))
+def test_inline_text_round_trips(version, text, style, allow_unicode, compression):
+    """SPEC §3 on its own: any text, in any scalar style, comes back byte for byte."""
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(str, lambda d, v: d.represent_scalar(
+        "tag:yaml.org,2002:str", v, style=safe_style(v, style if v == text else None)))
+    contents = {"inline": text}
+    if compression is not None:
+        contents["compression"] = compression
+    doc = {"variant": "fcos", "version": version,
+           "storage": {"files": [{"path": "/etc/x", "contents": contents}]}}
+    src = yaml.dump(doc, Dumper=Dumper, allow_unicode=allow_unicode, sort_keys=False)
+    assert yaml.safe_load(src) == doc
+    result = translate(src)
+    assert result.ok, (result.error, [e.raw() for e in result.report])
+    res = result.config["storage"]["files"][0]["contents"]
+    assert resource_bytes(res) == text.encode("utf-8")
+    # The shortest encoding was picked (SPEC §3 steps 1-2).
+    data = text.encode("utf-8")
+    pct = len("," + urllib.parse.quote(data, safe="-_.!~*'()"))
+    b64 = len(";base64,") + len(base64.b64encode(data))
+    if res["compression"] == "":
+        assert len(res["source"]) - len("data:") == min(pct, b64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=BINARY, mode=st.sampled_from([0o600, 0o644, 0o700, 0o755, 0o711, 0o604]),
+       version=st.sampled_from(VERSIONS))
+def test_local_binary_and_tree_file_agree(data, mode, version):
+    """The same bytes via contents.local and via a tree give the same contents."""
+    with tempfile.TemporaryDirectory() as tmp:
+        os.makedirs(os.path.join(tmp, "t"))
+        with open(os.path.join(tmp, "blob"), "wb") as f:
+            f.write(data)
+        with open(os.path.join(tmp, "t", "blob"), "wb") as f:
+            f.write(data)
+        os.chmod(os.path.join(tmp, "t", "blob"), mode)
+        doc = {"variant": "fcos", "version": version, "storage": {
+            "files": [{"path": "/a", "contents": {"local": "blob"}}],
+            "trees": [{"local": "t", "path": "/b"}]}}
+        result = translate(yaml.safe_dump(doc), files_dir=tmp)
+    assert result.ok, (result.error, [e.raw() for e in result.report])
+    a, b = result.config["storage"]["files"]
+    assert (a["path"], b["path"]) == ("/a", "/b/blob")
+    assert a["contents"] == b["contents"]
+    assert resource_bytes(a["contents"]) == data
+    assert b["mode"] == (0o755 if mode & 0o111 else 0o644)
+    assert "mode" not in a
+
+
+def test_schema_check_available():
+    """Says so plainly when the JSON Schema check above could not run."""
+    if check_schema is None:
+        pytest.skip("stoker.ignition.check_schema is not importable: the property tests "
+                    "ran without the JSON Schema assertion")
+    result = translate("variant: fcos\nversion: 1.7.0\n")
+    assert result.ok
+    assert list(check_schema(result.config, result.ignition_version)) == []
+
+
+def test_escape_helper():
+    """The expectation helper itself, on SPEC §6's examples."""
+    assert _escape("/var/srv") == "var-srv"
+    assert _escape("/dev/disk/by-partlabel/swap") == "dev-disk-by\\x2dpartlabel-swap"
+    assert _escape("/.hidden//a b/") == "\\x2ehidden-a\\x20b"
