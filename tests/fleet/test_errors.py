@@ -173,3 +173,11 @@ def test_private_relabel_on_a_shared_path(repo, capsys):
     err = dev(repo, capsys)
     assert (f"vms/ims.yaml:{line}:{col}: /var/mnt/cinder1/postgres_data is relabelled private (Z) for "
             "ims-postgres but also mounted by postgres-backups, postgres-restore; use z (shared)") in err
+
+
+def test_schema_errors_in_one_service_are_all_reported(repo, capsys):
+    f = repo / "vms/tracker.yaml"
+    edit(f, "    read_only: true\n    tmpfs: [/tmp]\n    ports:", "    read_onyl: true\n    tmpfs: [/tmp]\n    ports:")
+    edit(f, 'ports: ["80:8000"]', "ports: 80")
+    err = dev(repo, capsys)
+    assert "unknown key 'read_onyl'" in err and "expected a list, got an integer" in err

@@ -66,12 +66,18 @@ def _properties(schema: dict, root: dict) -> set[str]:
 
 
 def _leaf_errors(error):
-    """oneOf/anyOf errors hide the real cause in their context; pick the closest branch."""
+    """oneOf/anyOf errors hide the real cause in their context: report every error
+    of the branch that got furthest (a mapping's errors, not "is not null")."""
     if error.validator in ("oneOf", "anyOf") and error.context:
-        non_null = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
-        best = max(non_null or error.context, key=lambda e: len(e.absolute_path))
-        deepest = [e for e in (non_null or error.context) if len(e.absolute_path) == len(best.absolute_path)]
-        for e in deepest:
+        branches: dict = {}
+        for e in error.context:
+            branches.setdefault(e.relative_schema_path[0], []).append(e)
+
+        def depth(errors):
+            non_null = not any(e.validator == "type" and e.validator_value == "null" for e in errors)
+            return (non_null, max(len(e.absolute_path) for e in errors), -len(errors))
+
+        for e in max(branches.values(), key=depth):
             yield from _leaf_errors(e)
         return
     yield error
