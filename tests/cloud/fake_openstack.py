@@ -40,6 +40,8 @@ class Fault:
     path_re: str
     status: int
     remaining: int
+    body_key: str | None = None  # only requests whose JSON body has this key
+    after: bool = False          # do the work, then answer with the error (a lost response)
 
 
 @dataclass
@@ -86,8 +88,9 @@ class FakeCloud:
                               "subnets": [], "admin_state_up": True}
 
     # -- helpers for tests ------------------------------------------------
-    def fail_next(self, method: str, path_re: str, status: int, count: int = 1):
-        self.faults.append(Fault(method, path_re, status, count))
+    def fail_next(self, method: str, path_re: str, status: int, count: int = 1, body_key: str | None = None,
+                  after: bool = False):
+        self.faults.append(Fault(method, path_re, status, count, body_key, after))
 
     def calls(self, method: str | None = None, path_re: str = "") -> list[Request]:
         return [r for r in self.requests
@@ -191,10 +194,14 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 if len(raw) > MAX_BODY:
                     raise _Reply(413, {"overLimit": {"code": 413, "message": "Request is too large."}})
-                for fault in cloud.faults:
-                    if fault.remaining > 0 and fault.method == self.command and re.search(fault.path_re, path):
-                        fault.remaining -= 1
-                        raise _Reply(fault.status, {"computeFault": {"code": fault.status, "message": "injected fault"}})
+                fault = next((f for f in cloud.faults if f.remaining > 0 and f.method == self.command
+                              and re.search(f.path_re, path)
+                              and (f.body_key is None or (isinstance(body, dict) and f.body_key in body))), None)
+                if fault is not None:
+                    fault.remaining -= 1
+                    if fault.after:
+                        route(cloud, self.command, path, query, body, self.headers)
+                    raise _Reply(fault.status, {"computeFault": {"code": fault.status, "message": "injected fault"}})
                 status, payload, headers = route(cloud, self.command, path, query, body, self.headers)
             except _Reply as reply:
                 status, payload, headers = reply.status, reply.body, reply.headers

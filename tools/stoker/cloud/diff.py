@@ -189,7 +189,10 @@ def _diff_units(before: dict, after: dict) -> list[Change]:
         elif before[name] != after[name]:
             details = [f"{k}: {before[name][k]} → {after[name][k]}" for k in ("enabled", "mask")
                        if before[name][k] != after[name][k]]
-            out.append(Change(kind, name, "changed", details, _unified(before[name]["text"], after[name]["text"], name)))
+            diff = _unified(before[name]["text"], after[name]["text"], name)
+            if before[name]["text"] != after[name]["text"] and not diff:
+                details.append(f"only secret values changed ({MASK})")
+            out.append(Change(kind, name, "changed", details, diff))
     return out
 
 
@@ -215,6 +218,8 @@ def _diff_files(before: dict, after: dict) -> list[Change]:
                     details.append(f"secret contents changed ({len(b['data'])} → {len(a['data'])} bytes, masked)")
                 elif _is_text(b["data"]) and _is_text(a["data"]):
                     diff = _unified(b["data"].decode(), a["data"].decode(), path)
+                    if not diff:
+                        details.append(f"only secret values changed ({MASK})")
                 else:
                     details.append(f"binary contents changed ({len(b['data'])} → {len(a['data'])} bytes)")
             out.append(Change("file", path, "changed", details, diff))

@@ -1,0 +1,102 @@
+"""Connection errors, retries that must not double a rebuild, dev secrets, metadata."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import tracker_config
+
+
+def test_bad_credentials_name_the_connect_step(fake, repo, stoker, tmp_path, monkeypatch):
+    clouds = tmp_path / "bad-clouds.yaml"
+    clouds.write_text(fake.clouds_yaml().replace("not-a-real-secret", "wrong"))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    code, _, err = stoker("plan", "tracker")
+    assert code == 1 and "step connect" in err and "cannot connect to cloud fake" in err
+    assert "wrong" not in err
+
+
+def test_openrc_variables_are_used_when_no_cloud_is_named(fake, repo, stoker, monkeypatch):
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", "/nonexistent/clouds.yaml")
+    for k, v in (("OS_AUTH_URL", f"{fake.base}/identity"), ("OS_USERNAME", "operator"),
+                 ("OS_PASSWORD", "not-a-real-secret"), ("OS_PROJECT_NAME", "fleet"),
+                 ("OS_USER_DOMAIN_NAME", "Default"), ("OS_PROJECT_DOMAIN_NAME", "Default"),
+                 ("OS_IDENTITY_API_VERSION", "3"), ("OS_REGION_NAME", "RegionOne")):
+        monkeypatch.setenv(k, v)
+    code, out, err = stoker("plan", "tracker")
+    assert code == 2, err
+    assert "create server tracker" in out
+
+
+def _rebuilds(fake):
+    return [r for r in fake.calls("POST", r"/action$") if "rebuild" in (r.body or {})]
+
+
+def test_a_5xx_before_the_rebuild_is_retried(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    repo.write_build(tracker_config(image_tag="7.0"))
+    fake.fail_next("POST", r"/action$", 503, body_key="rebuild")
+    boots = fake.server_by_name("tracker")["boots"]
+    code, out, err = stoker("deploy", "tracker", "--yes")
+    assert code == 0, err
+    assert len(_rebuilds(fake)) == 2 and fake.server_by_name("tracker")["boots"] == boots + 1
+    assert "retried after rebuild server: HTTP 503" in out
+
+
+def test_a_lost_rebuild_response_does_not_rebuild_twice(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    repo.write_build(tracker_config(image_tag="7.0"))
+    fake.fail_next("POST", r"/action$", 500, body_key="rebuild", after=True)
+    boots = fake.server_by_name("tracker")["boots"]
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 0, err
+    assert len(_rebuilds(fake)) == 1, "the server was already rebuilding: no second rebuild"
+    assert fake.server_by_name("tracker")["boots"] == boots + 1
+    assert fake.volume_by_name("tracker-data")["status"] == "in-use"
+
+
+def test_a_lost_create_response_adopts_the_server_instead_of_making_a_twin(fake, repo, stoker):
+    fake.fail_next("POST", r"/servers$", 500, after=True)
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 0, err
+    assert len(fake.servers) == 1 and len(fake.calls("POST", r"/servers$")) == 1
+
+
+def test_dev_secrets_are_refused_by_deploy_but_shown_by_plan(fake, repo, stoker):
+    repo.write_build(tracker_config(password="dev-insecure-0123"))
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1 and "throwaway dev secrets" in err
+    assert fake.requests == []
+    code, out, _ = stoker("plan", "tracker")
+    assert code == 2 and "dev secrets" in out and "dev-insecure" not in out
+
+
+def test_operator_metadata_survives_a_rebuild(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    fake.server_by_name("tracker")["metadata"]["owner"] = "team-cells"
+    repo.write_build(tracker_config(image_tag="7.0"))
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    meta = fake.server_by_name("tracker")["metadata"]
+    assert meta["owner"] == "team-cells" and meta["stoker_ignition"] == "success"
+
+
+def test_plan_reads_the_old_config_back_from_the_server_without_state(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    (repo.root / "state" / "tracker.ign").unlink()
+    repo.write_build(tracker_config(image_tag="7.0"))
+    code, out, _ = stoker("plan", "tracker")
+    assert code == 2 and "the server's user_data" in out
+    assert "~ image docker.io/library/mongo (changed)" in out
+    assert "+ unit mongodb.service" not in out
+
+
+def test_every_request_matched_the_documented_shapes(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    repo.write_build(tracker_config(image_tag="7.0"))
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    assert stoker("status")[0] == 0
+    assert fake.violations == []
+    compute = [r for r in fake.requests if r.path.startswith("/compute/v2.1/")]
+    assert compute and all(r.microversion for r in compute if r.method != "GET" or "servers" in r.path
+                           if not r.path.endswith("/metadata"))
+    json.dumps([r.body for r in fake.requests])  # every body was JSON
