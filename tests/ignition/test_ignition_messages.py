@@ -154,6 +154,18 @@ CASES = [
      {"storage": {"disks": [{"device": "/dev/vda", "partitions": [
          {"number": 1, "startMiB": 10, "sizeMiB": 10}, {"number": 2, "startMiB": 15, "sizeMiB": 10}]}]}},
      [(ERROR, "$.storage.disks.0.partitions.1", "partitions overlap")]),
+    ("partitions-overlap-zero-size-counts-at-its-start", "3.4.0",
+     {"storage": {"disks": [{"device": "/dev/vda", "partitions": [
+         {"number": 1, "startMiB": 20, "sizeMiB": 0}, {"number": 2, "startMiB": 20, "sizeMiB": 0},
+         {"number": 3, "startMiB": 40}]}]}},
+     [(ERROR, "$.storage.disks.0.partitions.1", "partitions overlap")]),
+    ("partitions-without-size-are-not-checked", "3.4.0",
+     {"storage": {"disks": [{"device": "/dev/vda", "partitions": [
+         {"number": 1, "startMiB": 20, "sizeMiB": 10}, {"number": 2, "startMiB": 20}]}]}}, []),
+    ("partitions-checked-even-without-disk-device", "3.4.0",
+     {"storage": {"disks": [{"device": "", "partitions": [{"number": 1, "guid": "x"}]}]}},
+     [(ERROR, "$.storage.disks.0.device", "disk device is required"),
+      (ERROR, "$.storage.disks.0.partitions.0.guid", GUID_MSG)]),
     ("zeroes-with-should-not-exist", "3.4.0",
      {"storage": {"disks": [{"device": "/dev/vda", "partitions": [{"label": "a"}, {"number": 2, "shouldExist": False}]}]}},
      [(ERROR, "$.storage.disks.0.partitions",

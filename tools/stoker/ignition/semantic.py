@@ -292,12 +292,17 @@ class SemanticValidator:
         self._resource(contents, at + ("contents",))
 
     def _disk(self, disk: dict, at: Path) -> None:
-        device = _text(disk.get("device")) or ""
+        partitions = [_obj(p) for p in _items(disk.get("partitions"))]
+        self._disk_checks(_text(disk.get("device")) or "", partitions, at)
+        # the partitions are walked even when the disk's own checks stopped early
+        for i, partition in enumerate(partitions):
+            self._partition(partition, at + ("partitions", i))
+
+    def _disk_checks(self, device: str, partitions: list[dict], at: Path) -> None:
         if device == "":
             self.error(at + ("device",), msg.DISK_DEVICE_REQUIRED)
             return
         self.error(at + ("device",), path_error(device))
-        partitions = [_obj(p) for p in _items(disk.get("partitions"))]
         collision = _number_collision(partitions)
         if collision is not None:
             self.error(at + ("partitions", collision), msg.PARTITION_NUMBERS_COLLIDE)
@@ -316,8 +321,6 @@ class SemanticValidator:
                 self.error(at + ("partitions", i), msg.DUPLICATE_LABELS)
                 break
             labels.add(label)
-        for i, partition in enumerate(partitions):
-            self._partition(partition, at + ("partitions", i))
 
     def _partition(self, partition: dict, at: Path) -> None:
         label = _text(partition.get("label"))
@@ -476,8 +479,13 @@ def _number_collision(partitions: list[dict]) -> int | None:
 def _overlap(partitions: list[dict]) -> int | None:
     def extent(partition: dict) -> tuple[int, int] | None:
         start, size = _number(partition.get("startMiB")), _number(partition.get("sizeMiB"))
-        # auto-placed partitions (start or size 0) cannot be checked without the disk geometry
-        return None if not start or not size else (start, start + size)
+        if not start or size is None:
+            return None  # placed by sgdisk: cannot be checked without the disk geometry
+        # Ignition compares inclusive ends, so a size of 0 still occupies its start MiB
+        return start, start + max(size, 1)
+
+    def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+        return a[0] < b[1] and b[0] < a[1]
 
     for i, partition in enumerate(partitions):
         mine = extent(partition)
@@ -485,7 +493,7 @@ def _overlap(partitions: list[dict]) -> int | None:
             continue
         for j, other in enumerate(partitions):
             theirs = extent(other)
-            if j != i and theirs is not None and mine[0] < theirs[1] and theirs[0] < mine[1]:
+            if j != i and theirs is not None and overlaps(mine, theirs):
                 return j
     return None
 
