@@ -102,7 +102,7 @@ def _show_plan(console: Console, plan: DeployPlan, text_diffs: bool = True) -> N
     server = getattr(plan.state.server, "id", None)
     title = {"create": f"create server {p.server_name}", "rebuild": f"rebuild server {p.server_name} ({server})",
              "attach": f"attach volume to {p.server_name} ({server})", "none": "no changes"}[plan.action]
-    console.print(f"[bold]{escape(p.vm)}[/]: {escape(title)}  [dim]({escape(plan.reason)})[/]")
+    console.print(f"[bold]{escape(p.vm)}[/]: {escape(title)}  [dim]({escape(plan.reason)})[/]", soft_wrap=True)
     console.print(f"  config {plan.config.sha256[:12]} ({len(plan.config.user_data):,} base64 chars of user-data)"
                   + (f", deployed {plan.previous_sha[:12]} (compared with {plan.previous_source})"
                      if plan.previous_sha else ""))
@@ -113,7 +113,7 @@ def _show_plan(console: Console, plan: DeployPlan, text_diffs: bool = True) -> N
         device = f", seen as {volume_device(vol.id)}" if vol is not None else ""
         console.print(f"  data volume {escape(p.volume.name)} ({p.volume.size} GiB): {where}{device}; never deleted")
     for warning in plan.warnings:
-        console.print(f"  [yellow]warning:[/] {escape(warning)}")
+        console.print(f"  [yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     styles = {"+": "green", "-": "red", "~": "yellow"}
     for line in render(plan.diff, text_diffs):
         head = line.lstrip()
