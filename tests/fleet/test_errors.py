@@ -3,7 +3,6 @@ column, printed by the CLI without a traceback, and leaves no output file."""
 
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from stoker.cli import main

@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from stoker.cli import main
-from stoker.fleet.definitions import load_fleet
 from stoker.fleet.errors import FleetError
 from stoker.fleet.render import render_vm
 from stoker.fleet.secrets import env_var_name, load_secrets

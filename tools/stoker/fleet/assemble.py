@@ -10,7 +10,6 @@ one path or unit are reported (the merge would silently keep only the last).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import yaml
 
@@ -27,7 +26,7 @@ ZINCATI_FILE = "/etc/zincati/config.d/55-updates-strategy.toml"
 class Claim:
     kind: str  # "path" or "unit"
     key: str
-    source: str  # human-readable: "butane/selinux.bu:9:7" or "vms/ims.yaml:20:3"
+    where: tuple | None  # (file, line, column) of the entry that claims it
 
 
 @dataclass
@@ -37,10 +36,6 @@ class Assembled:
     secret_files: dict[str, "object"] = field(default_factory=dict)  # path -> Container
     claims: list[Claim] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-
-def _loc(where) -> str:
-    return f"{where[0]}:{where[1]}:{where[2]}" if where else "?"
 
 
 def _file(path: str, contents: str, mode: int, overwrite: bool = True) -> dict:
@@ -69,7 +64,7 @@ def generated_part(fleet: Fleet, vm: VM, out: Assembled) -> dict:
     units: list[dict] = []
 
     def claim(kind, key, path):
-        out.claims.append(Claim(kind, key, _loc(vm.where(path))))
+        out.claims.append(Claim(kind, key, vm.where(path)))
 
     users = []
     for name, keys in vm.users.items():
@@ -179,7 +174,7 @@ def load_fragment(fleet: Fleet, name: str, vm: VM, index: int, out: Assembled) -
         for i, entry in enumerate((data.get(section) or {}).get(key) or []):
             if isinstance(entry, dict):
                 k = entry.get("path") if kind == "path" else entry.get("name")
-                out.claims.append(Claim(kind, str(k), _loc(marks.value((section, key, i)))))
+                out.claims.append(Claim(kind, str(k), marks.value((section, key, i))))
     return data
 
 
@@ -220,19 +215,15 @@ def to_yaml(vm: VM, document: dict) -> str:
     return header + body
 
 
-def claim_problems(claims: list[Claim]) -> list[str]:
+def claim_problems(claims: list[Claim], vm: VM) -> list[Problem]:
+    """Two claims on one path or unit name: the merge would silently keep only the last."""
     seen: dict[tuple, Claim] = {}
-    messages = []
+    problems = []
     for c in claims:
-        key = (c.kind, c.key)
-        if key in seen:
-            first = seen[key]
-            what = "path" if c.kind == "path" else "unit"
-            messages.append((c.source, f"{what} {c.key} is claimed twice: here and at {first.source}"))
-        else:
-            seen[key] = c
-    return messages
-
-
-def source_path(source: str) -> Path:
-    return Path(source.split(":", 1)[0])
+        first = seen.setdefault((c.kind, c.key), c)
+        if first is c:
+            continue
+        at = f"{first.where[0]}:{first.where[1]}:{first.where[2]}" if first.where else vm.file
+        file, line, col = c.where or (vm.file, None, None)
+        problems.append(Problem(file, line, col, f"{c.kind} {c.key} is claimed twice: here and at {at}"))
+    return problems

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Collector, FleetError, Problem
-from .located import Marks, Where, load
+from .located import Marks, load
 from .schemacheck import check, load_schema
 
 FLEET_FILE = "fleet.yaml"

@@ -9,13 +9,12 @@ render never leaves a half-written output.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..butane.resources import data_url as butane_data_url
 from ..report import Report
 from . import budget as budget_mod
 from .assemble import assemble, claim_problems, to_yaml
@@ -41,7 +40,7 @@ class Rendered:
 
 
 def data_url(text: str) -> str:
-    return "data:," + urllib.parse.quote(text, safe="/:=,._-+ ").replace(" ", "%20")
+    return butane_data_url(text.encode("utf-8"), compress=False)[0]
 
 
 def butane_for(fleet: Fleet, vm: VM):
@@ -49,11 +48,7 @@ def butane_for(fleet: Fleet, vm: VM):
     problems = check_vm(vm)
     assembled = assemble(fleet, vm)
     problems += assembled.problems
-    for source, message in claim_problems(assembled.claims):
-        file, _, rest = source.partition(":")
-        line, _, col = rest.partition(":")
-        problems.append(Problem(file, int(line) if line.isdigit() else None,
-                                int(col) if col.isdigit() else None, message))
+    problems += claim_problems(assembled.claims, vm)
     if problems:
         raise FleetError(problems)
     return assembled, to_yaml(vm, assembled.document)
@@ -152,9 +147,3 @@ def write_rendered(rendered: Rendered, build_dir: Path) -> list[Path]:
         elif full.exists():
             full.unlink()
     return written
-
-
-def summary(rendered: Rendered) -> dict:
-    config = json.loads(rendered.full_ignition) if rendered.full_ignition else {}
-    return {"vm": rendered.vm.name, "units": count_units(config) if config else 0,
-            "size": len(rendered.ignition or b""), "wrapped": rendered.wrapped}
