@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from conftest import tracker_config
+from cloud_testdata import tracker_config
 
 
 def _volume_alive(fake, server=None):

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import KEY, data_url, tracker_config
+from cloud_testdata import KEY, data_url, tracker_config
 from stoker.cloud.config import NOVA_USER_DATA_LIMIT, effective_config, parse_config
 from stoker.cloud.diff import diff_configs, mask_text, render
 from stoker.cloud.errors import PlacementError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import DEVICE, VOLUME_ID, tracker_config
+from cloud_testdata import DEVICE, VOLUME_ID, tracker_config
 
 
 def test_plan_for_a_new_server_lists_everything_and_exits_2(fake, repo, stoker):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import tracker_config
+from cloud_testdata import tracker_config
 
 
 def test_bad_credentials_name_the_connect_step(fake, repo, stoker, tmp_path, monkeypatch):

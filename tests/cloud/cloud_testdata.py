@@ -1,0 +1,69 @@
+"""Test data for the cloud tests: the placement and an Ignition config for the
+tracker VM whose data filesystem sits on the volume the local cloud starts with."""
+
+from __future__ import annotations
+
+import base64
+
+PLACEMENT = """\
+defaults:
+  cloud: fake
+  image: fedora-coreos-stable
+  network: fleet-private
+  security_groups: [default]
+vms:
+  tracker:
+    flavor: m1.medium
+    address: 10.0.0.13
+    security_groups: [default, internal-web]
+    volume: {name: tracker-data, size: 50}
+  bastion:
+    flavor: m1.small
+    address: 10.0.0.10
+"""
+
+VOLUME_ID = "5f1c2e7a-90ab-4cde-8f01-23456789abcd"  # the tracker-data volume the fake starts with
+DEVICE = f"/dev/disk/by-id/virtio-{VOLUME_ID[:20]}"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZha2Uta2V5LWZvci10ZXN0cy1vbmx5LW5vdC1yZWFs operator@example"
+
+
+def data_url(text: str) -> str:
+    return "data:;base64," + base64.b64encode(text.encode()).decode()
+
+
+def tracker_config(image_tag: str = "6.0", password: str = "hunter2-first", extra_unit: str | None = None,
+                   device: str = DEVICE) -> dict:
+    units = [
+        {"name": "tracker-webserver.service", "enabled": True,
+         "contents": "[Unit]\nDescription=tracker web server\nAfter=mongodb.service\n\n[Service]\n"
+                     "ExecStart=/usr/bin/podman run --rm --name tracker -p 8080:8080 "
+                     "registry.example.org/fleet/tracker:2.1\n\n[Install]\nWantedBy=multi-user.target\n"},
+        {"name": "mongodb.service", "enabled": True,
+         "contents": "[Unit]\nDescription=MongoDB\nRequires=var-mnt-data.mount\n\n[Service]\n"
+                     "EnvironmentFile=/etc/stoker/mongodb.env\n"
+                     f"Environment=MONGO_INITDB_ROOT_PASSWORD={password}\n"
+                     "ExecStart=/usr/bin/podman run --rm --name mongodb -v /var/mnt/data/mongo:/data/db "
+                     f"docker.io/library/mongo:{image_tag}\n\n[Install]\nWantedBy=multi-user.target\n"},
+        {"name": "mongodb-backups.timer", "enabled": True,
+         "contents": "[Timer]\nOnCalendar=*-*-* 02:30:00\n\n[Install]\nWantedBy=timers.target\n"},
+        {"name": "var-mnt-data.mount", "enabled": True,
+         "contents": f"[Mount]\nWhat={device}\nWhere=/var/mnt/data\nType=xfs\n\n"
+                     "[Install]\nWantedBy=local-fs.target\n"},
+    ]
+    if extra_unit:
+        units.append({"name": extra_unit, "enabled": False, "contents": "[Service]\nType=oneshot\nExecStart=/bin/true\n"})
+    return {
+        "ignition": {"version": "3.4.0"},
+        "passwd": {"users": [{"name": "core", "sshAuthorizedKeys": [KEY]}]},
+        "storage": {
+            "filesystems": [{"device": device, "format": "xfs",
+                             "path": "/var/mnt/data", "wipeFilesystem": False, "label": "data"}],
+            "files": [
+                {"path": "/etc/stoker/mongodb.env", "mode": 0o600,
+                 "contents": {"source": data_url(f"MONGO_PASSWORD={password}\n")}},
+                {"path": "/etc/tracker/config.yaml", "mode": 0o644,
+                 "contents": {"source": data_url(f"mongo: mongodb://tracker:{password}@10.0.0.13/tracker\nlog: info\n")}},
+            ],
+        },
+        "systemd": {"units": units},
+    }
