@@ -165,8 +165,9 @@ def cmd_deploy(args) -> int:
                                 f"[dim]({event.elapsed:.0f}s of {event.timeout:.0f}s)[/]")
             elif event.kind == "wait":
                 tasks[event.step] = progress.add_task(f"{event.step}: {escape(event.message)}", total=1)
-            elif event.kind == "done" and event.step in tasks:
-                progress.update(tasks[event.step], completed=1)
+            elif event.kind == "done":  # the step and any wait inside it are over
+                for task in tasks.values():
+                    progress.update(task, completed=1)
             elif event.kind == "warn":
                 progress.console.print(f"[yellow]warning:[/] {escape(event.message)}")
         result = execute(cloud, plan, args.root / "state", emit)
