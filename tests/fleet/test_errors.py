@@ -3,6 +3,7 @@ column, printed by the CLI without a traceback, and leaves no output file."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from stoker.cli import main
@@ -180,3 +181,12 @@ def test_schema_errors_in_one_service_are_all_reported(repo, capsys):
     edit(f, 'ports: ["80:8000"]', "ports: 80")
     err = dev(repo, capsys)
     assert "unknown key 'read_onyl'" in err and "expected a list, got an integer" in err
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("services: {}\nusers: {core: {}}\nx: \x1b\n", "vms/tracker.yaml:3:4: not valid YAML: character #x001b is not allowed"),
+    ("[" * 2000 + "]" * 2000 + "\n", "vms/tracker.yaml: not valid YAML: nested too deeply"),
+])
+def test_unreadable_yaml_is_an_error_not_a_traceback(repo, capsys, text, expected):
+    (repo / "vms/tracker.yaml").write_text(text)
+    assert expected in dev(repo, capsys)

@@ -50,7 +50,10 @@ def _where(file: str, node: yaml.Node) -> Where:
 
 def load(text: str, file: str) -> tuple[object, Marks]:
     """Parse one YAML document; raise FleetError with the position on bad YAML."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # a control character, found before parsing starts
+        raise FleetError(_reader_problem(exc, text, file)) from None
     try:
         try:
             root = loader.get_single_node()
@@ -59,17 +62,32 @@ def load(text: str, file: str) -> tuple[object, Marks]:
             line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
             raise FleetError(Problem(file, line, col, f"not valid YAML: {exc.problem or exc}")) from None
         except yaml.YAMLError as exc:
-            raise FleetError(Problem(file, None, None, f"not valid YAML: {exc}")) from None
+            raise FleetError(_reader_problem(exc, text, file)) from None
+        except RecursionError:
+            raise FleetError(Problem(file, None, None, "not valid YAML: nested too deeply")) from None
         marks = Marks()
         if root is None:
             return None, marks
         problems: list[Problem] = []
-        data = _build(loader, root, (), file, marks, problems)
+        try:
+            data = _build(loader, root, (), file, marks, problems)
+        except RecursionError:
+            raise FleetError(Problem(file, None, None, "not valid YAML: nested too deeply")) from None
         if problems:
             raise FleetError(problems)
         return data, marks
     finally:
         loader.dispose()
+
+
+def _reader_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
+    """A reader error (a control character) at its line and column; PyYAML gives an offset."""
+    position = getattr(exc, "position", None)
+    if not isinstance(position, int):
+        return Problem(file, None, None, f"not valid YAML: {str(exc).splitlines()[0]}")
+    before = text[:position]
+    line, col = before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
+    return Problem(file, line, col, f"not valid YAML: character #x{getattr(exc, 'character', 0):04x} is not allowed")
 
 
 def _build(loader, node, path, file, marks: Marks, problems):
