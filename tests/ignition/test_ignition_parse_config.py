@@ -48,3 +48,17 @@ def test_valid_config_parses_from_text_and_bytes():
 
 def test_later_duplicate_key_wins_as_in_go():
     assert parse_config('{"a": 1, "a": 2}') == ({"a": 2}, None)
+
+
+def test_deep_nesting_is_parsed_like_go():
+    assert parse_config("[" * 5000 + "]" * 5000) == (
+        None, "json: cannot unmarshal array into Go value of type types.Config")
+    assert parse_config('{"a":' * 3000 + "1" + "}" * 3000)[1] is None
+    assert parse_config("[" * 10001) == (None, "invalid character '[' exceeded max depth")
+    assert parse_config("[" * 3000) == (None, "unexpected end of JSON input")
+
+
+def test_values_are_decoded():
+    config, error = parse_config('{"s": "a\\u00e9\\ud800", "n": [1, -2.5e1, 0], "b": [true, false, null], "o": {}}')
+    assert error is None
+    assert config == {"s": "a\u00e9\ufffd", "n": [1, -25.0, 0], "b": [True, False, None], "o": {}}
