@@ -190,3 +190,11 @@ def test_schema_errors_in_one_service_are_all_reported(repo, capsys):
 def test_unreadable_yaml_is_an_error_not_a_traceback(repo, capsys, text, expected):
     (repo / "vms/tracker.yaml").write_text(text)
     assert expected in dev(repo, capsys)
+
+
+def test_a_plain_file_that_is_not_text(repo, capsys):
+    (repo / "files/bastion/nginx/conf.d/30-aliases.conf").write_bytes(b"\xff\xfe binary")
+    line, col = line_col(repo / "vms/bastion.yaml", "source: files/bastion/nginx/conf.d/30-aliases.conf",
+                         offset=len("source: "))
+    err = dev(repo, capsys)
+    assert f"vms/bastion.yaml:{line}:{col}: 30-aliases.conf is not UTF-8 text (byte 0)" in err

@@ -110,7 +110,11 @@ def generated_part(fleet: Fleet, vm: VM, out: Assembled) -> dict:
         try:
             text = f.source.read_text(encoding="utf-8")
         except OSError:
-            continue  # reported by the loader
+            continue  # a missing file is reported by the loader
+        except UnicodeDecodeError as exc:
+            w = vm.where(("files", i, "source"))
+            out.problems.append(Problem(w[0], w[1], w[2], f"{f.source.name} is not UTF-8 text (byte {exc.start})"))
+            continue
         if f.template:
             rel = str(f.source.relative_to(fleet.root))
             text = fleet.substitute(text, rel, problems=out.problems)
@@ -159,7 +163,12 @@ def load_fragment(fleet: Fleet, name: str, vm: VM, index: int, out: Assembled) -
         out.problems.append(Problem(w[0] if w else vm.file, w[1] if w else None, w[2] if w else None,
                                     f"fragment {name!r} not found ({rel})"))
         return None
-    data, marks = load(path.read_text(encoding="utf-8"), rel)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        out.problems.append(Problem(rel, None, None, f"not UTF-8 text (byte {exc.start})"))
+        return None
+    data, marks = load(text, rel)
     if not isinstance(data, dict):
         out.problems.append(Problem(rel, 1, 1, "a fragment must be a Butane document (a mapping)"))
         return None

@@ -200,6 +200,8 @@ def _read(root: Path, rel: str) -> tuple[object, Marks]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise FleetError(Problem(rel, None, None, f"cannot read: {exc.strerror}")) from None
+    except UnicodeDecodeError as exc:
+        raise FleetError(Problem(rel, None, None, f"not UTF-8 text (byte {exc.start})")) from None
     return load(text, rel)
 
 
