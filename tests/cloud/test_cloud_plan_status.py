@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from cloud_testdata import DEVICE, VOLUME_ID, tracker_config
 
 

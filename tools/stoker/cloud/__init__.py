@@ -1,12 +1,16 @@
 """Immutable deploys to OpenStack: plan, create and rebuild a VM from its
 Ignition config, keeping its server identity, addresses and data volume.
 
-Public entry points:
-    load_placement(vm, root)                -> Placement
-    load_config(path)                       -> Config
-    diff_configs(old, new)                  -> ConfigDiff   (pure)
-    Cloud.connect(cloud_name)               -> Cloud        (openstacksdk behind it)
-    prepare_deploy(cloud, placement, config, state_dir, settings) -> DeployPlan
-    DeployPlan.execute(events)              -> DeployResult
-    fleet_status(cloud_for, placements, builds) -> list[StatusRow]
+One job per module, data flowing down the list:
+    placement   load_placement(vm, root) -> Placement        where a VM runs
+    config      load_config(path) -> Config                  the user-data and its sha256
+    diff        diff_configs(old, new) -> ConfigDiff         operator terms, secrets masked (pure)
+    safety      preflight(placement, config)                 refusals before any call to the cloud
+    connection  Cloud.connect(name) -> Cloud; Cloud.call     openstacksdk, retries, error wrapping
+    plan        read_cloud(...) -> CloudState; make_plan(...) -> DeployPlan (steps + API calls)
+    steps       the calls and waits a deploy is made of
+    deploy      execute(cloud, plan, state_dir, emit) -> DeployResult
+    state       state/<vm>.ign and the server metadata stoker records
+    status      fleet_status(placements, cloud_for, build_dir) -> [StatusRow]
+    cli         `stoker plan|deploy|status`: the only module that prints
 """

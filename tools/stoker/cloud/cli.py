@@ -3,7 +3,6 @@ cloud package that prints, asks and picks exit codes."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -16,7 +15,10 @@ from rich.table import Table
 from ..errors import StokerError, UsageError
 from .config import load_config
 from .connection import Cloud, Timings
-from .deploy import DeployPlan, Event, execute, make_plan, preflight, read_cloud, volume_device
+from .deploy import execute
+from .plan import DeployPlan, make_plan, read_cloud
+from .safety import preflight, volume_device
+from .steps import Event
 from .diff import render
 from .placement import Placement, known_vms, load_placement
 from .status import fleet_status

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from .connection import Cloud, find_or_none
-from .deploy import META_IGNITION, META_SHA, META_TIME, META_VERSION
+from .state import META_IGNITION, META_SHA, META_TIME, META_VERSION
 from .placement import Placement
 
 
