@@ -341,12 +341,8 @@ def test_check_writes_nothing(tmp_path):
 
 
 # --------------------------------------------------------------------------- robustness
-# Inputs that currently escape as Python exceptions (tracebacks). See the reasons.
+# Inputs that once escaped as Python exceptions (tracebacks).
 
-@pytest.mark.xfail(strict=True, reason="BUG: control characters in the YAML text raise "
-                   "yaml.reader.ReaderError out of source.compose() (the _Loader is built "
-                   "outside the try block), so the CLI shows a traceback; yaml.v3 reports "
-                   "'yaml: control characters are not allowed'")
 @pytest.mark.parametrize("char", ["\x00", "\x01", "\x1b"])
 def test_control_character_in_input(tmp_path, char):
     run = run_input(tmp_path, HEAD + f"storage:\n  files:\n  - path: /a{char}\n")
@@ -355,18 +351,12 @@ def test_control_character_in_input(tmp_path, char):
     assert YAML_POS.search(err) or re.search(r"\bbyte \d+\b", err), err
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: deeply nested YAML (1000 flow levels) hits "
-                   "RecursionError in PyYAML's composer via source.compose(); yaml.v3 accepts "
-                   "nesting up to 10000 levels (here: rc 0 with 'unused key deep')")
 def test_deeply_nested_yaml(tmp_path):
     run = run_input(tmp_path, HEAD + "deep: " + "[" * 1000 + "]" * 1000 + "\n")
     assert run.rc == 0, run
     assert "unused key deep" in run.stderr and "Traceback" not in run.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (stoker.ignition.gojson): an inline merge config "
-                   "nested 1000 deep raises RecursionError in the recursive JSON parser; Go's "
-                   "encoding/json allows 10000 levels and then reports an ordinary error")
 def test_deeply_nested_inline_merge_config(tmp_path):
     text = (HEAD + "ignition:\n  config:\n    merge:\n    - inline: '" + "[" * 1000
             + "]" * 1000 + "'\n")

@@ -7,6 +7,8 @@ not PyYAML's YAML 1.1 resolver.
 
 from __future__ import annotations
 
+import sys
+
 import yaml
 
 from ..errors import StokerError
@@ -16,6 +18,7 @@ class YamlError(StokerError):
     """The input is not YAML the official tool would accept."""
 
 
+_MAX_FRAMES = 12000
 PLAIN = "!plain"  # a plain scalar whose type decode.py resolves
 MERGE = "tag:yaml.org,2002:merge"
 
@@ -31,11 +34,24 @@ class _Loader(yaml.SafeLoader):
 
 def compose(text: str) -> yaml.Node | None:
     """The first YAML document's node tree (None for an empty document)."""
-    loader = _Loader(text)
+    loader = None
+    limit = sys.getrecursionlimit()
+    # PyYAML composes recursively; allow deep documents, then fail cleanly.
+    sys.setrecursionlimit(max(limit, _MAX_FRAMES))
     try:
+        loader = _Loader(text)
         if not loader.check_node():
             return None
         node = loader.get_node()
+        _check_duplicates(node)
+        _apply_merge_keys(node)
+    except RecursionError:
+        raise YamlError("yaml: exceeded max depth") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise YamlError(f"yaml: line {line}, column {column}: control characters are not "
+                        "allowed") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -44,9 +60,9 @@ def compose(text: str) -> yaml.Node | None:
     except yaml.YAMLError as exc:
         raise YamlError(f"yaml: {exc}") from None
     finally:
-        loader.dispose()
-    _check_duplicates(node)
-    _apply_merge_keys(node)
+        sys.setrecursionlimit(limit)
+        if loader is not None:
+            loader.dispose()
     return node
 
 
