@@ -41,6 +41,8 @@ def fake(tmp_path, monkeypatch):
                        ("STOKER_RETRIES", "3"), ("STOKER_BACKOFF_SECONDS", "0.01")):
         monkeypatch.setenv(var, value)
     yield cloud
+    # whatever a test did, stoker never asked to delete a volume
+    assert not [r for r in cloud.requests if r.method == "DELETE" and "/volumes/" in r.path]
     httpd.shutdown()
     httpd.server_close()
 

@@ -199,6 +199,10 @@ class Handler(BaseHTTPRequestHandler):
                               and (f.body_key is None or (isinstance(body, dict) and f.body_key in body))), None)
                 if fault is not None:
                     fault.remaining -= 1
+                    if fault.status == 0:  # a dropped connection: no answer at all
+                        self.close_connection = True
+                        self.request.shutdown(socket.SHUT_RDWR)
+                        return
                     if fault.after:
                         route(cloud, self.command, path, query, body, self.headers)
                     raise _Reply(fault.status, {"computeFault": {"code": fault.status, "message": "injected fault"}})

@@ -100,3 +100,32 @@ def test_every_request_matched_the_documented_shapes(fake, repo, stoker):
     assert compute and all(r.microversion for r in compute if r.method != "GET" or "servers" in r.path
                            if not r.path.endswith("/metadata"))
     json.dumps([r.body for r in fake.requests])  # every body was JSON
+
+
+def test_a_dropped_connection_is_retried(fake, repo, stoker):
+    fake.fail_next("GET", r"/servers/detail$", 0)
+    code, out, err = stoker("deploy", "tracker", "--yes")
+    assert code == 0, err
+    assert "retried after find server" in out
+    assert len(fake.servers) == 1
+
+
+def test_a_409_is_not_retried_and_says_the_server_is_busy(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    repo.write_build(tracker_config(image_tag="7.0"))
+    fake.fail_next("POST", r"/action$", 409, body_key="rebuild", count=3)
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1 and "HTTP 409" in err and "step rebuild server" in err and "busy" in err
+    assert len(_rebuilds(fake)) == 1
+    assert fake.volume_by_name("tracker-data")["status"] == "in-use"
+
+
+def test_a_server_in_the_middle_of_a_task_is_not_rebuilt(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    fake.server_by_name("tracker").update(status="REBUILD", task_state="rebuilding")
+    fake.never_active = True
+    repo.write_build(tracker_config(image_tag="7.0"))
+    before = len(fake.mutating_calls())
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1 and "server is REBUILD" in err and "step plan" in err
+    assert len(fake.mutating_calls()) == before

@@ -89,7 +89,8 @@ class Cloud:
                     delay *= 2
                     continue
                 if status == 409:
-                    hint = hint or "the server is busy with another task; wait for it to settle and run again"
+                    busy = "the server is busy with another task: wait for it to settle and run again"
+                    hint = f"{busy}; {hint}" if hint else busy
                 raise ApiError(message, status=status, vm=vm, server=server, step=step, hint=hint) from None
 
     def compute_microversion(self) -> str | None:

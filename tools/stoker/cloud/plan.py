@@ -179,6 +179,10 @@ def make_plan(placement: Placement, config: Config, state: CloudState, state_dir
         if server.status != "ACTIVE":
             warnings.append(f"server is {server.status}; a deploy with an unchanged config does not touch it")
     else:
+        if server.status not in ("ACTIVE", "SHUTOFF", "ERROR"):
+            raise RefusedError(f"server is {server.status} (task {getattr(server, 'task_state', None) or '-'}); "
+                               "Nova rebuilds only an ACTIVE, SHUTOFF or ERROR server", vm=vm, server=server.id,
+                               step="plan", hint="wait until the server has settled, then deploy again")
         action = "rebuild"
         reason = ("--force given" if deployed_sha == config.sha256 else
                   f"deployed config {deployed_sha[:12] if deployed_sha else '(not recorded)'} "
