@@ -14,6 +14,7 @@ from .errors import StokerError, UsageError
 
 # Modules that define `register(subparsers)`; each adds its own subcommands.
 COMMAND_MODULES = [
+    "stoker.boot.cli",
     "stoker.butane.cli",
     "stoker.cloud.cli",
     "stoker.fleet.cli",

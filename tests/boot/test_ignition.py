@@ -1,0 +1,114 @@
+import copy
+
+import pytest
+
+from boot_sample import QUADLET, data_url, sample_config
+from stoker.boot.errors import ConfigError
+from stoker.boot.ignition import (check_spec, container_ports, data_disk_serials, decode_source, encode_source,
+                                  inject_ssh_key, parse_unit, selinux_requested, server_command,
+                                  substitute_images, unit_value)
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITEST stoker-boot-test"
+
+
+@pytest.mark.parametrize("version", ["3.0.0", "3.2.0", "3.3.0"])
+def test_spec_the_offline_image_reads(version):
+    assert check_spec({"ignition": {"version": version}}, "3.3.0", "offline") == version
+
+
+@pytest.mark.parametrize("version", ["3.4.0", "3.5.0", "3.6.0", "3.4.0-experimental"])
+def test_spec_above_the_image_is_refused_with_a_clear_message(version):
+    with pytest.raises(ConfigError, match=rf"spec {version}.*offline image's Ignition reads at most 3.3.0"):
+        check_spec({"ignition": {"version": version}}, "3.3.0", "offline")
+
+
+def test_missing_version_is_refused():
+    with pytest.raises(ConfigError, match="no ignition.version"):
+        check_spec({"ignition": {}}, "3.3.0", "offline")
+
+
+def test_data_urls_round_trip():
+    assert decode_source({"source": data_url("a b\n%")}) == "a b\n%"
+    assert decode_source(encode_source("é\n")) == "é\n"
+    assert decode_source({"source": "https://example.invalid/x"}) is None
+
+
+def test_gzip_data_url():
+    import base64
+    import gzip
+    blob = base64.b64encode(gzip.compress(b"hello")).decode()
+    assert decode_source({"source": f"data:;base64,{blob}", "compression": "gzip"}) == "hello"
+
+
+def test_inject_key_adds_core_without_touching_the_input():
+    cfg = {"ignition": {"version": "3.3.0"}}
+    out = inject_ssh_key(cfg, KEY, ("sudo",))
+    assert cfg == {"ignition": {"version": "3.3.0"}}
+    assert out["passwd"]["users"] == [{"name": "core", "sshAuthorizedKeys": [KEY], "groups": ["sudo"]}]
+
+
+def test_inject_key_merges_into_an_existing_core_entry():
+    cfg = {"ignition": {"version": "3.3.0"},
+           "passwd": {"users": [{"name": "core", "sshAuthorizedKeys": ["ssh-ed25519 OPERATOR"]}]}}
+    users = inject_ssh_key(cfg, KEY)["passwd"]["users"]
+    assert len(users) == 1 and users[0]["sshAuthorizedKeys"] == ["ssh-ed25519 OPERATOR", KEY]
+
+
+def test_parse_unit_keeps_repeated_keys_and_continuations():
+    sections = parse_unit("[Container]\nEnvironment=A=1\nEnvironment=B=2\nExec=/bin/sh \\\n  -c true\n# c\n")
+    assert [v for k, v in sections["Container"] if k == "Environment"] == ["A=1", "B=2"]
+    assert unit_value(sections, "Container", "Exec") == "/bin/sh -c true"
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("8080:80", (8080, 80, "tcp")), ("127.0.0.1:8080:80/tcp", (8080, 80, "tcp")), ("80", (None, 80, "tcp")),
+    ("53:53/udp", (53, 53, "udp")), (":80", (None, 80, "tcp")),
+])
+def test_publish_port_forms(value, expected):
+    assert container_ports(value) == expected
+
+
+def test_substitution_replaces_image_and_serves_the_container_ports():
+    cfg = sample_config()
+    out, subs = substitute_images(cfg, "localhost/stoker-test:latest", "stoker-test-image.service")
+    assert cfg == sample_config()  # input untouched
+    (sub,) = subs
+    assert sub.unit == "web.service" and sub.image == "quay.io/example/web:1.0" and sub.ports == (80,)
+    assert sub.dropped == ("HealthCmd",) and not sub.job
+    text = decode_source(out["storage"]["files"][0]["contents"])
+    sections = parse_unit(text)
+    assert unit_value(sections, "Container", "Image") == "localhost/stoker-test:latest"
+    assert unit_value(sections, "Container", "Exec") == server_command((80,))
+    assert unit_value(sections, "Container", "Pull") == "never"
+    assert "Sysctl=net.ipv4.ip_unprivileged_port_start=0" in text
+    assert unit_value(sections, "Unit", "Requires") == "stoker-test-image.service"
+    # what the config declared for wiring stays
+    assert unit_value(sections, "Container", "PublishPort") == "8080:80"
+    assert unit_value(sections, "Container", "Volume") == "/var/lib/data/web:/data:Z"
+    assert "HealthCmd" not in text
+
+
+def test_oneshot_jobs_get_a_command_that_exits():
+    cfg = sample_config()
+    job = QUADLET.replace("[Service]\nRestart=always", "[Service]\nType=oneshot").replace("[Install]\n", "") \
+        .replace("WantedBy=multi-user.target\n", "")
+    cfg["storage"]["files"][0]["contents"] = {"source": data_url(job)}
+    _, (sub,) = substitute_images(cfg, "localhost/t:latest", "i.service")
+    assert sub.job
+
+
+def test_multiline_exec_is_fully_replaced():
+    cfg = sample_config()
+    text = QUADLET.replace("ContainerName=web\n", "ContainerName=web\nExec=/srv/run \\\n  --flag\n")
+    cfg["storage"]["files"][0]["contents"] = {"source": data_url(text)}
+    out, _ = substitute_images(cfg, "localhost/t:latest", "i.service")
+    assert "--flag" not in decode_source(out["storage"]["files"][0]["contents"])
+
+
+def test_selinux_and_disk_serials():
+    cfg = sample_config()
+    assert selinux_requested(cfg) is None
+    cfg["storage"]["files"].append({"path": "/etc/selinux/config",
+                                    "contents": {"source": data_url("SELINUX=enforcing\n")}})
+    assert selinux_requested(cfg) == "enforcing"
+    assert data_disk_serials(cfg) == ["data0"]

@@ -1,0 +1,333 @@
+"""Checks run inside the booted guest. Each names what it expected and what it saw.
+
+A check is a function of a `Guest`-like object (anything with `sh(script, timeout)
+-> (status, output)`) and the expectations; the parsers are pure and unit-tested.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from .console import Finding, scan
+from .expect import Expectations
+from .ignition import Substitution
+
+
+class Shell(Protocol):
+    def sh(self, script: str, timeout: float = 120) -> tuple[int, str]: ...
+
+
+@dataclass(frozen=True)
+class Check:
+    group: str  # "ignition", "system", "service", "timer", ...
+    name: str
+    ok: bool
+    expected: str
+    seen: str
+    details: str = ""
+
+
+@dataclass
+class Results:
+    checks: list[Check] = field(default_factory=list)
+
+    def add(self, group: str, name: str, ok: bool, expected: str, seen: str, details: str = "") -> Check:
+        check = Check(group, name, ok, expected, seen, details)
+        self.checks.append(check)
+        return check
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+
+# --- parsers ----------------------------------------------------------------
+
+SHOW_PROPS = ("Id", "LoadState", "ActiveState", "SubState", "UnitFileState", "Result", "ExecMainStatus",
+              "ExecMainExitTimestampMonotonic", "NextElapseUSecRealtime", "NextElapseUSecMonotonic",
+              "LastTriggerUSec", "Type")
+
+
+def parse_show(text: str) -> dict[str, dict[str, str]]:
+    """`systemctl show -p ... A B C` output → {unit: {property: value}}."""
+    units: dict[str, dict[str, str]] = {}
+    for block in text.strip().split("\n\n"):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if props.get("Id"):
+            units[props["Id"]] = props
+    return units
+
+
+def parse_findmnt(text: str) -> dict[str, dict[str, str]]:
+    """`findmnt -J -o TARGET,SOURCE,FSTYPE,OPTIONS` → {target: row}."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    out: dict[str, dict[str, str]] = {}
+
+    def walk(rows):
+        for row in rows:
+            out[row.get("target", "")] = row
+            walk(row.get("children", []))
+    walk(data.get("filesystems", []))
+    return out
+
+
+def parse_stat(text: str) -> dict[str, tuple[str, str, str, str, str]]:
+    """Lines of `stat -c '%n|%U|%G|%u|%g|%a'` → {path: (user, group, uid, gid, mode)}."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.split("|")
+        if len(parts) == 6:
+            out[parts[0]] = tuple(parts[1:])  # type: ignore[assignment]
+    return out
+
+
+def parse_podman_ps(text: str) -> dict[str, dict]:
+    try:
+        rows = json.loads(text or "[]")
+    except ValueError:
+        return {}
+    out = {}
+    for row in rows or []:
+        names = row.get("Names") or []
+        for name in names if isinstance(names, list) else [names]:
+            out[name] = row
+    return out
+
+
+def parse_listening(text: str) -> set[int]:
+    """Ports from `ss -Hltn` lines (local address is the 4th column)."""
+    ports = set()
+    for line in text.splitlines():
+        cols = line.split()
+        if len(cols) >= 4 and ":" in cols[3]:
+            try:
+                ports.add(int(cols[3].rsplit(":", 1)[1]))
+            except ValueError:
+                pass
+    return ports
+
+
+def _unit_state(props: dict[str, str] | None) -> str:
+    if not props:
+        return "no such unit"
+    if props.get("LoadState") != "loaded":
+        return f"load state {props.get('LoadState')}"
+    return f"{props.get('ActiveState')} ({props.get('SubState')}), {props.get('UnitFileState') or 'no unit file state'}"
+
+
+def _is_enabled(state: str) -> bool:
+    return state in ("enabled", "enabled-runtime", "alias")
+
+
+# --- checks -----------------------------------------------------------------
+
+def check_ignition(guest: Shell, results: Results) -> None:
+    rc, out = guest.sh("cat /etc/.ignition-result.json 2>/dev/null || echo MISSING")
+    text = out.strip()
+    if text.endswith("MISSING"):
+        rc2, journal = guest.sh("journalctl -b -o cat --no-pager -t ignition | tail -n 20")
+        results.add("ignition", "Ignition succeeded", False, "/etc/.ignition-result.json written by Ignition",
+                    "no result file", journal)
+        return
+    try:
+        data = json.loads(text)
+    except ValueError:
+        results.add("ignition", "Ignition succeeded", False, "a JSON result file", text[:200])
+        return
+    ok = data.get("userConfigProvided") is True
+    results.add("ignition", "Ignition succeeded", ok, "Ignition ran every stage with the user config",
+                f"result file present, userConfigProvided={data.get('userConfigProvided')}")
+
+
+def check_system_running(guest: Shell, results: Results, timeout: float = 300) -> None:
+    rc, out = guest.sh(f"timeout {int(timeout)} systemctl is-system-running --wait", timeout=timeout + 30)
+    state = out.strip().splitlines()[-1] if out.strip() else "(no answer)"
+    details = ""
+    if state != "running":
+        _, failed = guest.sh("systemctl --failed --no-legend --plain --no-pager")
+        names = [line.split()[0] for line in failed.splitlines() if line.strip()]
+        details = "failed units: " + (", ".join(names) if names else "none listed")
+        if names:
+            _, why = guest.sh("for u in " + " ".join(shlex.quote(n) for n in names[:5]) +
+                              "; do systemctl status --no-pager -n 5 \"$u\"; done 2>&1 | tail -n 40")
+            details += "\n" + why
+    results.add("system", "system running", state == "running", "running", state, details)
+
+
+def check_units(guest: Shell, exp: Expectations, results: Results) -> dict[str, dict[str, str]]:
+    names = exp.unit_names()
+    if not names:
+        return {}
+    _, out = guest.sh("systemctl show --no-pager -p " + ",".join(SHOW_PROPS) + " " +
+                      " ".join(shlex.quote(n) for n in names))
+    units = parse_show(out)
+    for svc in exp.services:
+        props = units.get(svc.name)
+        ok = bool(props) and props.get("ActiveState") == "active" and props.get("SubState") == "running"
+        results.add("service", svc.name, ok, "active (running)", _unit_state(props),
+                    "" if ok else _status(guest, svc.name))
+    for job in exp.boot_jobs:
+        props = units.get(job) or {}
+        ran = props.get("ExecMainExitTimestampMonotonic", "0") not in ("", "0")
+        ok = props.get("Result") == "success" and props.get("ExecMainStatus") == "0" and ran
+        seen = f"{_unit_state(props)}, result {props.get('Result')}, exit status {props.get('ExecMainStatus')}" \
+            + ("" if ran else ", never ran")
+        results.add("boot job", job, ok, "ran once at boot and exited 0", seen, "" if ok else _status(guest, job))
+    for job in exp.manual_jobs:
+        props = units.get(job) or {}
+        state = props.get("UnitFileState", "")
+        ok = props.get("LoadState") == "loaded" and not _is_enabled(state)
+        results.add("manual job", job, ok, "installed, not enabled", _unit_state(props))
+    for timer in exp.timers:
+        props = units.get(timer.name) or {}
+        nxt = props.get("NextElapseUSecRealtime") or ""
+        mono = props.get("NextElapseUSecMonotonic") or ""
+        has_next = bool(nxt) or mono not in ("", "0", "infinity")
+        ok = props.get("ActiveState") == "active" and has_next and props.get("LoadState") == "loaded"
+        target = units.get(timer.unit)
+        seen = f"{_unit_state(props)}, next elapse {nxt or mono or 'none'}"
+        if target is None or target.get("LoadState") != "loaded":
+            ok = False
+            seen += f"; {timer.unit}: {_unit_state(target)}"
+        results.add("timer", timer.name, ok, f"active, next elapse set ({'; '.join(timer.schedule)})", seen,
+                    "" if ok else _status(guest, timer.name))
+    return units
+
+
+def _status(guest: Shell, unit: str) -> str:
+    _, out = guest.sh(f"systemctl status --no-pager -n 15 {shlex.quote(unit)} 2>&1 | tail -n 25")
+    return out.strip()
+
+
+def check_containers(guest: Shell, exp: Expectations, results: Results) -> None:
+    wanted = [s for s in exp.services if s.container]
+    if not wanted:
+        return
+    _, out = guest.sh("podman ps --all --format json")
+    running = parse_podman_ps(out)
+    for svc in wanted:
+        row = running.get(svc.container or "")
+        state = (row or {}).get("State", "not found")
+        image = (row or {}).get("Image", "")
+        results.add("container", svc.container or "", state == "running", f"running (from {svc.name})",
+                    f"{state}" + (f", image {image}" if image else ""))
+
+
+def check_mounts(guest: Shell, exp: Expectations, results: Results) -> None:
+    if exp.mounts:
+        _, out = guest.sh("findmnt -J -o TARGET,SOURCE,FSTYPE,OPTIONS")
+        table = parse_findmnt(out)
+        for m in exp.mounts:
+            row = table.get(m.path)
+            want = f"{m.device or '?'} ({m.format or 'any'}) mounted at {m.path}"
+            if row is None:
+                results.add("volume", m.path, False, want, "not mounted")
+                continue
+            ok = not m.format or row.get("fstype") == m.format
+            results.add("volume", m.path, ok, want, f"{row.get('source')} ({row.get('fstype')}) {row.get('options')}")
+    if exp.paths:
+        paths = " ".join(shlex.quote(p.path) for p in exp.paths)
+        _, out = guest.sh(f"stat -c '%n|%U|%G|%u|%g|%a' {paths} 2>&1")
+        stats = parse_stat(out)
+        for p in exp.paths:
+            st = stats.get(p.path)
+            want = _want_owner(p.owner, p.group, p.mode)
+            if st is None:
+                results.add("volume", p.path, False, f"{p.kind} {want}", "missing")
+                continue
+            user, group, uid, gid, mode = st
+            ok = ((p.owner is None or p.owner in (user, uid)) and (p.group is None or p.group in (group, gid))
+                  and (p.mode is None or int(mode, 8) == p.mode))
+            results.add("volume", p.path, ok, f"{p.kind} {want}", f"{user}:{group} {int(mode, 8):04o}")
+
+
+def _want_owner(owner: str | None, group: str | None, mode: int | None) -> str:
+    return f"{owner or '*'}:{group or '*'} {f'{mode:04o}' if mode is not None else '*'}"
+
+
+def check_secrets(guest: Shell, exp: Expectations, results: Results) -> None:
+    if not exp.secrets:
+        return
+    _, out = guest.sh("stat -c '%n|%U|%G|%u|%g|%a' " + " ".join(shlex.quote(p) for p in exp.secrets) + " 2>&1")
+    stats = parse_stat(out)
+    for path in exp.secrets:
+        st = stats.get(path)
+        if st is None:
+            results.add("secret", path, False, "root:root 0600", "missing")
+            continue
+        user, group, _, _, mode = st
+        ok = user == "root" and int(mode, 8) == 0o600
+        results.add("secret", path, ok, "root:* 0600", f"{user}:{group} {int(mode, 8):04o}")
+
+
+def check_ports(guest: Shell, exp: Expectations, results: Results) -> None:
+    if not exp.ports:
+        return
+    # netavark publishes through nftables DNAT, so nothing may be bound on the host port: connect instead
+    script = "ip=$(ip -4 -o addr show scope global | awk '{sub(/\\/.*/,\"\",$4); print $4; exit}'); " \
+             "for p in " + " ".join(str(p.port) for p in exp.ports) + "; do " \
+             "if timeout 5 bash -c \"exec 3<>/dev/tcp/${ip:-127.0.0.1}/$p\" 2>/dev/null || " \
+             "timeout 5 bash -c \"exec 3<>/dev/tcp/127.0.0.1/$p\" 2>/dev/null; then echo \"$p open\"; " \
+             "else echo \"$p closed\"; fi; done; echo ---; ss -Hltn"
+    _, out = guest.sh(script, timeout=180)
+    head, _, ss = out.partition("---")
+    state = dict(line.split() for line in head.splitlines() if len(line.split()) == 2)
+    listening = parse_listening(ss)
+    for p in exp.ports:
+        ok = state.get(str(p.port)) == "open"
+        seen = "accepts connections" if ok else ("refused" + (", but a socket listens" if p.port in listening else
+                                                             ", nothing listens"))
+        results.add("port", f"tcp/{p.port}", ok, f"accepts connections (published by {p.unit})", seen)
+
+
+def check_console(console_text: str, journal_text: str, results: Results) -> list[Finding]:
+    findings = scan(console_text) + scan(journal_text)
+    seen: dict[str, Finding] = {}
+    for f in findings:
+        seen.setdefault(f.what, f)
+    if not seen:
+        results.add("console", "console and journal clean", True, "no kola failure pattern", "none")
+    for what, f in seen.items():
+        results.add("console", what, False, f"no {what}", f.line, "\n".join(f.context))
+    return findings
+
+
+def note_substitutions(subs: list[Substitution], results: Results,
+                       limits: list[tuple[str, str, str]] = ()) -> None:
+    """Rows that say what the harness replaced or could not exercise; never silent."""
+    for s in subs:
+        dropped = f"; dropped {', '.join(s.dropped)}" if s.dropped else ""
+        what = "a job that exits 0" if s.job else f"test server on ports {', '.join(map(str, s.ports)) or 'none'}"
+        results.add("substituted", s.unit, True, f"image {s.image}",
+                    f"SUBSTITUTED by {s.replacement}, {what}{dropped}")
+    for name, asked, happens in limits:
+        results.add("substituted", name, True, asked, happens)
+
+
+def run_all(guest: Shell, exp: Expectations, console: Callable[[], str], subs: list[Substitution],
+            limits: list[tuple[str, str, str]] = (), timeout: float = 300,
+            mark: Callable[[str], object] = lambda m: None) -> Results:
+    results = Results()
+    note_substitutions(subs, results, limits)
+    check_ignition(guest, results)
+    check_system_running(guest, results, timeout)
+    mark("system settled")
+    check_units(guest, exp, results)
+    check_containers(guest, exp, results)
+    check_mounts(guest, exp, results)
+    check_secrets(guest, exp, results)
+    check_ports(guest, exp, results)
+    _, journal = guest.sh("journalctl -b -o short --no-pager", timeout=180)
+    check_console(console(), journal, results)
+    mark("checks done")
+    return results

@@ -1,0 +1,192 @@
+"""`stoker image build|fetch`, `stoker boot`, `stoker boot-test`: the CLI decides how things are shown."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import UsageError
+from .errors import BootError
+from .image import Image, build_image, cache_root
+from .junit import junit_xml
+
+console = Console(stderr=True)
+out = Console()
+if not out.is_terminal:  # CI logs: wide enough that expected/seen stay readable
+    out.width = 160
+
+STEP_TEXT = {"rootfs": "Debian rootfs (mmdebstrap)", "customize": "patches and test container image",
+             "initramfs": "initramfs with Ignition (dracut)", "disk": "ext4 root disk → qcow2",
+             "image": "offline image"}
+
+
+def register(sub) -> None:
+    img = sub.add_parser("image", help="build or fetch the images the boot test boots")
+    isub = img.add_subparsers(dest="image_command", metavar="ACTION")
+    isub.required = True
+    b = isub.add_parser("build", help="build the offline test image (Debian trixie + real Ignition), cached")
+    b.add_argument("--force", action="store_true", help="rebuild even when the cache has the image")
+    b.set_defaults(func=cmd_image_build)
+    f = isub.add_parser("fetch", help="download and verify a Fedora CoreOS QEMU image, cached")
+    f.add_argument("--stream", default="stable", choices=("stable", "testing", "next"))
+    f.add_argument("--keyring", type=Path, metavar="FILE",
+                   help="OpenPGP key(s) to verify with (default: Fedora's keys from distribution-gpg-keys)")
+    f.add_argument("--stream-url", metavar="URL", help="stream metadata URL template with {stream}")
+    f.set_defaults(func=cmd_image_fetch)
+
+    for name, helptext in (("boot", "boot a VM's Ignition config and leave it running for SSH"),
+                           ("boot-test", "boot a VM's Ignition config and check every service came up")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("target", metavar="VM|FILE.ign", help="a fleet VM name (build/<vm>.ign) or a config file")
+        p.add_argument("--image", choices=("offline", "fcos"), default="offline",
+                       help="offline: the Debian image with the real Ignition; fcos: a fetched Fedora CoreOS")
+        p.add_argument("--stream", default="stable", help="Fedora CoreOS stream for --image fcos")
+        p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
+        p.add_argument("--timeout", type=float, default=420.0, help="seconds from QEMU start to SSH (default 420)")
+        p.add_argument("--memory", type=int, default=2048, help="guest memory in MiB")
+        p.add_argument("--data-disk", type=Path, metavar="FILE", help="keep the data disk in FILE across boots")
+        p.add_argument("--keep", action="store_true", help="keep the run directory (console log, config)")
+        if name == "boot-test":
+            p.add_argument("--junit", type=Path, metavar="FILE", help="write the results as JUnit XML")
+            p.set_defaults(func=cmd_boot_test)
+        else:
+            p.set_defaults(func=cmd_boot)
+
+
+def _build_progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
+
+
+def offline_image(force: bool = False) -> Image:
+    with _build_progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def step(name: str, state: str) -> None:
+            text = STEP_TEXT.get(name, name)
+            if state == "start":
+                tasks[name] = progress.add_task(text, total=1)
+            elif state in ("done", "cached"):
+                if name not in tasks:
+                    tasks[name] = progress.add_task(f"{text} [dim](cached)[/]", total=1)
+                progress.update(tasks[name], completed=1)
+        return build_image(progress=step, force=force)
+
+
+def cmd_image_build(args) -> int:
+    t0 = time.monotonic()
+    image = offline_image(force=args.force)
+    console.print(f"[green]offline image[/] {image.root.parent} "
+                  f"(Ignition ≤ {image.ignition_max_spec}, kernel {image.manifest.get('kernel')}) "
+                  f"in {time.monotonic() - t0:.1f}s")
+    out.print(str(image.root.parent))
+    return 0
+
+
+def cmd_image_fetch(args) -> int:
+    from .fetch import fetch_fcos
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(what: str, done: int, total: int | None) -> None:
+            if what not in tasks:
+                tasks[what] = progress.add_task(what, total=total)
+            progress.update(tasks[what], completed=done, total=total)
+        image = fetch_fcos(args.stream, keyring=args.keyring, url=args.stream_url, progress=report)
+    console.print(f"[green]Fedora CoreOS {image.manifest.get('release')}[/] ({args.stream}) verified: {image.root}")
+    out.print(str(image.root.parent))
+    return 0
+
+
+def resolve_target(target: str) -> tuple[str, Path]:
+    """(name, config path): a file as given, or a fleet VM's rendered build/<vm>.ign."""
+    path = Path(target)
+    if path.suffix == ".ign" or path.is_file():
+        if not path.is_file():
+            raise UsageError(f"{target}: no such file")
+        return path.stem, path
+    rendered = Path("build") / f"{target}.ign"
+    if not rendered.is_file():
+        raise UsageError(f"{rendered} does not exist: render it first with `make ignition vm={target}`")
+    return target, rendered
+
+
+def _image(args) -> Image:
+    if args.image == "offline":
+        return offline_image()
+    from .fetch import cached_fcos
+    image = cached_fcos(args.stream)
+    if image is None:
+        raise UsageError(f"no Fedora CoreOS {args.stream} image in {cache_root() / 'images'}: "
+                         f"run `stoker image fetch --stream {args.stream}` first")
+    return image
+
+
+def _options(args):
+    from .session import BootOptions
+    return BootOptions(timeout=args.timeout, memory_mb=args.memory, accel=args.accel, data_disk=args.data_disk,
+                       keep=args.keep)
+
+
+def cmd_boot_test(args) -> int:
+    from .ignition import load_config
+    from .session import boot_test
+    from .fleetinfo import expectations_for
+    name, path = resolve_target(args.target)
+    cfg = load_config(path)
+    image = _image(args)
+    exp = expectations_for(name, cfg)
+    t0 = time.monotonic()
+    with console.status(f"booting {name} on the {image.kind} image") as status:
+        def event(msg: str) -> None:
+            console.log(msg)
+            status.update(f"{name}: {msg}")
+        result = boot_test(name, cfg, image, _options(args), event=event, expectations=exp)
+    elapsed = time.monotonic() - t0
+    render_results(name, result)
+    if args.junit:
+        args.junit.parent.mkdir(parents=True, exist_ok=True)
+        args.junit.write_text(junit_xml([(name, result.results, elapsed)]))
+        console.print(f"JUnit XML: {args.junit}")
+    return 0 if result.ok else 1
+
+
+def render_results(name: str, result) -> None:
+    table = Table(title=f"boot test: {name} ({result.accel}, attempt {result.attempts})", show_lines=False)
+    for col in ("", "check", "expected", "seen"):
+        table.add_column(col)
+    for c in result.results.checks:
+        mark = "[yellow]SUBST[/]" if c.group == "substituted" else ("[green]ok[/]" if c.ok else "[red]FAIL[/]")
+        table.add_row(mark, f"{c.group}: {c.name}", c.expected, c.seen)
+    out.print(table)
+    for c in result.results.failed:
+        if c.details:
+            out.print(f"[red]{c.group}: {c.name}[/]\n{c.details}\n")
+    marks = ", ".join(f"{k} {v:.0f}s" for k, v in result.timings.items())
+    out.print(f"timings from QEMU start: {marks}")
+    if result.run_dir and result.run_dir.exists():
+        out.print(f"run directory (console log, config): {result.run_dir}")
+    verdict = "[green]PASSED[/]" if result.ok else f"[red]FAILED[/] ({len(result.results.failed)} checks)"
+    out.print(f"{name}: {verdict}")
+
+
+def cmd_boot(args) -> int:
+    from .ignition import check_spec, load_config
+    from .session import boot_interactive
+    name, path = resolve_target(args.target)
+    cfg = load_config(path)
+    image = _image(args)
+    check_spec(cfg, image.ignition_max_spec, image.kind)
+
+    def ready(ssh_cmd: str, run_dir: Path) -> None:
+        console.print(f"[green]{name} is up[/]. Connect with:\n  {ssh_cmd}\nconsole log: {run_dir / 'console.log'}"
+                      "\nPress Ctrl-C to power it off.")
+    with console.status(f"booting {name} on the {image.kind} image") as status:
+        boot_interactive(name, cfg, image, _options(args), event=lambda m: status.update(f"{name}: {m}"),
+                         ready=ready)
+    return 0

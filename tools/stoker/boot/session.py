@@ -1,0 +1,270 @@
+"""Boot one Ignition config in a disposable VM and run the guest checks.
+
+Helpers that hold resources (the QEMU process, the run directory) are context
+managers on one ExitStack, so a failure anywhere still stops the VM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import checks as checks_mod
+from .checks import Results
+from .console import clean, scan
+from .errors import BootError
+from .expect import Expectations, derive
+from .ignition import (Substitution, check_spec, data_disk_serials, inject_ssh_key, selinux_requested,
+                       substitute_images)
+from .image import Image
+from .qemu import DataDisk, QemuSpec, create_disk, create_overlay, free_port, offline_kernel_args, probe_kvm, qemu_argv
+from .recipe import TEST_IMAGE_REF, TEST_IMAGE_UNIT
+from .run import spawn
+from .ssh import Guest, make_key
+
+Event = Callable[[str], None]
+
+
+@dataclass
+class BootOptions:
+    timeout: float = 420.0  # QEMU start → SSH answers, generous for TCG
+    memory_mb: int = 2048
+    cpus: int = 2
+    accel: str = "auto"  # auto | kvm | tcg
+    data_disk: Path | None = None  # keep one across boots (data-survival); else a fresh one per run
+    data_disk_size: str = "1G"
+    keep: bool = False  # keep the run directory
+    run_dir: Path | None = None
+    retries: int = 1  # once more on a kernel panic/oops (TCG flakiness)
+    substitute: bool = True  # offline image: replace container images with the local test image
+
+
+@dataclass
+class BootResult:
+    name: str
+    results: Results
+    expectations: Expectations
+    substitutions: list[Substitution]
+    timings: dict[str, float] = field(default_factory=dict)
+    accel: str = "tcg"
+    accel_reason: str = ""
+    run_dir: Path | None = None
+    console_log: Path | None = None
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.results.ok
+
+
+def prepare_config(cfg: dict, image: Image, public_key: str, substitute: bool) -> tuple[dict, list[Substitution]]:
+    """The config as booted: the test SSH key added, container images substituted offline."""
+    subs: list[Substitution] = []
+    if image.offline and substitute:
+        cfg, subs = substitute_images(cfg, TEST_IMAGE_REF, TEST_IMAGE_UNIT)
+    groups = ("sudo",) if image.offline else ()
+    return inject_ssh_key(cfg, public_key, groups), subs
+
+
+def image_limits(cfg: dict, image: Image) -> list[tuple[str, str, str]]:
+    """What the config asks for that the image cannot exercise: (name, asked, what happens)."""
+    limits = []
+    mode = selinux_requested(cfg)
+    if image.offline and mode and mode.lower() != "disabled":
+        limits.append(("SELinux", f"SELINUX={mode}",
+                       "NOT EXERCISED: the offline image has no SELinux; setenforce is a no-op there"))
+    return limits
+
+
+class VM:
+    """One running QEMU; `stop()` powers it off cleanly, or kills it after a grace period."""
+
+    def __init__(self, argv: list[str], serial: Path, output: Path):
+        self.argv = argv
+        self.serial = serial
+        self.output = output
+        self.started = time.monotonic()
+        with open(output, "w") as out:  # QEMU's own messages, shown when it exits early
+            self.proc = spawn(argv, stdout=out)
+
+    def messages(self) -> str:
+        try:
+            return self.output.read_text(errors="replace").strip()
+        except OSError:
+            return ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def console(self) -> str:
+        try:
+            return self.serial.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def wait_exit(self, timeout: float) -> bool:
+        try:
+            self.proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+
+def boot_test(name: str, cfg: dict, image: Image, options: BootOptions | None = None,
+              event: Event | None = None, expectations: Expectations | None = None,
+              keep_running: Callable[[Guest, VM], None] | None = None) -> BootResult:
+    """Boot `cfg` on `image`, run every check, power off. Retries once on a kernel panic/oops."""
+    options = options or BootOptions()
+    event = event or (lambda msg: None)
+    check_spec(cfg, image.ignition_max_spec, image.kind)
+    exp = expectations or derive(cfg)
+    attempt = 0
+    while True:
+        attempt += 1
+        result = _boot_once(name, cfg, image, options, event, exp, keep_running)
+        result.attempts = attempt
+        panicked = [f for f in scan(result.console_log.read_text(errors="replace"))
+                    if f.retryable] if result.console_log and result.console_log.exists() else []
+        if result.ok or not panicked or attempt > options.retries:
+            return result
+        event(f"{panicked[0].what} on the console ({panicked[0].line}); retrying once")
+
+
+def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: Event, exp: Expectations,
+               keep_running) -> BootResult:
+    with contextlib.ExitStack() as stack:
+        run_dir = options.run_dir or Path(tempfile.mkdtemp(prefix=f"stoker-boot-{name}-"))
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not options.keep and options.run_dir is None:
+            stack.callback(shutil.rmtree, run_dir, True)
+        key, public = make_key(run_dir)
+        booted, subs = prepare_config(cfg, image, public, options.substitute)
+        limits = image_limits(cfg, image)
+        ign = run_dir / "config.ign"
+        ign.write_text(json.dumps(booted))
+        overlay = run_dir / "root.qcow2"
+        overlay.unlink(missing_ok=True)
+        create_overlay(image.root, overlay)
+        disks = []
+        for i, serial in enumerate(data_disk_serials(cfg) or ["data0"]):
+            path = options.data_disk if (i == 0 and options.data_disk) else run_dir / f"data{i}.qcow2"
+            if not path.exists():
+                create_disk(path, options.data_disk_size)
+            disks.append(DataDisk(path, serial))
+        accel, why = _choose_accel(options.accel, image, run_dir)
+        event(f"accelerator: {accel} ({why})")
+        serial = run_dir / "console.log"
+        serial.unlink(missing_ok=True)
+        port = free_port()
+        spec = QemuSpec(disk=overlay, ignition=ign, serial_log=serial, kernel=image.kernel, initrd=image.initrd,
+                        kernel_args=offline_kernel_args() if image.kernel else (), data_disks=tuple(disks),
+                        ssh_port=port, accel=accel, memory_mb=options.memory_mb, cpus=options.cpus)
+        vm = VM(qemu_argv(spec), serial, run_dir / "qemu.log")
+        stack.callback(vm.kill)
+        event(f"QEMU started (console: {serial}, ssh: 127.0.0.1:{port})")
+        result = BootResult(name, Results(), exp, subs, accel=accel, accel_reason=why, run_dir=run_dir,
+                            console_log=serial)
+        guest = Guest(port, key)
+        deadline = vm.started + options.timeout
+        try:
+            _wait_boot(vm, guest, deadline, result, event)
+        except BootError as exc:
+            result.results = Results()
+            checks_mod.note_substitutions(subs, result.results, limits)
+            result.results.add("boot", "guest reachable over SSH", False, "SSH answers", str(exc),
+                               _console_tail(vm.console()))
+            checks_mod.check_console(vm.console(), "", result.results)
+            result.timings["total"] = round(time.monotonic() - vm.started, 1)
+            return result
+        if keep_running is not None:  # an interactive boot: the user looks for themselves
+            keep_running(guest, vm)
+            guest.sh("systemctl --no-block poweroff", timeout=30)
+            vm.wait_exit(120)
+            return result
+        event("running checks in the guest")
+        result.results = checks_mod.run_all(
+            guest, exp, vm.console, subs, limits=limits, timeout=max(60.0, deadline - time.monotonic()),
+            mark=lambda m: result.timings.setdefault(m, round(time.monotonic() - vm.started, 1)))
+        result.timings["checks done"] = round(time.monotonic() - vm.started, 1)
+        event("powering off")
+        guest.sh("systemctl --no-block poweroff", timeout=30)
+        if vm.wait_exit(120):
+            result.timings["powered off"] = round(time.monotonic() - vm.started, 1)
+        result.timings["total"] = round(time.monotonic() - vm.started, 1)
+        return result
+
+
+def _choose_accel(wanted: str, image: Image, run_dir: Path) -> tuple[str, str]:
+    if wanted in ("kvm", "tcg"):
+        return wanted, "chosen with --accel"
+    if image.kernel is None:
+        return "tcg", "no kernel to probe KVM with"
+    from .image import cache_root
+    ok, why = probe_kvm(image.kernel, cache_root())
+    return ("kvm" if ok else "tcg"), why
+
+
+_MARKS = (
+    ("ignition done", ("Finished ignition-files.service", "Reached target ignition-complete.target")),
+    ("switch root", ("Switching root.",)),
+)
+
+
+def _wait_boot(vm: VM, guest: Guest, deadline: float, result: BootResult, event: Event) -> None:
+    """Poll the console and SSH until the guest answers; fail fast on a console failure."""
+    fatal = ("emergency shell", "Ignition failure", "kernel panic", "dracut fatal")
+    next_ssh = time.monotonic()
+    while True:
+        now = time.monotonic()
+        text = "\n".join(clean(vm.console()))
+        for mark, needles in _MARKS:
+            if mark not in result.timings and any(n in text for n in needles):
+                result.timings[mark] = round(now - vm.started, 1)
+                event(f"{mark} after {result.timings[mark]:.0f}s")
+        for finding in scan(text):
+            if finding.what in fatal:
+                raise BootError(f"{finding.what} on the console: {finding.line}")
+        if not vm.alive():
+            raise BootError(f"QEMU exited with status {vm.proc.returncode}: {vm.messages()[-500:]}")
+        if now >= deadline:
+            raise BootError(f"SSH did not answer within {deadline - vm.started:.0f}s of QEMU start")
+        # before switch-root nothing can answer; after it, try every few seconds
+        if ("switch root" in result.timings or now - vm.started > 60) and now >= next_ssh:
+            if guest.reachable():
+                result.timings["ssh up"] = round(time.monotonic() - vm.started, 1)
+                event(f"SSH up after {result.timings['ssh up']:.0f}s")
+                return
+            next_ssh = time.monotonic() + 3
+        time.sleep(1)
+
+
+def _console_tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.replace("\r", "").splitlines()[-lines:])
+
+
+def boot_interactive(name: str, cfg: dict, image: Image, options: BootOptions, event: Event,
+                     ready: Callable[[str, Path], None]) -> None:
+    """Boot and keep the VM running until it powers off or the user interrupts."""
+    def hold(guest: Guest, vm: VM) -> None:
+        ready(" ".join(guest.argv("")[:-1]), vm.serial.parent)
+        try:
+            while vm.alive():
+                time.sleep(1)
+        except KeyboardInterrupt:
+            event("interrupted")
+    options.keep = True
+    result = _boot_once(name, cfg, image, options, event, derive(cfg), hold)
+    if "ssh up" not in result.timings:
+        raise BootError(f"{name} did not come up; console log: {result.console_log}")

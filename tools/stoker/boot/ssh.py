@@ -1,0 +1,67 @@
+"""Run commands in the guest as root over SSH (user core + passwordless sudo)."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BootError, CommandError
+from .run import run
+
+
+def make_key(directory: Path) -> tuple[Path, str]:
+    """A throwaway ed25519 key pair for one run; returns (private key path, public key)."""
+    key = directory / "id_ed25519"
+    if not key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "stoker-boot-test", "-f", key])
+    return key, (directory / "id_ed25519.pub").read_text().strip()
+
+
+@dataclass
+class Guest:
+    port: int
+    key: Path
+    user: str = "core"
+    host: str = "127.0.0.1"
+    last_stderr: str = ""
+
+    def argv(self, remote: str, connect_timeout: int = 10) -> list[str]:
+        return ["ssh", "-i", str(self.key), "-p", str(self.port), "-o", "BatchMode=yes",
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "IdentitiesOnly=yes", "-o", f"ConnectTimeout={connect_timeout}",
+                "-o", "LogLevel=ERROR", "-o", "ServerAliveInterval=10",
+                f"{self.user}@{self.host}", remote]
+
+    def sh(self, script: str, timeout: float = 120) -> tuple[int, str]:
+        """Run a shell script as root; returns (exit status, stdout). 255 = SSH itself failed.
+
+        stderr (sudo's and ssh's warnings) is kept apart in `last_stderr` so parsers see clean output;
+        scripts that want a command's errors redirect them with 2>&1 themselves.
+        """
+        remote = "sudo -n /bin/sh -c " + shlex.quote(script)
+        try:
+            proc = run(self.argv(remote), check=False, timeout=timeout)
+        except CommandError:
+            self.last_stderr = f"timed out after {timeout:.0f}s"
+            return 255, ""
+        self.last_stderr = proc.stderr or ""
+        return proc.returncode, proc.stdout or ""
+
+    def reachable(self) -> bool:
+        try:
+            proc = run(self.argv("true", connect_timeout=5), check=False, timeout=30)
+        except CommandError:
+            return False
+        return proc.returncode == 0
+
+    def wait(self, deadline: float, alive=lambda: True, interval: float = 2.0) -> None:
+        """Poll until SSH answers; `alive` says whether the VM is still worth waiting for."""
+        while time.monotonic() < deadline:
+            if not alive():
+                raise BootError("the VM stopped before SSH answered")
+            if self.reachable():
+                return
+            time.sleep(interval)
+        raise BootError("SSH did not answer before the deadline")
