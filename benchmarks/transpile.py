@@ -163,7 +163,9 @@ def cli_command() -> list[str]:
 
 
 def time_cli(src: Path, files_dir: Path, runs: int, budget: float) -> list[float]:
-    cmd = cli_command() + ["-d", str(files_dir), "-o", os.devnull, str(src)]
+    # -o a regular file: never a device such as /dev/null (stoker writes a temporary
+    # file beside the target and renames it over the target).
+    cmd = cli_command() + ["-d", str(files_dir), "-o", str(src.with_suffix(".ign")), str(src)]
     times: list[float] = []
     start = time.perf_counter()
     while len(times) < runs and (time.perf_counter() - start < budget or len(times) < 2):
