@@ -64,6 +64,7 @@ class FakeCloud:
     never_active: bool = False
     ignition_outcome: str = "success"  # success | failure | silent
     console_polls: int = 1  # console reads before the Ignition verdict appears
+    detach_on_rebuild: bool = False  # a cloud that loses attachments in a rebuild (never seen in Nova; stoker checks)
     servers: dict = field(default_factory=dict)
     volumes: dict = field(default_factory=dict)
     images: dict = field(default_factory=dict)
@@ -112,6 +113,11 @@ class FakeCloud:
         self.volumes[vid] = {"id": vid, "name": name, "size": size, "status": "available", "attachments": [],
                              "bootable": "false", "volume_type": "standard", "metadata": {}}
         return vid
+
+    def detach(self, server: dict):
+        for vid in server["volumes"]:
+            self.volumes[vid].update(status="available", attachments=[])
+        server["volumes"] = []
 
     def image_id(self, name: str) -> str:
         return next(i for i, img in self.images.items() if img["name"] == name)
@@ -482,6 +488,8 @@ def server_action(cloud: FakeCloud, server: dict, body, mv):
         if "metadata" in args:
             server["metadata"] = dict(_check_metadata(cloud, args["metadata"]))
         server["console_history"] = _console(cloud, server)
+        if cloud.detach_on_rebuild:
+            cloud.detach(server)
         server.update(status="REBUILD", task_state="rebuilding", polls=cloud.build_polls, image=args["imageRef"],
                       console_reads=0)
         server["boots"] += 1

@@ -99,3 +99,35 @@ def test_rebuild_needs_confirmation_without_yes(fake, repo, stoker, monkeypatch)
     code, _, err = stoker("deploy", "tracker")
     assert code == 2 and "--yes" in err
     assert not [r for r in fake.calls("POST", r"/action$") if "rebuild" in (r.body or {})]
+
+
+def test_a_detached_volume_is_attached_again_without_a_rebuild(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    server = fake.server_by_name("tracker")
+    fake.detach(server)
+    code, out, err = stoker("deploy", "tracker", "--yes")
+    assert code == 0, err
+    assert "attach volume to tracker" in out and "reboot" in out
+    assert not [r for r in fake.calls("POST", r"/action$") if "rebuild" in (r.body or {})]
+    _volume_alive(fake, server)
+
+
+def test_a_detached_volume_is_attached_before_a_rebuild(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    server = fake.server_by_name("tracker")
+    fake.detach(server)
+    repo.write_build(tracker_config(image_tag="7.0"))
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    paths = [(r.method, r.path.rsplit("/", 1)[-1], next(iter(r.body or {"": 0}))) for r in fake.mutating_calls()]
+    assert paths.index(("POST", "os-volume_attachments", "volumeAttachment")) < paths.index(("POST", "action", "rebuild"))
+    _volume_alive(fake, server)
+
+
+def test_a_volume_lost_in_the_rebuild_is_attached_again(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    fake.detach_on_rebuild = True
+    repo.write_build(tracker_config(image_tag="7.0"))
+    code, out, err = stoker("deploy", "tracker", "--yes")
+    assert code == 0, err
+    assert "not attached after the deploy; attaching it" in out
+    _volume_alive(fake, fake.server_by_name("tracker"))

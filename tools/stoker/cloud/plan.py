@@ -230,7 +230,9 @@ def _steps(plan: DeployPlan, timings: Timings) -> list[Step]:
     else:
         if p.volume and st.volume_server is None:
             steps.append(Step("attach volume", [ApiCall(
-                "POST", "compute", f"/servers/{sid}/os-volume_attachments", {"volumeAttachment": {"volumeId": vid}})],
+                "POST", "compute", f"/servers/{sid}/os-volume_attachments", {"volumeAttachment": {"volumeId": vid}}),
+                ApiCall("GET", "block-storage", f"/volumes/{vid}",
+                        note=f"poll until in-use, up to {timings.volume_timeout:g}s")],
                 run_steps.attach_volume))
         if plan.action == "attach":
             return steps

@@ -120,6 +120,17 @@ def attach_volume(run: Run) -> None:
     run.call("attach volume", lambda: conn.compute.create_volume_attachment(run.server_id, volume=run.volume_id),
              hint=_volume_hint(run) + "attach it with `openstack server add volume` and run the deploy again")
 
+    # Nova attaches asynchronously: the volume API says when it is done.
+    def probe():
+        v = run.call("attach volume", lambda: conn.block_storage.get_volume(run.volume_id))
+        if v.status in ("available", "error_attaching", "error"):
+            raise CloudError(f"volume {v.name} did not attach (status {v.status})", vm=run.vm, server=run.server_id,
+                             step="attach volume",
+                             hint=_volume_hint(run) + "attach it with `openstack server add volume`, then deploy again")
+        return v.status == "in-use", v.status
+    _wait(run, "attach volume", run.cloud.timings.volume_timeout, probe,
+          _volume_hint(run) + "check `openstack volume show`; deploy again once it is in-use")
+
 
 def _console_text(run: Run, length: int | None) -> str:
     conn = run.cloud.conn
