@@ -16,7 +16,7 @@ plan: $(VENV)/.installed  ## show what deploying vm=NAME would change (exit 2: c
 	@test -n "$(vm)" || { echo "usage: make plan vm=NAME" >&2; exit 2; }
 	$(STOKER) plan $(vm) $(CLOUD_ARGS)
 
-deploy: $(VENV)/.installed  ## create or rebuild vm=NAME from build/NAME.ign (yes=1 skips the question, dry_run=1 changes nothing)
+deploy: $(VENV)/.installed  ## create or rebuild vm=NAME from build/NAME.ign (yes=1: no question; dry_run=1)
 	@test -n "$(vm)" || { echo "usage: make deploy vm=NAME [yes=1] [dry_run=1]" >&2; exit 2; }
 	$(STOKER) deploy $(vm) $(CLOUD_ARGS) $(if $(yes),--yes,) $(if $(dry_run),--dry-run,)
 

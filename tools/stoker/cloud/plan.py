@@ -96,12 +96,14 @@ def read_cloud(cloud: Cloud, placement: Placement) -> CloudState:
                                vm=vm, server=server.id, step="read server")
     volume = volume_server = None
     if placement.volume:
-        volume = cloud.call("find volume", lambda: find_or_none(conn.block_storage.find_volume, placement.volume.name), vm=vm)
+        volume = cloud.call("find volume", lambda: find_or_none(conn.block_storage.find_volume,
+                                                                placement.volume.name), vm=vm)
         if volume is not None:
             attachments = volume.attachments or []
             volume_server = attachments[0].get("server_id") if attachments else None
     image = cloud.call("find image", lambda: conn.image.find_image(placement.image, ignore_missing=False), vm=vm,
-                       hint=f"no image {placement.image!r} in cloud {placement.cloud}; upload Fedora CoreOS or fix the placement")
+                       hint=f"no image {placement.image!r} in cloud {placement.cloud}; "
+                            "upload Fedora CoreOS or fix the placement")
     flavor = cloud.call("find flavor", lambda: conn.compute.find_flavor(placement.flavor, ignore_missing=False), vm=vm)
     network = cloud.call("find network", lambda: conn.network.find_network(placement.network, ignore_missing=False),
                          vm=vm)
@@ -135,13 +137,10 @@ def _mv_tuple(text: str | None) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def make_plan(placement: Placement, config: Config, state: CloudState, state_dir: Path,
-              cloud: Cloud | None = None, force: bool = False) -> DeployPlan:
+def _volume_warnings(placement: Placement, config: Config, state: CloudState, doc: dict) -> list[str]:
+    """Refuse what would leave the data volume unattached or wiped; warn about the rest."""
     vm, server, volume = placement.vm, state.server, state.volume
-    preflight(placement, config, allow_dev_secrets=True)
     warnings: list[str] = []
-    if dev := dev_secret_places(effective_config(config.document)):
-        warnings.append(f"rendered with throwaway dev secrets ({', '.join(dev)}): `stoker deploy` will refuse it")
     if volume is not None and state.volume_server and (server is None or state.volume_server != server.id):
         raise VolumeSafetyError(
             f"data volume {placement.volume.name} ({volume.id}) is attached to another server "
@@ -150,7 +149,7 @@ def make_plan(placement: Placement, config: Config, state: CloudState, state_dir
             hint="detach it from the other server (openstack server remove volume) once that server is stopped")
     if volume is not None:
         check_volume_device(placement, config, volume.id, "plan")
-        wiping = [f["device"] for f in data_devices(effective_config(config.document)) if f.get("wipeFilesystem")]
+        wiping = [f["device"] for f in data_devices(doc) if f.get("wipeFilesystem")]
         if wiping:
             raise VolumeSafetyError(
                 f"the config would wipe the filesystem on {', '.join(wiping)}, and the data volume "
@@ -159,13 +158,24 @@ def make_plan(placement: Placement, config: Config, state: CloudState, state_dir
         if volume.size is not None and placement.volume.size != volume.size:
             warnings.append(f"volume {placement.volume.name} is {volume.size} GiB, placement says "
                             f"{placement.volume.size} GiB; stoker never resizes volumes")
-    if placement.volume and volume is None:
-        virtio = sorted({d["device"] for d in data_devices(effective_config(config.document))
-                         if d["device"].startswith("/dev/disk/by-id/virtio-")})
+    elif placement.volume:
+        virtio = sorted({d["device"] for d in data_devices(doc) if d["device"].startswith("/dev/disk/by-id/virtio-")})
         if virtio:
             warnings.append(f"volume {placement.volume.name} will be created; the config expects it at "
                             f"{', '.join(virtio)}, which names the disk by the volume's id: the deploy stops "
                             "after creating the volume and says what to put in fleet.yaml")
+    return warnings
+
+
+def make_plan(placement: Placement, config: Config, state: CloudState, state_dir: Path,
+              cloud: Cloud | None = None, force: bool = False) -> DeployPlan:
+    vm, server, volume = placement.vm, state.server, state.volume
+    preflight(placement, config, allow_dev_secrets=True)
+    doc = effective_config(config.document)
+    warnings: list[str] = []
+    if dev := dev_secret_places(doc):
+        warnings.append(f"rendered with throwaway dev secrets ({', '.join(dev)}): `stoker deploy` will refuse it")
+    warnings += _volume_warnings(placement, config, state, doc)
     old_doc, source = (None, "none") if server is None else previous_config(state, placement, state_dir)
     deployed_sha = state.metadata.get(META_SHA)
     diff = diff_configs(old_doc, config.document)
@@ -210,22 +220,17 @@ def _steps(plan: DeployPlan, timings: Timings) -> list[Step]:
     p, st, cfg = plan.placement, plan.state, plan.config
     sid = getattr(st.server, "id", None) or "<new server id>"
     vid = getattr(st.volume, "id", None) or "<new volume id>"
+    shown_metadata = server_metadata(st.metadata, p.vm, cfg, "<deploy time>")
     steps: list[Step] = []
     if plan.action == "none":
         return steps
     if p.volume and st.volume is None:
         steps.append(Step("create volume", [
             ApiCall("POST", "block-storage", "/volumes", {"volume": {"name": p.volume.name, "size": p.volume.size}}),
-            ApiCall("GET", "block-storage", f"/volumes/{vid}", note=f"poll until available, up to {timings.volume_timeout:g}s")], run_steps.create_volume))
+            ApiCall("GET", "block-storage", f"/volumes/{vid}",
+                    note=f"poll until available, up to {timings.volume_timeout:g}s")], run_steps.create_volume))
     if plan.action == "create":
-        body = {"server": {
-            "name": p.server_name, "flavorRef": st.flavor_id, "imageRef": st.image_id,
-            "networks": [{"uuid": st.network_id, "fixed_ip": p.address}],
-            "security_groups": [{"name": g} for g in p.security_groups],
-            **({"key_name": p.key_pair} if p.key_pair else {}),
-            "user_data": redact_user_data(cfg), "metadata": server_metadata(st.metadata, p.vm, cfg, "<deploy time>"),
-            **({"block_device_mapping_v2": [{"uuid": vid, "source_type": "volume", "destination_type": "volume",
-                                              "boot_index": -1, "delete_on_termination": False}]} if p.volume else {})}}
+        body = {"server": run_steps.create_request(plan, redact_user_data(cfg), vid, shown_metadata)}
         steps.append(Step("create server", [ApiCall("POST", "compute", "/servers", body)], run_steps.create_server))
     else:
         if p.volume and st.volume_server is None:
@@ -241,17 +246,19 @@ def _steps(plan: DeployPlan, timings: Timings) -> list[Step]:
             note="console before the rebuild, to tell old boots from new")], run_steps.console_before))
         steps.append(Step("rebuild server", [ApiCall(
             "POST", "compute", f"/servers/{sid}/action",
-            {"rebuild": {"imageRef": st.image_id, "user_data": redact_user_data(cfg), "metadata": server_metadata(st.metadata, p.vm, cfg, "<deploy time>")}},
+            {"rebuild": run_steps.rebuild_request(plan, redact_user_data(cfg), shown_metadata)},
             note=f"OpenStack-API-Version: compute {st.microversion}")], run_steps.rebuild))
-    steps.append(Step("wait active", [ApiCall("GET", "compute", f"/servers/{sid}",
-                                              note=f"poll every {timings.poll:g}s until ACTIVE, up to {timings.active_timeout:g}s")], run_steps.wait_active))
+    steps.append(Step("wait active", [ApiCall(
+        "GET", "compute", f"/servers/{sid}",
+        note=f"poll every {timings.poll:g}s until ACTIVE, up to {timings.active_timeout:g}s")], run_steps.wait_active))
     if p.volume:
         steps.append(Step("check volume", [ApiCall("GET", "compute", f"/servers/{sid}/os-volume_attachments",
                                                    note=f"{p.volume.name} must be attached; attach it if not")],
                           run_steps.check_volume))
     steps.append(Step("watch ignition", [ApiCall(
         "POST", "compute", f"/servers/{sid}/action", {"os-getConsoleOutput": {"length": run_steps.CONSOLE_LINES}},
-        note=f"poll until Ignition reports success or failure, up to {timings.ignition_timeout:g}s")], run_steps.watch_ignition))
+        note=f"poll until Ignition reports success or failure, up to {timings.ignition_timeout:g}s")],
+        run_steps.watch_ignition))
     steps.append(Step("record result", [ApiCall("POST", "compute", f"/servers/{sid}/metadata",
                                                 {"metadata": {META_IGNITION: "success|failed|unknown"}})],
                       run_steps.record_result))

@@ -44,7 +44,8 @@ def drift_of(deployed: str | None, build: str | None, exists: bool) -> str:
 def vm_status(cloud: Cloud, placement: Placement, build_file: Path) -> StatusRow:
     vm = placement.vm
     build_sha = hashlib.sha256(build_file.read_bytes()).hexdigest() if build_file.exists() else None
-    server = cloud.call("find server", lambda: find_or_none(cloud.conn.compute.find_server, placement.server_name), vm=vm)
+    server = cloud.call("find server", lambda: find_or_none(cloud.conn.compute.find_server, placement.server_name),
+                        vm=vm)
     if server is None:
         return StatusRow(vm, "-", "absent", placement.address, None, build_sha,
                          drift_of(None, build_sha, False), "-", "-", "-")

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 CONSOLE_LINES = 400
 
-IGNITION_SUCCESS = re.compile(r"Reached target ignition-complete\.target|ignition\[\d+\]: Ignition finished successfully")
+IGNITION_SUCCESS = re.compile(r"Reached target ignition-complete\.target|"
+                              r"ignition\[\d+\]: Ignition finished successfully")
 IGNITION_FAILURE = re.compile(r"Failed to start ignition-[\w-]+\.service|Ignition has failed|"
                               r"ignition\[\d+\]: .*\bCRITICAL\b|Entering emergency mode")
 
@@ -90,26 +91,42 @@ def create_volume(run: Run) -> None:
     check_volume_device(p, run.plan.config, run.volume_id, "create volume")
 
 
-def create_server(run: Run) -> None:
-    conn, p, st, cfg = run.cloud.conn, run.plan.placement, run.plan.state, run.plan.config
-    attrs = dict(name=p.server_name, flavor_id=st.flavor_id, image_id=st.image_id,
-                 networks=[{"uuid": st.network_id, "fixed_ip": p.address}],
-                 security_groups=[{"name": g} for g in p.security_groups],
-                 user_data=cfg.user_data, metadata=server_metadata(run.plan.state.metadata, run.vm, run.plan.config))
+def create_request(plan: DeployPlan, user_data: str, volume_id: str, metadata: dict) -> dict:
+    """The `server` object of POST /servers, in the API's own field names (the
+    SDK takes them as they are); the dry run prints it with the user-data redacted."""
+    p, st = plan.placement, plan.state
+    body = {"name": p.server_name, "flavorRef": st.flavor_id, "imageRef": st.image_id,
+            "networks": [{"uuid": st.network_id, "fixed_ip": p.address}],
+            "security_groups": [{"name": g} for g in p.security_groups],
+            "user_data": user_data, "metadata": metadata}
     if p.key_pair:
-        attrs["key_name"] = p.key_pair
+        body["key_name"] = p.key_pair
     if p.volume:
         # Attached at boot, so Ignition's first run already sees the disk it mounts.
-        attrs["block_device_mapping"] = [{"uuid": run.volume_id, "source_type": "volume",
-                                          "destination_type": "volume", "boot_index": -1,
-                                          "delete_on_termination": False}]
+        body["block_device_mapping_v2"] = [{"uuid": volume_id, "source_type": "volume", "destination_type": "volume",
+                                            "boot_index": -1, "delete_on_termination": False}]
+    return body
+
+
+def rebuild_request(plan: DeployPlan, user_data: str, metadata: dict) -> dict:
+    """The `rebuild` action's arguments; user_data needs compute microversion 2.57+."""
+    return {"imageRef": plan.state.image_id, "user_data": user_data, "metadata": metadata}
+
+
+def _new_metadata(run: Run) -> dict:
+    return server_metadata(run.plan.state.metadata, run.vm, run.plan.config)
+
+
+def create_server(run: Run) -> None:
+    conn, p, cfg = run.cloud.conn, run.plan.placement, run.plan.config
+    body = create_request(run.plan, cfg.user_data, run.volume_id, _new_metadata(run))
 
     def create():
         if run.cloud.retried:  # after a 5xx the server may exist anyway: adopt it, never make a twin
             existing = find_or_none(conn.compute.find_server, p.server_name)
             if existing is not None:
                 return existing
-        return conn.compute.create_server(**attrs)
+        return conn.compute.create_server(**body)
     server = run.call("create server", create)
     run.server_id = server.id
     write_state(run.state_dir, run.vm, cfg)
@@ -146,15 +163,15 @@ def console_before(run: Run) -> None:
 
 
 def rebuild(run: Run) -> None:
-    conn, st, cfg = run.cloud.conn, run.plan.state, run.plan.config
+    conn, cfg = run.cloud.conn, run.plan.config
 
     def rebuild():
         if run.cloud.retried:  # a 5xx may hide an accepted rebuild: do not issue a second one
             current = conn.compute.get_server(run.server_id)
             if current.status == "REBUILD" or (current.metadata or {}).get(META_SHA) == cfg.sha256:
                 return current
-        return conn.compute.rebuild_server(run.server_id, image=st.image_id, user_data=cfg.user_data,
-                                           metadata=server_metadata(run.plan.state.metadata, run.vm, run.plan.config))
+        args = rebuild_request(run.plan, cfg.user_data, _new_metadata(run))
+        return conn.compute.rebuild_server(run.server_id, image=args.pop("imageRef"), **args)
     run.call("rebuild server", rebuild, hint=_volume_hint(run) + "the server was not rebuilt; run the deploy again")
     write_state(run.state_dir, run.vm, cfg)
 
