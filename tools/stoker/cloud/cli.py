@@ -92,7 +92,7 @@ def _load(args, for_deploy: bool):
 
 def _prepare(args, console: Console, force: bool = False, for_deploy: bool = True) -> tuple[Cloud, DeployPlan]:
     placement, config = _load(args, for_deploy)
-    cloud = Cloud.connect(_cloud_name(args, placement), _timings(args))
+    cloud = Cloud.connect(_cloud_name(args, placement), _timings(args), vm=placement.vm)
     with console.status(f"reading {placement.vm} from cloud {cloud.name}…"):
         state = read_cloud(cloud, placement)
     plan = make_plan(placement, config, state, args.root / "state", cloud=cloud, force=force)

@@ -57,7 +57,7 @@ class Cloud:
         self.retried: list[str] = []  # steps that needed a retry, for the report
 
     @classmethod
-    def connect(cls, cloud: str | None, timings: Timings = Timings()) -> "Cloud":
+    def connect(cls, cloud: str | None, timings: Timings = Timings(), vm: str | None = None) -> "Cloud":
         """Credentials from clouds.yaml (`cloud`, else OS_CLOUD) or, when neither
         names a cloud, from the OS_* variables of an openrc.sh, as the
         OpenStack CLI reads them."""
@@ -68,7 +68,7 @@ class Cloud:
         except (os_exc.SDKException, ks_exc.ClientException) as exc:
             message, status = _describe(exc)
             raise ApiError(f"cannot connect to cloud {name or '(from OS_* variables)'}: {message}",
-                           status=status, step="connect",
+                           status=status, vm=vm, step="connect",
                            hint="check clouds.yaml / OS_CLOUD / the OS_* variables of your openrc.sh") from None
         return cls(conn, name or "env", timings)
 
