@@ -62,6 +62,7 @@ class FakeCloud:
     min_microversion: str = "2.1"
     build_polls: int = 2  # GETs of a building server before it is ACTIVE
     never_active: bool = False
+    end_in_error: bool = False  # a build or rebuild ends in ERROR with a fault, as when the host fails
     ignition_outcome: str = "success"  # success | failure | silent
     console_polls: int = 1  # console reads before the Ignition verdict appears
     detach_on_rebuild: bool = False  # a cloud that loses attachments in a rebuild (never seen in Nova; stoker checks)
@@ -389,7 +390,10 @@ def _check_metadata(cloud: FakeCloud, meta) -> dict:
 def _advance(cloud: FakeCloud, server: dict):
     if server["status"] in ("BUILD", "REBUILD") and not cloud.never_active:
         server["polls"] -= 1
-        if server["polls"] <= 0:
+        if server["polls"] <= 0 and cloud.end_in_error:
+            server.update(status="ERROR", task_state=None,
+                          fault={"code": 500, "message": "No valid host was found.", "created": server["created"]})
+        elif server["polls"] <= 0:
             server["status"] = "ACTIVE"
             server["task_state"] = None
             server["console_reads"] = 0
@@ -409,6 +413,8 @@ def _server_view(cloud: FakeCloud, s: dict, mv) -> dict:
     }
     if mv >= (2, 3):
         view["OS-EXT-SRV-ATTR:user_data"] = s["user_data"]
+    if s["status"] == "ERROR" and s.get("fault"):
+        view["fault"] = s["fault"]
     return view
 
 

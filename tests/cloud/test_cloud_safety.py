@@ -129,3 +129,47 @@ def test_a_server_in_the_middle_of_a_task_is_not_rebuilt(fake, repo, stoker):
     code, _, err = stoker("deploy", "tracker", "--yes")
     assert code == 1 and "server is REBUILD" in err and "step plan" in err
     assert len(fake.mutating_calls()) == before
+
+
+def test_a_rebuild_that_ends_in_error_says_how_to_recover_and_keeps_the_volume(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    fake.end_in_error = True
+    repo.write_build(tracker_config(image_tag="7.0"))
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1
+    assert "step wait active" in err and "ERROR: No valid host was found." in err
+    assert "tracker-data" in err and "was not deleted" in err and "can be rebuilt" in err
+    assert fake.volume_by_name("tracker-data")["status"] == "in-use"
+    fake.end_in_error = False
+    code, out, _ = stoker("deploy", "tracker", "--yes")
+    assert code == 0 and "the server is in ERROR" in out, "a server in ERROR is rebuilt by deploying again"
+    assert fake.server_by_name("tracker")["status"] == "ACTIVE"
+
+
+def test_ignition_that_never_reports_times_out_and_is_recorded_as_unknown(fake, repo, stoker, monkeypatch):
+    monkeypatch.setenv("STOKER_IGNITION_TIMEOUT", "0.3")
+    fake.ignition_outcome = "silent"
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1 and "step watch ignition" in err and "waiting for Ignition" in err
+    assert fake.server_by_name("tracker")["metadata"]["stoker_ignition"] == "unknown"
+
+
+def test_the_commands_are_registered_in_the_stoker_cli():
+    from stoker.cli import build_parser
+    args = build_parser().parse_args(["deploy", "tracker", "--dry-run", "--config", "x.ign"])
+    assert args.dry_run and args.vm == "tracker" and callable(args.func)
+    assert callable(build_parser().parse_args(["status"]).func)
+
+
+def test_make_targets_call_the_commands():
+    import subprocess
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(["make", "-n", "-s", "-C", str(root), "deploy", "vm=tracker", "yes=1", "dry_run=1",
+                          "VENV=.venv", "-o", ".venv/.installed"], capture_output=True, text=True, check=True).stdout
+    assert "stoker deploy tracker  --yes --dry-run" in out
+    out = subprocess.run(["make", "-n", "-s", "-C", str(root), "plan", "vm=ims", "cloud=prod", "-o", ".venv/.installed"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "stoker plan ims --cloud prod" in out
+    bad = subprocess.run(["make", "-s", "-C", str(root), "plan", "-o", ".venv/.installed"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "usage: make plan vm=NAME" in bad.stderr

@@ -181,7 +181,7 @@ def make_plan(placement: Placement, config: Config, state: CloudState, state_dir
     diff = diff_configs(old_doc, config.document)
     if server is None:
         action, reason = "create", f"server {placement.server_name} does not exist"
-    elif deployed_sha == config.sha256 and not force:
+    elif deployed_sha == config.sha256 and not force and server.status != "ERROR":
         diff = ConfigDiff([])
         action, reason = "none", f"server {server.id} already runs config {config.sha256[:12]}"
         if state.metadata.get(META_IGNITION) == "failed":
@@ -194,7 +194,8 @@ def make_plan(placement: Placement, config: Config, state: CloudState, state_dir
                                "Nova rebuilds only an ACTIVE, SHUTOFF or ERROR server", vm=vm, server=server.id,
                                step="plan", hint="wait until the server has settled, then deploy again")
         action = "rebuild"
-        reason = ("--force given" if deployed_sha == config.sha256 else
+        reason = ("--force given" if force and deployed_sha == config.sha256 else
+                  "the server is in ERROR" if deployed_sha == config.sha256 else
                   f"deployed config {deployed_sha[:12] if deployed_sha else '(not recorded)'} "
                   f"differs from {config.sha256[:12]}")
         if old_doc is None:
