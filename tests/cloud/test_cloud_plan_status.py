@@ -142,6 +142,7 @@ def test_status_shows_drift_against_the_current_build(fake, repo, stoker):
     assert stoker("deploy", "tracker", "--yes")[0] == 0
     code, out, _ = stoker("status", "tracker")
     assert "in sync" in out and "ACTIVE" in out and "10.0.0.13" in out and "success" in out
+    assert "tracker-data: attached" in out
     repo.write_build(tracker_config(image_tag="7.0"))
     code, out, _ = stoker("status", "tracker")
     assert "drift" in out

@@ -193,11 +193,12 @@ def cmd_status(args) -> int:
         return clouds[name]
     rows = fleet_status(placements, cloud_for, args.root / "build")
     table = Table(title="stoker fleet status")
-    for col in ("VM", "server", "status", "address", "deployed", "build", "drift", "deployed at", "ignition"):
+    for col in ("VM", "server", "status", "address", "deployed", "build", "drift", "deployed at", "ignition",
+                "data volume"):
         table.add_column(col)
     colour = {"in sync": "green", "drift": "yellow", "not deployed": "red", "no build": "dim", "unrecorded": "yellow"}
     for r in rows:
         table.add_row(r.vm, r.server, r.status, r.address, (r.deployed_sha or "-")[:12], (r.build_sha or "-")[:12],
-                      f"[{colour[r.drift]}]{r.drift}[/]", r.deployed_at, r.ignition)
+                      f"[{colour[r.drift]}]{r.drift}[/]", r.deployed_at, r.ignition, r.volume)
     console.print(table)
     return 0

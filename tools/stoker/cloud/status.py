@@ -24,6 +24,7 @@ class StatusRow:
     deployed_at: str
     ignition: str
     stoker_version: str
+    volume: str            # name and state of the data volume, "-" when the VM has none
 
 
 def _addresses(server) -> str:
@@ -41,6 +42,20 @@ def drift_of(deployed: str | None, build: str | None, exists: bool) -> str:
     return "in sync" if deployed == build else "drift"
 
 
+def _volume_state(cloud: Cloud, placement: Placement, server_id: str | None) -> str:
+    if placement.volume is None:
+        return "-"
+    name = placement.volume.name
+    volume = cloud.call("find volume", lambda: find_or_none(cloud.conn.block_storage.find_volume, name),
+                        vm=placement.vm)
+    if volume is None:
+        return f"{name}: missing"
+    holders = [a.get("server_id") for a in volume.attachments or []]
+    if not holders:
+        return f"{name}: detached"
+    return f"{name}: attached" if server_id in holders else f"{name}: attached elsewhere"
+
+
 def vm_status(cloud: Cloud, placement: Placement, build_file: Path) -> StatusRow:
     vm = placement.vm
     build_sha = hashlib.sha256(build_file.read_bytes()).hexdigest() if build_file.exists() else None
@@ -48,13 +63,13 @@ def vm_status(cloud: Cloud, placement: Placement, build_file: Path) -> StatusRow
                         vm=vm)
     if server is None:
         return StatusRow(vm, "-", "absent", placement.address, None, build_sha,
-                         drift_of(None, build_sha, False), "-", "-", "-")
+                         drift_of(None, build_sha, False), "-", "-", "-", _volume_state(cloud, placement, None))
     server = cloud.call("read server", lambda: cloud.conn.compute.get_server(server.id), vm=vm, server=server.id)
     meta = server.metadata or {}
     deployed = meta.get(META_SHA)
     return StatusRow(vm, f"{server.name} ({server.id[:8]})", server.status, _addresses(server), deployed, build_sha,
                      drift_of(deployed, build_sha, True), meta.get(META_TIME, "-"), meta.get(META_IGNITION, "-"),
-                     meta.get(META_VERSION, "-"))
+                     meta.get(META_VERSION, "-"), _volume_state(cloud, placement, server.id))
 
 
 def fleet_status(placements: list[Placement], cloud_for: Callable[[str], Cloud], build_dir: Path) -> list[StatusRow]:
