@@ -124,7 +124,7 @@ class VM:
 
 def boot_test(name: str, cfg: dict, image: Image, options: BootOptions | None = None,
               event: Event | None = None, expectations: Expectations | None = None,
-              keep_running: Callable[[Guest, VM], None] | None = None) -> BootResult:
+              after_checks: Callable[[Guest], None] | None = None) -> BootResult:
     """Boot `cfg` on `image`, run every check, power off. Retries once on a kernel panic/oops."""
     options = options or BootOptions()
     event = event or (lambda msg: None)
@@ -133,7 +133,7 @@ def boot_test(name: str, cfg: dict, image: Image, options: BootOptions | None = 
     attempt = 0
     while True:
         attempt += 1
-        result = _boot_once(name, cfg, image, options, event, exp, keep_running)
+        result = _boot_once(name, cfg, image, options, event, exp, None, after_checks)
         result.attempts = attempt
         panicked = [f for f in scan(result.console_log.read_text(errors="replace"))
                     if f.retryable] if result.console_log and result.console_log.exists() else []
@@ -143,7 +143,8 @@ def boot_test(name: str, cfg: dict, image: Image, options: BootOptions | None = 
 
 
 def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: Event, exp: Expectations,
-               keep_running) -> BootResult:
+               keep_running: Callable[[Guest, VM], None] | None = None,
+               after_checks: Callable[[Guest], None] | None = None) -> BootResult:
     with contextlib.ExitStack() as stack:
         run_dir = options.run_dir or Path(tempfile.mkdtemp(prefix=f"stoker-boot-{name}-"))
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -198,6 +199,8 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
             guest, exp, vm.console, subs, limits=limits, timeout=max(60.0, deadline - time.monotonic()),
             mark=lambda m: result.timings.setdefault(m, round(time.monotonic() - vm.started, 1)))
         result.timings["checks done"] = round(time.monotonic() - vm.started, 1)
+        if after_checks is not None:  # a caller's own look inside, before the clean poweroff
+            after_checks(guest)
         event("powering off")
         guest.sh("systemctl --no-block poweroff", timeout=30)
         if vm.wait_exit(120):

@@ -1,0 +1,24 @@
+# Boot test (see README "stoker boot-test"): the offline image, a VM booted with its
+# Ignition config, and the checks inside it.
+#   make image                 build the offline test image (cached; a hit takes seconds)
+#   make boot vm=NAME          boot a VM and keep it running for SSH
+#   make boot-test [vm=NAME]   boot and check one VM, or every VM one after the other
+BOOT_VMS = $(if $(vm),$(vm),$(sort $(basename $(notdir $(wildcard vms/*.yaml)))))
+BOOT_IMAGE ?= offline
+JUNIT_DIR ?= build/junit
+
+.PHONY: image boot boot-test
+
+image: $(VENV)/.installed  ## build the offline boot-test image (Debian trixie + real Ignition), cached
+	$(STOKER) image build
+
+boot: $(VENV)/.installed  ## boot a VM's Ignition config in QEMU and keep it running (vm=NAME)
+	@test -n "$(vm)" || { echo "usage: make boot vm=NAME" >&2; exit 2; }
+	$(MAKE) --no-print-directory ignition vm=$(vm)
+	$(STOKER) boot $(vm) --image $(BOOT_IMAGE)
+
+boot-test: $(VENV)/.installed  ## boot each VM (or vm=NAME) and check every service came up; JUnit in build/junit
+	$(MAKE) --no-print-directory ignition $(if $(vm),vm=$(vm),)
+	@status=0; for v in $(BOOT_VMS); do \
+	  $(STOKER) boot-test $$v --image $(BOOT_IMAGE) --junit $(JUNIT_DIR)/boot-$$v.xml || status=1; \
+	done; exit $$status
