@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import base64
 
+# The fleet.yaml section the cloud commands read.
 PLACEMENT = """\
-defaults:
+placement:
+ defaults:
   cloud: fake
   image: fedora-coreos-stable
   network: fleet-private
   security_groups: [default]
-vms:
+ vms:
   tracker:
     flavor: m1.medium
     address: 10.0.0.13

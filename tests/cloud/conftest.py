@@ -50,8 +50,8 @@ def fake(tmp_path, monkeypatch):
 @pytest.fixture
 def repo(tmp_path) -> Repo:
     root = tmp_path / "repo"
-    (root / "cloud").mkdir(parents=True)
-    (root / "cloud" / "placement.yaml").write_text(PLACEMENT)
+    root.mkdir(parents=True)
+    (root / "fleet.yaml").write_text(PLACEMENT)
     r = Repo(root)
     r.write_build(tracker_config())
     return r

@@ -7,6 +7,7 @@ import gzip
 import json
 
 import pytest
+from cloud_testdata import PLACEMENT
 
 from cloud_testdata import KEY, data_url, tracker_config
 from stoker.cloud.config import NOVA_USER_DATA_LIMIT, effective_config, parse_config
@@ -79,7 +80,7 @@ def test_a_non_ignition_file_is_rejected():
 
 
 def test_placement_merges_defaults_and_takes_the_address_from_fleet_yaml(repo):
-    (repo.root / "fleet.yaml").write_text("hosts:\n  tracker: {address: 10.0.0.13}\n")
+    (repo.root / "fleet.yaml").write_text("hosts:\n  tracker: {address: 10.0.0.13}\n" + PLACEMENT)
     p = load_placement("tracker", repo.root)
     assert (p.cloud, p.flavor, p.image, p.address) == ("fake", "m1.medium", "fedora-coreos-stable", "10.0.0.13")
     assert p.volume.name == "tracker-data" and p.volume.size == 50
@@ -87,14 +88,14 @@ def test_placement_merges_defaults_and_takes_the_address_from_fleet_yaml(repo):
 
 
 def test_placement_and_fleet_yaml_must_agree_on_the_address(repo):
-    (repo.root / "fleet.yaml").write_text("hosts:\n  tracker: {address: 10.9.9.9}\n")
+    (repo.root / "fleet.yaml").write_text("hosts:\n  tracker: {address: 10.9.9.9}\n" + PLACEMENT)
     with pytest.raises(PlacementError, match="differs from fleet.yaml"):
         load_placement("tracker", repo.root)
 
 
 def test_placement_typos_suggest_the_near_miss(repo):
-    text = (repo.root / "cloud" / "placement.yaml").read_text().replace("    flavor: m1.medium", "    flavour: m1.medium")
-    (repo.root / "cloud" / "placement.yaml").write_text(text)
+    text = (repo.root / "fleet.yaml").read_text().replace("    flavor: m1.medium", "    flavour: m1.medium")
+    (repo.root / "fleet.yaml").write_text(text)
     with pytest.raises(PlacementError, match="unknown key 'flavour' \\(did you mean 'flavor'\\?\\)"):
         load_placement("tracker", repo.root)
     with pytest.raises(PlacementError, match="did you mean 'tracker'"):

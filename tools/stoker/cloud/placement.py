@@ -1,10 +1,9 @@
 """Where each VM runs: cloud, flavor, image, network and fixed address,
 security groups, key pair and data volume.
 
-The placement lives in `cloud/placement.yaml` (a `defaults` mapping and one
-entry per VM under `vms`). A `placement` section of the same shape in the
-fleet-level `fleet.yaml` wins when present, and a VM's address falls back to
-`fleet.yaml`'s `hosts.<vm>.address`, so the two files cannot disagree silently.
+The placement is the `placement` section of the fleet-level `fleet.yaml` (a
+`defaults` mapping and one entry per VM under `vms`); a VM's address falls back
+to `fleet.yaml`'s `hosts.<vm>.address`, so the two cannot disagree silently.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import yaml
 
 from .errors import PlacementError
 
-PLACEMENT_FILE = Path("cloud/placement.yaml")
 FLEET_FILE = Path("fleet.yaml")
 
 FIELDS = {  # name -> (required, description)
@@ -71,13 +69,11 @@ def _read_yaml(path: Path) -> dict:
 
 def _sources(root: Path) -> tuple[dict, dict, Path]:
     """Return (placement document, fleet document, path of the placement used)."""
-    fleet_path, own_path = root / FLEET_FILE, root / PLACEMENT_FILE
+    fleet_path = root / FLEET_FILE
     fleet = _read_yaml(fleet_path) if fleet_path.exists() else {}
     if isinstance(fleet.get("placement"), dict):
         return fleet["placement"], fleet, fleet_path
-    if own_path.exists():
-        return _read_yaml(own_path), fleet, own_path
-    raise PlacementError(f"no placement: neither {FLEET_FILE} has a 'placement' section nor {PLACEMENT_FILE} exists")
+    raise PlacementError(f"no placement: {fleet_path} has no 'placement' section")
 
 
 def known_vms(root: Path) -> list[str]:
