@@ -70,8 +70,16 @@ def run(args) -> int:
 
 
 def write_file(path: str, data: bytes, mode: int) -> None:
-    """Write all of `data` or nothing: a temporary file beside `path`, then a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
+    """Write all of `data` or nothing: a temporary file beside `path`, then a rename.
+
+    A symlink is written through, and a device or FIFO (`-o /dev/stdout`) is
+    written to directly, as the official tool does."""
+    path = os.path.realpath(path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "wb") as f:
+            f.write(data)
+        return
+    directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".stoker-")
     try:
         with os.fdopen(fd, "wb") as f:
