@@ -7,6 +7,7 @@ ported here rather than borrowed from urllib.
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
@@ -246,7 +247,17 @@ def _data_url_header(rest: str) -> tuple[bool, str]:
     return False, rest[i + 1:]
 
 
+# Fast paths for the common, valid case; the loop below finds the exact error.
+_URIC_DATA = re.compile(r"(?:[A-Za-z0-9\-_.!~*'();/?:@&=+$,]|%[0-9A-Fa-f]{2})*")
+_BASE64_DATA = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
 def _check_data(data: str, base64: bool) -> None:
+    if base64:
+        if "%" not in data and len(data) % 4 == 0 and _BASE64_DATA.fullmatch(data):
+            return
+    elif _URIC_DATA.fullmatch(data):
+        return
     allowed = _BASE64 if base64 else _URIC
     decoded: list[str] = []
     i = 0
