@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 
+from ..fileio import write_atomic
 from . import STRICT_FAILED, render, translate
 from .resources import go_os_error
 
@@ -58,7 +57,7 @@ def run(args) -> int:
     output = result.to_json(pretty=args.pretty) + "\n"
     if args.output:
         try:
-            write_file(args.output, output.encode("utf-8"), 0o644)
+            write_atomic(args.output, output.encode("utf-8"), 0o644)
         except OSError as exc:
             print(f"failed to write output file: {go_os_error('open', args.output, exc)}",
                   file=sys.stderr)
@@ -67,28 +66,3 @@ def run(args) -> int:
         sys.stdout.write(output)
         sys.stdout.flush()
     return 0
-
-
-def write_file(path: str, data: bytes, mode: int) -> None:
-    """Write all of `data` or nothing: a temporary file beside `path`, then a rename.
-
-    A symlink is written through, and a device or FIFO (`-o /dev/stdout`) is
-    written to directly, as the official tool does."""
-    path = os.path.realpath(path)
-    if os.path.exists(path) and not os.path.isfile(path):
-        with open(path, "wb") as f:
-            f.write(data)
-        return
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".stoker-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

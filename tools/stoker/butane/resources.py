@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import gzip
 import os
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 ERR_NO_FILES_DIR = ("local file paths are relative to a files directory that must be "
                     "specified with -d/--files-dir")
@@ -33,6 +33,18 @@ def data_url(data: bytes, *, compress: bool) -> tuple[str, str]:
         if len(gz) + 4 < len(chosen):
             chosen, compression = gz, "gzip"
     return "data:" + chosen, compression
+
+
+def decode_data_url(source: str, compression: str | None = None) -> bytes | None:
+    """The bytes of a `data:` URL (gunzipped when compression is "gzip"), or None
+    for any other source."""
+    if not source.startswith("data:") or "," not in source:
+        return None
+    head, _, payload = source[5:].partition(",")
+    data = base64.b64decode(payload) if head.endswith(";base64") else unquote_to_bytes(payload)
+    if compression == "gzip":
+        data = gzip.decompress(data)
+    return data
 
 
 def gzip_bytes(data: bytes) -> bytes:

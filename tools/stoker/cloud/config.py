@@ -9,14 +9,13 @@ are unwrapped (see `effective_config`).
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import json
 import re
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..butane.resources import decode_data_url
 from ..errors import StokerError
 
 # Nova takes user_data base64-encoded and restricted to 65,535 bytes (Nova user
@@ -59,17 +58,6 @@ def parse_config(raw: bytes, path: Path | None = None) -> Config:
     if not isinstance(doc, dict) or not str((doc.get("ignition") or {}).get("version", "")).startswith("3."):
         raise StokerError(f"{path or 'config'}: not an Ignition 3.x config (no ignition.version)")
     return Config(path, raw)
-
-
-def decode_data_url(url: str, compression: str | None = None) -> bytes | None:
-    """Contents of an Ignition `data:` URL, or None for any other source."""
-    if not url.startswith("data:") or "," not in url:
-        return None
-    head, _, payload = url[5:].partition(",")
-    data = base64.b64decode(payload) if head.endswith(";base64") else urllib.parse.unquote_to_bytes(payload)
-    if compression == "gzip":
-        data = gzip.decompress(data)
-    return data
 
 
 def effective_config(doc: dict) -> dict:

@@ -183,7 +183,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_secrets_example(args) -> int:
-    from .render import atomic_write
+    from ..fileio import write_atomic
     from .secrets import example
 
     fleet = _fleet(args)
@@ -194,7 +194,7 @@ def cmd_secrets_example(args) -> int:
         if current != text:
             raise StokerError(f"{path.name} is out of date: run `stoker secrets-example`")
         return 0
-    atomic_write(path, text.encode())
+    write_atomic(path, text.encode(), make_parents=True)
     _console().print(f"wrote {path}")
     return 0
 

@@ -6,16 +6,15 @@ environment, a time limit; 127/not-found becomes "skipped", never a failure.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..butane.resources import decode_data_url
 from .schemacheck import SCHEMA_DIR
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
@@ -32,15 +31,6 @@ def run(argv: list[str], *, env: dict | None = None, timeout: int = 120) -> subp
     base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "SYSTEMD_COLORS": "0"}
     return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           env={**base, **(env or {})}, timeout=timeout, check=False)
-
-
-def decode_data_url(source: str) -> bytes | None:
-    if not source.startswith("data:"):
-        return None
-    head, _, payload = source[5:].partition(",")
-    if head.endswith(";base64"):
-        return base64.b64decode(payload)
-    return urllib.parse.unquote_to_bytes(payload)
 
 
 def file_contents(entry: dict) -> str | None:

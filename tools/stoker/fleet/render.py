@@ -9,12 +9,11 @@ render never leaves a half-written output.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..butane.resources import data_url as butane_data_url
+from ..fileio import write_atomic
 from ..report import Report
 from . import budget as budget_mod
 from .assemble import assemble, claim_problems, to_yaml
@@ -113,36 +112,19 @@ def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str
     return out
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    os.chmod(path, mode)
-
-
 def write_rendered(rendered: Rendered, build_dir: Path) -> list[Path]:
     name = rendered.vm.name
     written = []
     bu = build_dir / f"{name}.bu"
-    atomic_write(bu, rendered.butane.encode(), 0o644)
+    write_atomic(bu, rendered.butane.encode(), 0o644, make_parents=True)
     written.append(bu)
     if rendered.ignition is not None:
         ign = build_dir / f"{name}.ign"
-        atomic_write(ign, rendered.ignition, 0o600)
+        write_atomic(ign, rendered.ignition, 0o600, make_parents=True)
         written.append(ign)
         full = build_dir / f"{name}.full.ign"
         if rendered.wrapped:
-            atomic_write(full, rendered.full_ignition, 0o600)
+            write_atomic(full, rendered.full_ignition, 0o600, make_parents=True)
             written.append(full)
         elif full.exists():
             full.unlink()

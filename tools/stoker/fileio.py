@@ -1,0 +1,36 @@
+"""Writing output files whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: str | Path, data: bytes, mode: int = 0o644, *,
+                 make_parents: bool = False) -> None:
+    """Write all of `data` or nothing: a temporary file beside `path` with `mode`,
+    then a rename over it; with `make_parents`, missing directories are created.
+
+    A symlink is written through, and a device or FIFO (`-o /dev/stdout`) is
+    written to directly, as the official Butane does."""
+    path = os.path.realpath(path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "wb") as f:
+            f.write(data)
+        return
+    directory = os.path.dirname(path)
+    if make_parents:
+        os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+    try:
+        os.fchmod(fd, mode)  # before any byte is written: secrets are never readable
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
