@@ -102,3 +102,41 @@ def test_fleet_vm_boots_and_its_data_survives_a_rebuild(image, fleet_config, tmp
     assert uuid == seen["uuid"], "the data volume was not reformatted"
     assert active == "active", "the unit added by the changed config runs"
     assert "rebuild-marker.service" in [c.name for c in second.results.checks]
+
+
+BROKEN_UNITS = [
+    {"name": "cycle-a.service", "enabled": True, "contents":
+     "[Unit]\nWants=cycle-b.service\nAfter=cycle-b.service\n[Service]\nType=oneshot\nRemainAfterExit=yes\n"
+     "ExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"},
+    {"name": "cycle-b.service", "enabled": True, "contents":
+     "[Unit]\nWants=cycle-a.service\nAfter=cycle-a.service\n[Service]\nType=oneshot\nRemainAfterExit=yes\n"
+     "ExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"},
+    {"name": "typo.service", "contents": "[Service]\nType=oneshot\nExecStart=/bin/true\n"},
+    {"name": "typo.timer", "enabled": True, "contents":
+     "[Timer]\nOnCalendar=*-*-* 25:99:00\n[Install]\nWantedBy=timers.target\n"},
+]
+BAD_QUADLET = ("[Container]\nImage=quay.io/example/bad:1\nImagee=typo\n[Install]\nWantedBy=multi-user.target\n")
+
+
+def test_broken_config_fails_with_messages_that_name_each_problem(image, tmp_path):
+    from boot_sample import data_url
+    from stoker.boot.expect import Port, derive
+
+    cfg = sample_config(extra_units=BROKEN_UNITS)
+    cfg["storage"]["files"].append({"path": "/etc/containers/systemd/bad.container",
+                                    "contents": {"source": data_url(BAD_QUADLET)}})
+    exp = derive(cfg)
+    exp.ports.append(Port(9999, "web.service"))  # declared in the definition, served by nothing
+    result = boot_test("broken", cfg, image, BootOptions(run_dir=tmp_path / "broken"), expectations=exp)
+    assert not result.ok
+    failed = {(c.group, c.name): c for c in result.results.failed}
+    report = _report(result)
+    assert ("console", "ordering cycle") in failed, report
+    assert ("console", "generator failure") in failed, report
+    assert "Imagee" in failed[("console", "generator failure")].seen, report
+    assert ("service", "bad.service") in failed, report
+    assert ("timer", "typo.timer") in failed, report
+    assert ("port", "tcp/9999") in failed, report
+    assert failed[("port", "tcp/9999")].seen == "refused, nothing listens"
+    # what was fine stays fine
+    assert ("service", "web.service") not in failed and ("port", "tcp/8080") not in failed, report
