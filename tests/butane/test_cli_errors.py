@@ -374,6 +374,37 @@ def test_deeply_nested_inline_merge_config(tmp_path):
     located(run, "$.ignition.config.merge.0.inline", 6, 15, "config is not valid")
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: a tree entry whose name is not UTF-8 reaches the "
+                   "config as a lone surrogate ('/opt/t/bad\\udcffname'): stdout gets the raw "
+                   "0xff byte (invalid UTF-8 JSON) and -o dies with UnicodeEncodeError "
+                   "(traceback); Go's encoding/json writes U+FFFD for invalid UTF-8 (SPEC §2)")
+@pytest.mark.parametrize("to_file", [False, True], ids=["stdout", "-o"])
+def test_tree_entry_with_non_utf8_name(tmp_path, to_file):
+    tree = tmp_path / "files" / "t"
+    tree.mkdir(parents=True)
+    with open(os.path.join(os.fsencode(tree), b"bad\xffname"), "wb") as f:
+        f.write(b"ok")
+    os.symlink(b"target\xfe", os.path.join(os.fsencode(tree), b"link"))
+    args = ["-d", "files"] + (["-o", "out.ign"] if to_file else [])
+    src = tmp_path / "in.bu"
+    src.write_text(HEAD + "storage:\n  trees:\n  - local: t\n    path: /opt/t\n")
+    out, err = io.BytesIO(), io.StringIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8", errors="surrogateescape")
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with redirect_stdout(stdout), redirect_stderr(err):
+            rc = main(["butane", *args, "in.bu"])
+        stdout.flush()
+    finally:
+        os.chdir(old)
+    assert rc == 0, err.getvalue()
+    data = (tmp_path / "out.ign").read_bytes() if to_file else out.getvalue()
+    text = data.decode("utf-8")  # valid UTF-8
+    assert '"path":"/opt/t/bad\ufffdname"' in text, text
+    assert '"target":"target\ufffd"' in text, text
+
+
 # --------------------------------------------------------------------------- subprocess
 
 def stoker(args: list[str], cwd: Path, stdin: bytes | None = None) -> Run:
