@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from boot_sample import data_url, sample_config
+from stoker.boot.cli import resolve_target
+from stoker.boot.errors import CommandError
+from stoker.boot.ignition import decode_source
+from stoker.boot.image import Image
+from stoker.boot.run import explain, run
+from stoker.boot.session import image_limits, prepare_config
+from stoker.errors import UsageError
+
+OFFLINE = Image("offline", Path("/i/root.qcow2"), Path("/i/vmlinuz"), Path("/i/initrd.img"), "3.3.0", {})
+FCOS = Image("fcos", Path("/f/root.qcow2"), None, None, "3.6.0", {})
+KEY = "ssh-ed25519 AAAA test"
+
+
+def test_offline_boot_substitutes_and_grants_sudo():
+    cfg, subs = prepare_config(sample_config(), OFFLINE, KEY, substitute=True)
+    assert [s.unit for s in subs] == ["web.service"]
+    core = cfg["passwd"]["users"][0]
+    assert core["sshAuthorizedKeys"] == [KEY] and core["groups"] == ["sudo"]
+    assert "localhost/stoker-test:latest" in decode_source(cfg["storage"]["files"][0]["contents"])
+
+
+def test_fcos_boot_keeps_the_real_images():
+    cfg, subs = prepare_config(sample_config(), FCOS, KEY, substitute=True)
+    assert subs == [] and "groups" not in cfg["passwd"]["users"][0]
+    assert "quay.io/example/web:1.0" in decode_source(cfg["storage"]["files"][0]["contents"])
+
+
+def test_selinux_is_reported_as_not_exercised_offline():
+    cfg = sample_config()
+    cfg["storage"]["files"].append({"path": "/etc/selinux/config",
+                                    "contents": {"source": data_url("SELINUX=enforcing\nSELINUXTYPE=targeted\n")}})
+    (limit,) = image_limits(cfg, OFFLINE)
+    assert limit[0] == "SELinux" and "NOT EXERCISED" in limit[2]
+    assert image_limits(cfg, FCOS) == []
+
+
+def test_resolve_target(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.ign").write_text("{}")
+    assert resolve_target("x.ign") == ("x", Path("x.ign"))
+    with pytest.raises(UsageError, match=r"make ignition vm=tracker"):
+        resolve_target("tracker")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "tracker.ign").write_text("{}")
+    assert resolve_target("tracker") == ("tracker", Path("build/tracker.ign"))
+    with pytest.raises(UsageError, match="no such file"):
+        resolve_target("missing.ign")
+
+
+def test_run_wrapper_explains_failures():
+    with pytest.raises(CommandError, match="is not installed"):
+        run(["stoker-no-such-program"])
+    with pytest.raises(CommandError, match=r"exited with status 3:\nboom"):
+        run(["sh", "-c", "echo boom >&2; exit 3"])
+    assert "killed by SIGKILL" in explain(["qemu"], -9)
+    assert "127" in explain(["x"], 127) and "timed out" in explain(["x"], None)
+    assert run(["sh", "-c", "echo $LC_ALL"]).stdout.strip() == "C.UTF-8"
