@@ -157,3 +157,33 @@ def test_console_findings_become_failures():
     check_console("ok\n", "systemd[1]: Found ordering cycle on a.service/start\n", results)
     (c,) = results.checks
     assert not c.ok and c.name == "ordering cycle"
+
+
+CALENDAR = """\
+  Original form: *-*-* 03:00:00
+Normalized form: *-*-* 03:00:00
+    Next elapse: Thu 2026-11-26 03:00:00 UTC
+       From now: 12h left
+"""
+
+
+def test_parse_calendar():
+    from stoker.boot.checks import parse_calendar
+    assert parse_calendar(CALENDAR) == {"*-*-* 03:00:00": "Thu 2026-11-26 03:00:00 UTC"}
+
+
+def test_timer_next_elapse_matches_its_schedule():
+    results = Results()
+    check_units(FakeGuest({"systemctl show": (0, SHOW), "systemd-analyze calendar": (0, CALENDAR)}),
+                derive(sample_config()), results)
+    (timer,) = [c for c in results.checks if c.group == "timer"]
+    assert timer.ok and "Thu 2026-11-26 03:00:00 UTC" in timer.expected
+
+
+def test_timer_next_elapse_off_schedule_fails():
+    results = Results()
+    other = CALENDAR.replace("Thu 2026-11-26 03:00:00", "Fri 2026-11-27 03:00:00")
+    check_units(FakeGuest({"systemctl show": (0, SHOW), "systemd-analyze calendar": (0, other)}),
+                derive(sample_config()), results)
+    (timer,) = [c for c in results.checks if c.group == "timer"]
+    assert not timer.ok and "Thu 2026-11-26" in timer.seen and "Fri 2026-11-27" in timer.expected

@@ -188,6 +188,7 @@ def check_units(guest: Shell, exp: Expectations, results: Results) -> dict[str, 
         state = props.get("UnitFileState", "")
         ok = props.get("LoadState") == "loaded" and not _is_enabled(state)
         results.add("manual job", job, ok, "installed, not enabled", _unit_state(props))
+    calendar = _next_elapses(guest, exp)
     for timer in exp.timers:
         props = units.get(timer.name) or {}
         nxt = props.get("NextElapseUSecRealtime") or ""
@@ -199,9 +200,35 @@ def check_units(guest: Shell, exp: Expectations, results: Results) -> dict[str, 
         if target is None or target.get("LoadState") != "loaded":
             ok = False
             seen += f"; {timer.unit}: {_unit_state(target)}"
-        results.add("timer", timer.name, ok, f"active, next elapse set ({'; '.join(timer.schedule)})", seen,
-                    "" if ok else _status(guest, timer.name))
+        expected = f"active, next elapse set ({'; '.join(timer.schedule)})"
+        wanted = [calendar[c] for c in timer.calendars() if calendar.get(c)]
+        if ok and wanted and not timer.randomized and len(timer.schedule) == len(timer.calendars()):
+            # the schedule's own next elapse, computed by systemd-analyze in the guest
+            expected = f"active, next elapse {' or '.join(wanted)} ({'; '.join(timer.schedule)})"
+            ok = nxt in wanted
+        results.add("timer", timer.name, ok, expected, seen, "" if ok else _status(guest, timer.name))
     return units
+
+
+def parse_calendar(text: str) -> dict[str, str]:
+    """`systemd-analyze calendar` output for several expressions → {original expression: next elapse}."""
+    out: dict[str, str] = {}
+    current = None
+    for line in text.splitlines():
+        key, _, value = line.strip().partition(": ")
+        if key == "Original form":
+            current = value
+        elif key == "Next elapse" and current is not None:
+            out[current] = value
+    return out
+
+
+def _next_elapses(guest: Shell, exp: Expectations) -> dict[str, str]:
+    exprs = sorted({c for t in exp.timers for c in t.calendars()})
+    if not exprs:
+        return {}
+    _, out = guest.sh("systemd-analyze calendar --iterations=1 -- " + " ".join(shlex.quote(e) for e in exprs))
+    return parse_calendar(out)
 
 
 def _status(guest: Shell, unit: str) -> str:

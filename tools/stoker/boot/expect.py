@@ -27,6 +27,10 @@ class Timer:
     name: str
     unit: str
     schedule: tuple[str, ...]
+    randomized: bool = False  # RandomizedDelaySec= moves the next elapse off the calendar
+
+    def calendars(self) -> tuple[str, ...]:
+        return tuple(s.split("=", 1)[1] for s in self.schedule if s.startswith("OnCalendar="))
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,8 @@ def derive(cfg: dict) -> Expectations:
             if u.enabled:
                 schedule = tuple(f"{k}={v}" for k, v in u.sections.get("Timer", [])
                                  if k.startswith("On"))
-                exp.timers.append(Timer(u.name, target, schedule))
+                randomized = bool(unit_value(u.sections, "Timer", "RandomizedDelaySec").strip("0s "))
+                exp.timers.append(Timer(u.name, target, schedule, randomized))
     for u in units.values():
         if not u.name.endswith(".service") or u.name in triggered or "@" in u.name:
             continue
