@@ -778,6 +778,48 @@ def test_local_binary_and_tree_file_agree(data, mode, version):
     assert "mode" not in a
 
 
+MUTATIONS = st.lists(st.tuples(
+    st.sampled_from(["delete", "insert", "repeat", "swap-lines"]), st.integers(0, 10**6),
+    st.sampled_from(list(":-[]{}|>'\"&*!#%@`, \n\t?~\\") + [
+        "  ", "\n- ", ": ", "0x", "1e9", "null", "<<: ", "&a ", "*a", "!!str ", "!!binary ",
+        "\ufeff", "\x85", "\u2028", "\x00", "\udcff"])), min_size=1, max_size=4)
+
+
+@settings(max_examples=examples(40), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(cases(), MUTATIONS)
+def test_mutated_configs_never_raise(case: Case, mutations):
+    """Broken variants of valid configs: a result (never an exception), and each report
+    entry has a path and a position; both report formats render."""
+    from stoker.butane import render
+
+    text = dump(case)
+    for op, pos, chunk in mutations:
+        pos %= len(text) + 1
+        if op == "delete":
+            text = text[:pos] + text[pos + len(chunk):]
+        elif op == "insert":
+            text = text[:pos] + chunk + text[pos:]
+        elif op == "repeat":
+            text = text[:pos] + text[pos:pos + 20] + text[pos:]
+        else:
+            lines = text.split("\n")
+            i, j = pos % len(lines), (pos // 7) % len(lines)
+            lines[i], lines[j] = lines[j], lines[i]
+            text = "\n".join(lines)
+    with tempfile.TemporaryDirectory() as tmp:
+        files_dir = materialize(case, tmp)
+        result = translate(text.encode("utf-8", "surrogatepass"), files_dir=files_dir)
+    if result.ok:
+        json.loads(result.to_json())
+    else:
+        assert result.error
+    for entry in result.report:
+        assert entry.path is not None and entry.line and entry.column, entry
+    render.pretty(result.report.entries, text, "in.bu")
+    render.raw(result.report.entries)
+
+
 def test_schema_check_available():
     """Says so plainly when the JSON Schema check above could not run."""
     if check_schema is None:
