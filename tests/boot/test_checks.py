@@ -160,7 +160,7 @@ def test_console_findings_become_failures():
 
 
 CALENDAR = """\
-  Original form: *-*-* 03:00:00
+@@ *-*-* 03:00:00
 Normalized form: *-*-* 03:00:00
     Next elapse: Thu 2026-11-26 03:00:00 UTC
        From now: 12h left

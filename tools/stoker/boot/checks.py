@@ -211,15 +211,20 @@ def check_units(guest: Shell, exp: Expectations, results: Results) -> dict[str, 
 
 
 def parse_calendar(text: str) -> dict[str, str]:
-    """`systemd-analyze calendar` output for several expressions → {original expression: next elapse}."""
+    """Output of `echo "@@ EXPR"; systemd-analyze calendar EXPR` per expression → {EXPR: next elapse}.
+
+    (systemd-analyze prints "Original form" only when it differs from the normalized one,
+    so the harness marks each expression itself.)
+    """
     out: dict[str, str] = {}
     current = None
     for line in text.splitlines():
+        if line.startswith("@@ "):
+            current = line[3:]
+            continue
         key, _, value = line.strip().partition(": ")
-        if key == "Original form":
-            current = value
-        elif key == "Next elapse" and current is not None:
-            out[current] = value
+        if key == "Next elapse" and current is not None:
+            out[current] = value.strip()
     return out
 
 
@@ -227,7 +232,8 @@ def _next_elapses(guest: Shell, exp: Expectations) -> dict[str, str]:
     exprs = sorted({c for t in exp.timers for c in t.calendars()})
     if not exprs:
         return {}
-    _, out = guest.sh("systemd-analyze calendar --iterations=1 -- " + " ".join(shlex.quote(e) for e in exprs))
+    _, out = guest.sh("for e in " + " ".join(shlex.quote(e) for e in exprs) + "; do echo \"@@ $e\"; "
+                      "systemd-analyze calendar --iterations=1 -- \"$e\" 2>&1; done")
     return parse_calendar(out)
 
 
