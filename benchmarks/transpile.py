@@ -138,7 +138,7 @@ def to_yaml(doc: dict) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=1 << 20)
 
 
-CASES = [("small", small, 300, 20), ("vm", vm, 100, 10), ("big", big, 5, 3)]
+CASES = [("small", small, 2000, 30), ("vm", vm, 300, 20), ("big", big, 15, 8)]
 
 
 def time_inprocess(text: str, files_dir: str, runs: int, budget: float) -> list[float]:
