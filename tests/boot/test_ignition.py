@@ -1,5 +1,3 @@
-import copy
-
 import pytest
 
 from boot_sample import QUADLET, data_url, sample_config
@@ -10,28 +8,23 @@ from stoker.boot.ignition import (check_spec, container_ports, data_disk_serials
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITEST stoker-boot-test"
 
-
 @pytest.mark.parametrize("version", ["3.0.0", "3.2.0", "3.3.0"])
 def test_spec_the_offline_image_reads(version):
     assert check_spec({"ignition": {"version": version}}, "3.3.0", "offline") == version
-
 
 @pytest.mark.parametrize("version", ["3.4.0", "3.5.0", "3.6.0", "3.4.0-experimental"])
 def test_spec_above_the_image_is_refused_with_a_clear_message(version):
     with pytest.raises(ConfigError, match=rf"spec {version}.*offline image's Ignition reads at most 3.3.0"):
         check_spec({"ignition": {"version": version}}, "3.3.0", "offline")
 
-
 def test_missing_version_is_refused():
     with pytest.raises(ConfigError, match="no ignition.version"):
         check_spec({"ignition": {}}, "3.3.0", "offline")
-
 
 def test_data_urls_round_trip():
     assert decode_source({"source": data_url("a b\n%")}) == "a b\n%"
     assert decode_source(encode_source("é\n")) == "é\n"
     assert decode_source({"source": "https://example.invalid/x"}) is None
-
 
 def test_gzip_data_url():
     import base64
@@ -39,13 +32,11 @@ def test_gzip_data_url():
     blob = base64.b64encode(gzip.compress(b"hello")).decode()
     assert decode_source({"source": f"data:;base64,{blob}", "compression": "gzip"}) == "hello"
 
-
 def test_inject_key_adds_core_without_touching_the_input():
     cfg = {"ignition": {"version": "3.3.0"}}
     out = inject_ssh_key(cfg, KEY, ("sudo",))
     assert cfg == {"ignition": {"version": "3.3.0"}}
     assert out["passwd"]["users"] == [{"name": "core", "sshAuthorizedKeys": [KEY], "groups": ["sudo"]}]
-
 
 def test_inject_key_merges_into_an_existing_core_entry():
     cfg = {"ignition": {"version": "3.3.0"},
@@ -53,12 +44,10 @@ def test_inject_key_merges_into_an_existing_core_entry():
     users = inject_ssh_key(cfg, KEY)["passwd"]["users"]
     assert len(users) == 1 and users[0]["sshAuthorizedKeys"] == ["ssh-ed25519 OPERATOR", KEY]
 
-
 def test_parse_unit_keeps_repeated_keys_and_continuations():
     sections = parse_unit("[Container]\nEnvironment=A=1\nEnvironment=B=2\nExec=/bin/sh \\\n  -c true\n# c\n")
     assert [v for k, v in sections["Container"] if k == "Environment"] == ["A=1", "B=2"]
     assert unit_value(sections, "Container", "Exec") == "/bin/sh -c true"
-
 
 @pytest.mark.parametrize("value,expected", [
     ("8080:80", (8080, 80, "tcp")), ("127.0.0.1:8080:80/tcp", (8080, 80, "tcp")), ("80", (None, 80, "tcp")),
@@ -66,7 +55,6 @@ def test_parse_unit_keeps_repeated_keys_and_continuations():
 ])
 def test_publish_port_forms(value, expected):
     assert container_ports(value) == expected
-
 
 def test_substitution_replaces_image_and_serves_the_container_ports():
     cfg = sample_config()
@@ -87,7 +75,6 @@ def test_substitution_replaces_image_and_serves_the_container_ports():
     assert unit_value(sections, "Container", "Volume") == "/var/lib/data/web:/data:Z"
     assert "HealthCmd" not in text
 
-
 def test_oneshot_jobs_get_a_command_that_exits():
     cfg = sample_config()
     job = QUADLET.replace("[Service]\nRestart=always", "[Service]\nType=oneshot").replace("[Install]\n", "") \
@@ -96,14 +83,12 @@ def test_oneshot_jobs_get_a_command_that_exits():
     _, (sub,) = substitute_images(cfg, "localhost/t:latest", "i.service")
     assert sub.job
 
-
 def test_multiline_exec_is_fully_replaced():
     cfg = sample_config()
     text = QUADLET.replace("ContainerName=web\n", "ContainerName=web\nExec=/srv/run \\\n  --flag\n")
     cfg["storage"]["files"][0]["contents"] = {"source": data_url(text)}
     out, _ = substitute_images(cfg, "localhost/t:latest", "i.service")
     assert "--flag" not in decode_source(out["storage"]["files"][0]["contents"])
-
 
 def test_selinux_and_disk_serials():
     cfg = sample_config()

@@ -1,6 +1,4 @@
 import dataclasses
-import tarfile
-from pathlib import Path
 
 from stoker.boot.image import cached_image, load_image
 from stoker.boot.mirror import debian_mirror, parse_deb822, parse_sources_list

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import signal
 import time
 from pathlib import Path
 
@@ -11,7 +11,6 @@ from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, Te
 from rich.table import Table
 
 from ..errors import UsageError
-from .errors import BootError
 from .image import Image, build_image, cache_root
 from .junit import junit_xml
 
@@ -133,7 +132,15 @@ def _options(args):
                        keep=args.keep)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a CI job cancelled, `kill`) unwinds like Ctrl-C, so QEMU is stopped, not orphaned."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, handler)
+
+
 def cmd_boot_test(args) -> int:
+    _stop_on_sigterm()
     from .ignition import load_config
     from .session import boot_test
     from .fleetinfo import expectations_for
@@ -176,6 +183,7 @@ def render_results(name: str, result) -> None:
 
 
 def cmd_boot(args) -> int:
+    _stop_on_sigterm()
     from .ignition import check_spec, load_config
     from .session import boot_interactive
     name, path = resolve_target(args.target)
@@ -185,7 +193,7 @@ def cmd_boot(args) -> int:
 
     def ready(ssh_cmd: str, run_dir: Path) -> None:
         console.print(f"[green]{name} is up[/]. Connect with:\n  {ssh_cmd}\nconsole log: {run_dir / 'console.log'}"
-                      "\nPress Ctrl-C to power it off.")
+                      "\nPress Ctrl-C to power it off.", soft_wrap=True)
     with console.status(f"booting {name} on the {image.kind} image") as status:
         boot_interactive(name, cfg, image, _options(args), event=lambda m: status.update(f"{name}: {m}"),
                          ready=ready)
