@@ -60,3 +60,14 @@ def test_run_wrapper_explains_failures():
     assert "killed by SIGKILL" in explain(["qemu"], -9)
     assert "127" in explain(["x"], 127) and "timed out" in explain(["x"], None)
     assert run(["sh", "-c", "echo $LC_ALL"]).stdout.strip() == "C.UTF-8"
+
+
+def test_cli_refuses_a_newer_spec_before_building_anything(tmp_path, monkeypatch, capsys):
+    from stoker.cli import main
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    config = tmp_path / "new.ign"
+    config.write_text('{"ignition": {"version": "3.4.0"}}')
+    assert main(["boot-test", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "spec 3.4.0" in err and "reads at most 3.3.0" in err and "Butane spec 1.4.0" in err
+    assert not (tmp_path / "cache").exists()

@@ -115,6 +115,14 @@ def resolve_target(target: str) -> tuple[str, Path]:
     return target, rendered
 
 
+def _refuse_newer_spec(cfg: dict, kind: str) -> None:
+    """Before any image is built or looked up: a config the image's Ignition cannot read is refused."""
+    from .fetch import FCOS_IGNITION_MAX_SPEC
+    from .ignition import check_spec
+    from .recipe import offline_recipe
+    check_spec(cfg, offline_recipe().ignition_max_spec if kind == "offline" else FCOS_IGNITION_MAX_SPEC, kind)
+
+
 def _image(args) -> Image:
     if args.image == "offline":
         return offline_image()
@@ -146,6 +154,7 @@ def cmd_boot_test(args) -> int:
     from .fleetinfo import expectations_for
     name, path = resolve_target(args.target)
     cfg = load_config(path)
+    _refuse_newer_spec(cfg, args.image)
     image = _image(args)
     exp = expectations_for(name, cfg)
     t0 = time.monotonic()
@@ -188,6 +197,7 @@ def cmd_boot(args) -> int:
     from .session import boot_interactive
     name, path = resolve_target(args.target)
     cfg = load_config(path)
+    _refuse_newer_spec(cfg, args.image)
     image = _image(args)
     check_spec(cfg, image.ignition_max_spec, image.kind)
 
