@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from stoker.butane import translate
 from stoker.cli import main
 
 STOKER = Path(sys.executable).with_name("stoker")
@@ -352,6 +353,18 @@ def test_check_writes_nothing(tmp_path):
 
 # --------------------------------------------------------------------------- robustness
 # Inputs that once escaped as Python exceptions (tracebacks).
+
+@pytest.mark.xfail(strict=True, reason="BUG: translate() given a str with a lone surrogate "
+                   "raises UnicodeEncodeError from the LibYAML loader's constructor "
+                   "(source.compose builds _FastLoader(text) outside its try, and catches only "
+                   "YAMLError/RecursionError); translate() promises never to raise for bad input "
+                   "(the pure-Python loader reports it as a located ReaderError)")
+def test_translate_str_with_lone_surrogate():
+    result = translate("variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n  - path: /a\udcff\n")
+    assert not result.ok
+    assert result.error.startswith("Error unmarshaling yaml: yaml: "), result.error
+    assert YAML_POS.search(result.error), result.error
+
 
 @pytest.mark.parametrize("char", ["\x00", "\x01", "\x1b"])
 def test_control_character_in_input(tmp_path, char):
