@@ -835,3 +835,59 @@ def test_escape_helper():
     assert _escape("/var/srv") == "var-srv"
     assert _escape("/dev/disk/by-partlabel/swap") == "dev-disk-by\\x2dpartlabel-swap"
     assert _escape("/.hidden//a b/") == "\\x2ehidden-a\\x20b"
+
+
+# --------------------------------------------------------------------------- modes, exhaustively
+
+def _typical_mode(mode: int, directory: bool) -> bool:
+    """SPEC §12 "typical" mode, written from Butane's rules (checked other -> group -> user)."""
+    if mode == 0:
+        return True
+    had_r = had_w = had_x = False
+    for perm in (mode & 7, (mode >> 3) & 7, (mode >> 6) & 7):
+        r, w, x = bool(perm & 4), bool(perm & 2), bool(perm & 1)
+        if (had_r and not r) or (had_w and not w) or (had_x and not x):
+            return False  # a more specific class lacks a bit a less specific one has
+        if x and had_r and not had_x:
+            return False
+        if (w or x) and not r:
+            return False
+        had_r, had_w, had_x = had_r or r, had_w or w, had_x or x
+    if not had_r:
+        return False
+    if directory:
+        return had_x and not mode & 0o4000 and (had_w or not mode & 0o3000)
+    if mode & 0o6000 and (not had_x or mode & 0o2):
+        return False
+    return not mode & 0o1000
+
+
+def _decimal_suspect(mode: int, directory: bool) -> bool:
+    digits = f"{mode:04d}"
+    if not 0 <= mode <= 7777 or any(d > "7" for d in digits):
+        return False
+    return not _typical_mode(mode, directory) and _typical_mode(int(digits, 8), directory)
+
+
+@pytest.mark.parametrize("version", ["1.4.0", "1.7.0"])  # with and without special bits
+def test_mode_warnings_for_every_mode(version):
+    """Every legal mode (0..0o7777) on a file and a directory: the decimal-mode warning
+    (SPEC §12) and Ignition's special-bits warning before 3.6 (SPEC §13) exactly where
+    the rules say, each at its own entry's mode."""
+    modes = range(0o7777 + 1)
+    doc = {"variant": "fcos", "version": version, "storage": {
+        "files": [{"path": f"/f/{m}", "mode": m} for m in modes],
+        "directories": [{"path": f"/d/{m}", "mode": m} for m in modes]}}
+    result = translate(yaml.safe_dump(doc))
+    assert result.ok, result.error
+    kinds = (("files", False), ("directories", True))
+    decimal = {("storage", kind, m, "mode") for kind, directory in kinds for m in modes
+               if _decimal_suspect(m, directory)}
+    special = {("storage", kind, m, "mode") for kind, _ in kinds for m in modes
+               if m & 0o7000} if version != "1.7.0" else set()
+    got_decimal = {e.path for e in result.report if "specified in octal" in e.message}
+    got_special = {e.path for e in result.report if "setuid/setgid/sticky" in e.message}
+    assert got_decimal == decimal
+    assert got_special == special
+    assert len(result.report) == len(decimal) + len(special)
+    assert all(e.kind == "warning" for e in result.report)
