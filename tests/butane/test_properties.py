@@ -751,6 +751,9 @@ def test_inline_text_round_trips(version, text, style, allow_unicode, compressio
     b64 = len(";base64,") + len(base64.b64encode(data))
     if res["compression"] == "":
         assert len(res["source"]) - len("data:") == min(pct, b64)
+    else:  # gzip only when it saves more than 4 characters (SPEC §3 step 3)
+        assert compression is None or compression == ""
+        assert len(res["source"]) - len("data:") + 4 < min(pct, b64)
 
 
 @settings(max_examples=examples(60), deadline=None)
