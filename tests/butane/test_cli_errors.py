@@ -354,11 +354,6 @@ def test_check_writes_nothing(tmp_path):
 # --------------------------------------------------------------------------- robustness
 # Inputs that once escaped as Python exceptions (tracebacks).
 
-@pytest.mark.xfail(strict=True, reason="BUG: translate() given a str with a lone surrogate "
-                   "raises UnicodeEncodeError from the LibYAML loader's constructor "
-                   "(source.compose builds _FastLoader(text) outside its try, and catches only "
-                   "YAMLError/RecursionError); translate() promises never to raise for bad input "
-                   "(the pure-Python loader reports it as a located ReaderError)")
 def test_translate_str_with_lone_surrogate():
     result = translate("variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n  - path: /a\udcff\n")
     assert not result.ok

@@ -46,18 +46,20 @@ _FastLoader = type("_FastLoader", (_Resolver, yaml.CSafeLoader), {}) \
 def compose(text: str) -> yaml.Node | None:
     """The first YAML document's node tree (None for an empty document)."""
     if _FastLoader is not None:
-        loader = _FastLoader(text)
+        loader = None
         try:
+            loader = _FastLoader(text)
             if not loader.check_node():
                 return None
             node = loader.get_node()
             _check_duplicates(node)
             _apply_merge_keys(node)
             return node
-        except (yaml.YAMLError, RecursionError):
+        except (yaml.YAMLError, RecursionError, UnicodeError):
             pass  # explained by the slower loader below
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
     return _compose_python(text)
 
 

@@ -29,11 +29,14 @@ class GoURL:
     opaque: bool
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def parse_go_url(raw: str) -> GoURL:
     """Parse like Go's url.Parse; raise URLError(INVALID_URL) where it fails."""
     text, _, fragment = raw.partition("#")
     _check_escapes(fragment)
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+    if _CONTROL.search(text):
         raise URLError(msg.INVALID_URL)
     scheme, rest = _split_scheme(text)
     raw_query = ""
