@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from stoker.ignition import check_schema
+
 from corpus_util import compressions, decode_sources, modes, paths, prepare, run_stoker
 
 MODES = modes()
@@ -28,6 +30,7 @@ def test_same_outcome_output_and_paths(mode, workdir):
     assert paths(got.stderr) == paths(want.stderr)
     if want.rc == 0:
         ours, theirs = json.loads(got.stdout), json.loads(want.stdout)
+        assert check_schema(ours, ours["ignition"]["version"]) == []
         assert decode_sources(ours) == decode_sources(theirs)
         for (c1, n1), (c2, n2) in zip(compressions(ours), compressions(theirs)):
             # CPython's zlib and Go's flate differ by a few bytes: the gzip-or-not
