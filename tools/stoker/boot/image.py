@@ -21,7 +21,7 @@ from typing import Callable
 from .errors import CommandError, ImageError
 from .mirror import debian_mirror
 from .recipe import BUSYBOX_APPLETS, Recipe, TEST_IMAGE_TAR, offline_recipe
-from .run import run
+from .run import minimal_env, run
 
 Progress = Callable[[str, str], None]  # (step, "start" | "done" | "cached")
 
@@ -132,7 +132,9 @@ class _Builder:
         shutil.rmtree(self.rootfs, ignore_errors=True)
         run(["mmdebstrap", "--variant=minbase", "--mode=root", "--aptopt=APT::Install-Recommends \"false\"",
              "--include=" + ",".join(self.recipe.packages), self.recipe.suite, self.rootfs,
-             f"deb {self.mirror} {self.recipe.suite} main"], log_file=self.log, timeout=1800)
+             f"deb {self.mirror} {self.recipe.suite} main"], log_file=self.log, timeout=1800,
+            # the kernel's postinst would run dracut with Debian's defaults; step_initramfs runs it once, ours
+            env=minimal_env({"INITRD": "No"}))
 
     def step_customize(self) -> None:
         r = self.rootfs
