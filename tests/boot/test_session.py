@@ -71,3 +71,29 @@ def test_cli_refuses_a_newer_spec_before_building_anything(tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert "spec 3.4.0" in err and "reads at most 3.3.0" in err and "Butane spec 1.4.0" in err
     assert not (tmp_path / "cache").exists()
+
+
+def _fake_result(ok: bool, retryable: bool):
+    from stoker.boot.checks import Results
+    from stoker.boot.console import scan
+    from stoker.boot.expect import Expectations
+    from stoker.boot.session import BootResult
+    results = Results()
+    results.add("system", "system running", ok, "running", "running" if ok else "starting")
+    result = BootResult("x", results, Expectations(), [])
+    result.retryable = [f for f in scan("Oops: int3: 0000 [#1]") if f.retryable] if retryable else []
+    return result
+
+
+@pytest.mark.parametrize("outcomes,attempts", [
+    ([(False, True), (True, False)], 2),   # an oops under TCG: booted again, passed
+    ([(False, True), (False, True)], 2),   # twice: give up after the one retry
+    ([(False, False)], 1),                 # the config's own failure: no retry
+    ([(True, False)], 1),
+])
+def test_retry_once_on_kernel_oops(monkeypatch, outcomes, attempts):
+    from stoker.boot import session
+    calls = iter(outcomes)
+    monkeypatch.setattr(session, "_boot_once", lambda *a, **kw: _fake_result(*next(calls)))
+    result = session.boot_test("x", sample_config(), OFFLINE)
+    assert result.attempts == attempts

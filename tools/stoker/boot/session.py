@@ -18,7 +18,7 @@ from typing import Callable
 
 from . import checks as checks_mod
 from .checks import Results
-from .console import clean, scan
+from .console import Finding, clean, scan
 from .errors import BootError
 from .expect import Expectations, derive
 from .ignition import (Substitution, check_spec, data_disk_serials, inject_ssh_key, selinux_requested,
@@ -58,6 +58,7 @@ class BootResult:
     run_dir: Path | None = None
     console_log: Path | None = None
     attempts: int = 1
+    retryable: list[Finding] = field(default_factory=list)  # a kernel panic/oops: TCG's fault, boot again
 
     @property
     def ok(self) -> bool:
@@ -135,11 +136,9 @@ def boot_test(name: str, cfg: dict, image: Image, options: BootOptions | None = 
         attempt += 1
         result = _boot_once(name, cfg, image, options, event, exp, None, after_checks)
         result.attempts = attempt
-        panicked = [f for f in scan(result.console_log.read_text(errors="replace"))
-                    if f.retryable] if result.console_log and result.console_log.exists() else []
-        if result.ok or not panicked or attempt > options.retries:
+        if result.ok or not result.retryable or attempt > options.retries:
             return result
-        event(f"{panicked[0].what} on the console ({panicked[0].line}); retrying once")
+        event(f"{result.retryable[0].what} on the console ({result.retryable[0].line}); retrying once")
 
 
 def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: Event, exp: Expectations,
@@ -148,8 +147,9 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
     with contextlib.ExitStack() as stack:
         run_dir = options.run_dir or Path(tempfile.mkdtemp(prefix=f"stoker-boot-{name}-"))
         run_dir.mkdir(parents=True, exist_ok=True)
-        if not options.keep and options.run_dir is None:
-            stack.callback(shutil.rmtree, run_dir, True)
+        keep = {"dir": options.keep}
+        if options.run_dir is None:  # a failed boot keeps its console log and config for a look
+            stack.callback(lambda: keep["dir"] or shutil.rmtree(run_dir, True))
         key, public = make_key(run_dir)
         booted, subs = prepare_config(cfg, image, public, options.substitute)
         limits = image_limits(cfg, image)
@@ -173,10 +173,15 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
                         kernel_args=offline_kernel_args() if image.kernel else (), data_disks=tuple(disks),
                         ssh_port=port, accel=accel, memory_mb=options.memory_mb, cpus=options.cpus)
         vm = VM(qemu_argv(spec), serial, run_dir / "qemu.log")
-        stack.callback(vm.kill)
-        event(f"QEMU started (console: {serial}, ssh: 127.0.0.1:{port})")
         result = BootResult(name, Results(), exp, subs, accel=accel, accel_reason=why, run_dir=run_dir,
                             console_log=serial)
+
+        def finish() -> None:
+            vm.kill()
+            result.retryable = [f for f in scan(vm.console()) if f.retryable]
+            keep["dir"] = keep["dir"] or not result.ok
+        stack.callback(finish)
+        event(f"QEMU started (console: {serial}, ssh: 127.0.0.1:{port})")
         guest = Guest(port, key)
         deadline = vm.started + options.timeout
         try:
