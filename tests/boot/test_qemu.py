@@ -59,9 +59,10 @@ def test_root_disk_first_then_data_disk_with_serial():
     assert drives[1] == "if=none,id=data0,file=/run/data0.qcow2,format=qcow2"
 
 
-def test_disk_boot_without_kernel_has_no_append():
+def test_disk_boot_without_kernel_has_no_append_and_boots_the_root_disk():
     argv = qemu_argv(spec(kernel=None, initrd=None, kernel_args=()))
     assert "-kernel" not in argv and "-append" not in argv and "-initrd" not in argv
+    assert pairs(argv, "-device")[0] == "virtio-blk-pci,drive=root,serial=root,bootindex=0"
 
 
 def test_no_ignition_no_fw_cfg():

@@ -65,8 +65,9 @@ def qemu_argv(spec: QemuSpec, binary: str = "qemu-system-x86_64") -> list[str]:
         if spec.kernel_args:
             argv += ["-append", " ".join(spec.kernel_args)]
     # root first, so it is /dev/vda and the data disks /dev/vdb, ... as on a cloud VM
+    # (-kernel takes boot index 0 itself; a disk boot names the root disk as the first to try)
     argv += ["-drive", f"if=none,id=root,file={spec.disk},format=qcow2,discard=unmap",
-             "-device", "virtio-blk-pci,drive=root,serial=root"]
+             "-device", "virtio-blk-pci,drive=root,serial=root" + (",bootindex=0" if spec.kernel is None else "")]
     for i, disk in enumerate(spec.data_disks):
         argv += ["-drive", f"if=none,id=data{i},file={disk.path},format=qcow2",
                  "-device", f"virtio-blk-pci,drive=data{i},serial={disk.serial}"]
