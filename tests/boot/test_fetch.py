@@ -137,3 +137,15 @@ def test_dearmor_matches_gpg(gpg, tmp_path):
     gpg_run, keyring = gpg
     binary = gpg_run("--export", "trusted@stoker.invalid").stdout
     assert dearmor(keyring.read_text()) == binary
+
+
+def test_cli_fetch_prints_where_the_image_is(gpg, server, tmp_path, monkeypatch, capsys):
+    from stoker.cli import main
+    gpg_run, keyring = gpg
+    root, base = server
+    url = publish(root, base, gpg_run)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert main(["image", "fetch", "--stream", "stable", "--stream-url", url, "--keyring", str(keyring)]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.endswith("fcos-stable-42.20261101.3.0")
+    assert (Path(out) / "root.qcow2").read_bytes() == DISK

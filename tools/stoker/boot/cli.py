@@ -82,7 +82,7 @@ def cmd_image_build(args) -> int:
     console.print(f"[green]offline image[/] {image.root.parent} "
                   f"(Ignition ≤ {image.ignition_max_spec}, kernel {image.manifest.get('kernel')}) "
                   f"in {time.monotonic() - t0:.1f}s")
-    out.print(str(image.root.parent))
+    out.print(str(image.root.parent), soft_wrap=True, highlight=False)
     return 0
 
 
@@ -98,7 +98,7 @@ def cmd_image_fetch(args) -> int:
             progress.update(tasks[what], completed=done, total=total)
         image = fetch_fcos(args.stream, keyring=args.keyring, url=args.stream_url, progress=report)
     console.print(f"[green]Fedora CoreOS {image.manifest.get('release')}[/] ({args.stream}) verified: {image.root}")
-    out.print(str(image.root.parent))
+    out.print(str(image.root.parent), soft_wrap=True, highlight=False)
     return 0
 
 
