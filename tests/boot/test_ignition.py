@@ -97,3 +97,26 @@ def test_selinux_and_disk_serials():
                                     "contents": {"source": data_url("SELINUX=enforcing\n")}})
     assert selinux_requested(cfg) == "enforcing"
     assert data_disk_serials(cfg) == ["data0"]
+
+
+def test_a_wrapped_config_is_read_as_the_config_ignition_applies(tmp_path):
+    import json
+
+    from stoker.boot.expect import derive
+    from stoker.boot.ignition import load_config
+    from stoker.fleet.budget import wrap
+    path = tmp_path / "big.ign"
+    path.write_bytes(wrap(json.dumps(sample_config()).encode(), "3.3.0"))
+    cfg = load_config(path)
+    assert [s.name for s in derive(cfg).services] == ["web.service"]
+    assert cfg["ignition"]["version"] == "3.3.0"
+
+
+def test_load_config_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.ign"
+    bad.write_text("{")
+    with pytest.raises(ConfigError, match="bad.ign is not JSON"):
+        from stoker.boot.ignition import load_config
+        load_config(bad)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.ign")

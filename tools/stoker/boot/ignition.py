@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import base64
 import copy
-import gzip
 import json
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..butane.resources import decode_data_url
+from ..cloud.config import effective_config
 from .errors import ConfigError
 
 QUADLET_DIR = "/etc/containers/systemd/"
@@ -29,7 +29,21 @@ def load_config(path: Path) -> dict:
         raise ConfigError(f"{path} is not JSON: {exc}") from exc
     if not isinstance(cfg, dict) or not isinstance(cfg.get("ignition"), dict):
         raise ConfigError(f"{path} is not an Ignition config (no \"ignition\" section)")
-    return cfg
+    return unwrap(cfg)
+
+
+def unwrap(cfg: dict) -> dict:
+    """The config Ignition applies when `cfg` is a compressed `config.replace` wrapper (as the fleet
+    ships large configs): its services, files and spec version are the inner config's."""
+    inner = effective_config(cfg)
+    if inner is not cfg:
+        outer = cfg["ignition"].get("version")
+        if not isinstance(inner.get("ignition"), dict):
+            raise ConfigError("the config.replace source is not an Ignition config")
+        if parse_version(str(inner["ignition"].get("version", "0"))) < parse_version(str(outer or "0")):
+            inner = copy.deepcopy(inner)
+            inner["ignition"]["version"] = outer  # the wrapper's version is what the image must read
+    return inner
 
 
 def parse_version(text: str) -> tuple[int, ...]:
@@ -56,18 +70,10 @@ def check_spec(cfg: dict, max_spec: str, image_name: str) -> str:
 
 def decode_source(contents: dict | None) -> str | None:
     """The text of a file's `contents`, for data URLs; None for remote sources."""
-    if not contents:
+    if not contents or contents.get("source") is None:
         return ""
-    source = contents.get("source")
-    if source is None:
-        return ""
-    if not source.startswith("data:"):
-        return None
-    meta, _, payload = source[5:].partition(",")
-    raw = base64.b64decode(payload) if meta.endswith(";base64") else urllib.parse.unquote_to_bytes(payload)
-    if contents.get("compression") == "gzip":
-        raw = gzip.decompress(raw)
-    return raw.decode("utf-8", errors="replace")
+    raw = decode_data_url(contents["source"], contents.get("compression"))
+    return None if raw is None else raw.decode("utf-8", errors="replace")
 
 
 def encode_source(text: str) -> dict:
