@@ -187,3 +187,13 @@ def test_timer_next_elapse_off_schedule_fails():
                 derive(sample_config()), results)
     (timer,) = [c for c in results.checks if c.group == "timer"]
     assert not timer.ok and "Thu 2026-11-26" in timer.seen and "Fri 2026-11-27" in timer.expected
+
+
+def test_ignition_result_file():
+    from stoker.boot.checks import check_ignition
+    ok, missing = Results(), Results()
+    check_ignition(FakeGuest({".ignition-result.json": (0, '{"userConfigProvided": true}')}), ok)
+    check_ignition(FakeGuest({".ignition-result.json": (0, "MISSING\n"),
+                              "journalctl": (0, "files: op(1): failed")}), missing)
+    assert ok.ok and not missing.ok
+    assert missing.checks[0].seen == "no result file" and "op(1)" in missing.checks[0].details

@@ -132,10 +132,11 @@ def _is_enabled(state: str) -> bool:
 # --- checks -----------------------------------------------------------------
 
 def check_ignition(guest: Shell, results: Results) -> None:
-    rc, out = guest.sh("cat /etc/.ignition-result.json 2>/dev/null || echo MISSING")
+    # Ignition writes the result file at the end of its files stage; no file, no finished run
+    _, out = guest.sh("cat /etc/.ignition-result.json 2>/dev/null || echo MISSING")
     text = out.strip()
     if text.endswith("MISSING"):
-        rc2, journal = guest.sh("journalctl -b -o cat --no-pager -t ignition | tail -n 20")
+        _, journal = guest.sh("journalctl -b -o cat --no-pager -t ignition | tail -n 20")
         results.add("ignition", "Ignition succeeded", False, "/etc/.ignition-result.json written by Ignition",
                     "no result file", journal)
         return
