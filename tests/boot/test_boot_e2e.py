@@ -140,3 +140,16 @@ def test_broken_config_fails_with_messages_that_name_each_problem(image, tmp_pat
     assert failed[("port", "tcp/9999")].seen == "refused, nothing listens"
     # what was fine stays fine
     assert ("service", "web.service") not in failed and ("port", "tcp/8080") not in failed, report
+
+
+def test_failing_ignition_is_reported_with_its_console_lines(image, tmp_path):
+    cfg = sample_config()
+    cfg["storage"]["files"].append({"path": "/etc/stoker-sample/checked", "contents": {
+        "source": "data:,hello", "verification": {"hash": "sha512-" + "0" * 128}}})
+    result = boot_test("ignition-fails", cfg, image, BootOptions(run_dir=tmp_path / "fails", timeout=300))
+    assert not result.ok
+    failed = {(c.group, c.name): c for c in result.results.failed}
+    report = _report(result)
+    assert ("boot", "guest reachable over SSH") in failed, report
+    assert ("console", "Ignition failure") in failed or ("console", "emergency shell") in failed, report
+    assert result.attempts == 1, "a config's own failure is not retried"

@@ -15,6 +15,7 @@ from stoker.boot.console import clean, scan
      "generator failure"),
     ("quadlet-generator[123]: converting \"web.container\": unsupported key 'Imagee' in group 'Container'",
      "generator failure"),
+    ("[FAILED] Failed to start ignition-files.service - Ignition (files).", "Ignition failure"),
     ("[    3.1] Kernel panic - not syncing: VFS: Unable to mount root fs", "kernel panic"),
     ("[    1.2] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI", "kernel oops"),
     ("[   99.1] foo[812]: segfault at 0 ip 000055d0 sp 00007ffc error 4", "segfault"),

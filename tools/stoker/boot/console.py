@@ -10,7 +10,7 @@ PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((desc, re.compile(rx)) for 
     ("emergency shell", r"Press Enter for emergency shell|Starting Emergency Shell|You are in emergency mode|"
                         r"Entering emergency mode|Give root password for maintenance"),
     ("Ignition failure", r"Ignition has failed|ignition\[\d+\]: .*CRITICAL|"
-                         r"ignition-[a-z-]+\.service: Failed with result"),
+                         r"ignition-[a-z-]+\.service: Failed with result|Failed to start ignition-[a-z-]+\.service"),
     ("dracut fatal", r"dracut: Fatal: |dracut-initqueue.*: Warning: Could not boot"),
     ("ordering cycle", r"Found ordering cycle|Ordering cycle found|to break ordering cycle"),
     ("generator failure", r"system-generators/\S+ (?:failed with exit status|terminated by signal)|"

@@ -85,8 +85,9 @@ def qemu_argv(spec: QemuSpec, binary: str = "qemu-system-x86_64") -> list[str]:
 
 def offline_kernel_args(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     return ("root=LABEL=root", "rw", "console=ttyS0,115200", *FIRSTBOOT_ARGS,
-            # audit records flood the serial console, which is slow under TCG
-            "audit=0", *extra)
+            # audit records flood the serial console, which is slow under TCG; the initramfs journal
+            # (Ignition's own messages) goes to the console so a failure there can be shown
+            "audit=0", "rd.systemd.journald.forward_to_console=1", *extra)
 
 
 def free_port() -> int:

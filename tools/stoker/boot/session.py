@@ -259,7 +259,7 @@ def _wait_boot(vm: VM, guest: Guest, deadline: float, result: BootResult, event:
 
 
 def _console_tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.replace("\r", "").splitlines()[-lines:])
+    return "\n".join([line for line in clean(text) if line.strip()][-lines:])
 
 
 def boot_interactive(name: str, cfg: dict, image: Image, options: BootOptions, event: Event,
