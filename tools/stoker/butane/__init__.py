@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..report import ERROR, Entry, Report
+from ..report import Entry, Report
+from ..ignition import validate as ignition_validate
 from . import jsonout
 from .decode import Decoder
 from .schema import CONFIG, FCOS_VERSIONS, STR, F, Struct
@@ -127,7 +128,6 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
         result.error = SOURCE_INVALID
         return _finish(result, strict)
 
-    from ..ignition import validate as ignition_validate
     staged = Report()
     for entry in ignition_validate(jsonout.prune(config), ign_version):
         staged.add(entry.kind, translator.source_path(tuple(entry.path or ())), entry.message)
@@ -154,7 +154,3 @@ def _locate(staged: Report, report: Report, root) -> None:
     for e in staged:
         line, col = position(root, e.path) if e.path is not None else (None, None)
         report.entries.append(Entry(e.kind, e.path, e.message, line, col))
-
-
-def is_error(entry: Entry) -> bool:
-    return entry.kind == ERROR
