@@ -85,9 +85,10 @@ def qemu_argv(spec: QemuSpec, binary: str = "qemu-system-x86_64") -> list[str]:
 
 def offline_kernel_args(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     return ("root=LABEL=root", "rw", "console=ttyS0,115200", *FIRSTBOOT_ARGS,
-            # audit records flood the serial console, which is slow under TCG; the initramfs journal
-            # (Ignition's own messages) goes to the console so a failure there can be shown
-            "audit=0", "rd.systemd.journald.forward_to_console=1", *extra)
+            # The serial console is slow under TCG: no audit records, kernel messages from errors up
+            # only (the journal, read over SSH, has the rest); the initramfs journal goes to the console
+            # so Ignition's own message is there when it fails (it logs at info level)
+            "audit=0", "loglevel=4", "rd.systemd.journald.forward_to_console=1", *extra)
 
 
 def free_port() -> int:

@@ -226,7 +226,7 @@ def _choose_accel(wanted: str, image: Image, run_dir: Path) -> tuple[str, str]:
 
 _MARKS = (
     ("ignition done", ("Finished ignition-files.service", "Reached target ignition-complete.target")),
-    ("switch root", ("Switching root.",)),
+    ("switch root", ("Switching root.", "Reached target initrd-switch-root.target")),
 )
 
 
