@@ -197,3 +197,16 @@ def test_ignition_result_file():
                               "journalctl": (0, "files: op(1): failed")}), missing)
     assert ok.ok and not missing.ok
     assert missing.checks[0].seen == "no result file" and "op(1)" in missing.checks[0].details
+
+
+def test_console_and_journal_lines_of_one_kind_are_shown_once_each():
+    results = Results()
+    console = "[   23.1] (sd-exec-[476]: /usr/lib/systemd/system-generators/podman-system-generator failed " \
+              "with exit status 1.\n"
+    journal = "Nov 25 15:18:01 sample quadlet-generator[477]: converting \"bad.container\": unsupported key " \
+              "'Imagee' in group 'Container'\nNov 25 15:18:01 sample (sd-exec-[476]: /usr/lib/systemd/" \
+              "system-generators/podman-system-generator failed with exit status 1.\n"
+    check_console(console, journal, results)
+    (c,) = results.checks
+    assert c.name == "generator failure" and "Imagee" in c.seen
+    assert c.seen.count("podman-system-generator failed") == 1

@@ -7,6 +7,7 @@ A check is a function of a `Guest`-like object (anything with `sh(script, timeou
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
@@ -326,14 +327,21 @@ def check_ports(guest: Shell, exp: Expectations, results: Results) -> None:
 
 def check_console(console_text: str, journal_text: str, results: Results) -> list[Finding]:
     findings = scan(console_text) + scan(journal_text)
-    seen: dict[str, Finding] = {}
+    by_kind: dict[str, list[Finding]] = {}
     for f in findings:
-        seen.setdefault(f.what, f)
-    if not seen:
+        by_kind.setdefault(f.what, []).append(f)
+    if not by_kind:
         results.add("console", "console and journal clean", True, "no kola failure pattern", "none")
-    for what, f in seen.items():
-        results.add("console", what, False, f"no {what}", f.line, "\n".join(f.context))
+    for what, found in by_kind.items():
+        # the same event is often on the console and in the journal, in different words (the
+        # console says a generator failed, the journal which key): show each distinct message once
+        lines = list(dict.fromkeys(_TIMESTAMP.sub("", f.line) for f in found))
+        results.add("console", what, False, f"no {what}", " | ".join(lines[:3]),
+                    "\n".join(found[0].context) + ("\n...\n" + "\n".join(lines[3:]) if lines[3:] else ""))
     return findings
+
+
+_TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s*|^[A-Z][a-z]{2} \d+ \d\d:\d\d:\d\d \S+ ")
 
 
 def note_substitutions(subs: list[Substitution], results: Results,
