@@ -19,7 +19,6 @@ import stat
 import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,34 +26,18 @@ import pytest
 from stoker.butane import translate
 from stoker.cli import main
 
+from corpus_util import Run, run_stoker
+
 STOKER = Path(sys.executable).with_name("stoker")
 HEAD = "variant: fcos\nversion: 1.5.0\n"
 PREFIX = "Error translating config: "
 YAML_POS = re.compile(r"line (\d+), column (\d+)")
 
 
-@dataclass
-class Run:
-    rc: int
-    stdout: str
-    stderr: str
-
-
 def cli(args: list[str], cwd: Path) -> Run:
     """stoker butane ARGS in-process. An exception escaping main() is a traceback the
     user would see: the test fails with it."""
-    out, err = io.StringIO(), io.StringIO()
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            try:
-                rc = main(["butane", *args])
-            except SystemExit as exc:
-                rc = exc.code
-    finally:
-        os.chdir(old)
-    return Run(rc, out.getvalue(), err.getvalue())
+    return run_stoker(args, cwd)
 
 
 def run_input(tmp_path: Path, text: str | bytes, *args: str) -> Run:

@@ -97,18 +97,29 @@ def process(tr, value: dict, out: dict) -> None:
                 tr.report.error(src, ERR_FILE_TYPE)
 
 
-def _file(tr, nodes: _Nodes, tree: dict, owner: dict, src, path: str, full: str, st) -> None:
+def _claim(tr, nodes: _Nodes, kind: str, owner: dict, src, path: str, filled):
+    """The node of `kind` at `path`: a user entry that `filled` says is still empty is
+    reused, a new one is appended; None (and ErrNodeExists) for anything else."""
     existing = nodes.get(path)
-    if existing is not None:
-        kind, idx = existing
-        node = nodes.storage[kind][idx]
-        if kind != "files" or (node.get("contents") or {}).get("source") is not None:
-            tr.report.error(src, ERR_NODE_EXISTS)
-            return
-    else:
+    if existing is None:
         node = {"path": path, **owner}
-        idx = nodes.add("files", node)
-        tr.map_new(("storage", "files", idx), node, src)
+        idx = nodes.add(kind, node)
+        tr.map_new(("storage", kind, idx), node, src)
+        return node, idx
+    found, idx = existing
+    node = nodes.storage[found][idx]
+    if found != kind or filled(node):
+        tr.report.error(src, ERR_NODE_EXISTS)
+        return None
+    return node, idx
+
+
+def _file(tr, nodes: _Nodes, tree: dict, owner: dict, src, path: str, full: str, st) -> None:
+    claimed = _claim(tr, nodes, "files", owner, src, path,
+                     lambda n: (n.get("contents") or {}).get("source") is not None)
+    if claimed is None:
+        return
+    node, idx = claimed
     try:
         with open(full, "rb") as f:
             data = f.read()
@@ -131,16 +142,9 @@ def _file(tr, nodes: _Nodes, tree: dict, owner: dict, src, path: str, full: str,
 
 
 def _link(tr, nodes: _Nodes, owner: dict, src, path: str, full: str) -> None:
-    existing = nodes.get(path)
-    if existing is not None:
-        kind, idx = existing
-        node = nodes.storage[kind][idx]
-        if kind != "links" or node.get("target") is not None:
-            tr.report.error(src, ERR_NODE_EXISTS)
-            return
-    else:
-        node = {"path": path, **owner}
-        idx = nodes.add("links", node)
-        tr.map_new(("storage", "links", idx), node, src)
+    claimed = _claim(tr, nodes, "links", owner, src, path, lambda n: n.get("target") is not None)
+    if claimed is None:
+        return
+    node, idx = claimed
     node["target"] = os.readlink(full)
     tr.table[("storage", "links", idx, "target")] = src
