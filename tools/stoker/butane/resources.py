@@ -11,6 +11,8 @@ import gzip
 import os
 from urllib.parse import quote, unquote_to_bytes
 
+from ..ignition.goformat import join_path
+
 ERR_NO_FILES_DIR = ("local file paths are relative to a files directory that must be "
                     "specified with -d/--files-dir")
 ERR_ESCAPE = "local file path traverses outside the files directory"
@@ -54,38 +56,11 @@ def gzip_bytes(data: bytes) -> bytes:
     return bytes(out)
 
 
-def go_clean(path: str) -> str:
-    """Go's filepath.Clean for POSIX paths."""
-    if path == "":
-        return "."
-    rooted = path.startswith("/")
-    parts: list[str] = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts and parts[-1] != "..":
-                parts.pop()
-            elif not rooted:
-                parts.append("..")
-            continue
-        parts.append(part)
-    joined = "/".join(parts)
-    if rooted:
-        return "/" + joined
-    return joined or "."
-
-
-def go_join(*elems: str) -> str:
-    joined = "/".join(e for e in elems if e)
-    return go_clean(joined) if joined else ""
-
-
 def local_path(files_dir: str | None, local: str) -> str:
     """The path of a `local` file, or LocalFileError with the official message."""
     if files_dir is None:
         raise LocalFileError(ERR_NO_FILES_DIR)
-    path = go_join(files_dir, local)
+    path = join_path(files_dir, local)
     base = os.path.abspath(files_dir)
     full = os.path.abspath(path)
     if full != base and not full.startswith(base.rstrip("/") + "/"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import stat
 
-from .resources import (ERR_NO_FILES_DIR, LocalFileError, data_url, go_join, go_os_error,
-                        local_path)
+from ..ignition.goformat import join_path
+from .resources import ERR_NO_FILES_DIR, LocalFileError, data_url, go_os_error, local_path
 
 ERR_NODE_EXISTS = "matching filesystem node has existing contents or different type"
 ERR_FILE_TYPE = "trees may only contain files, directories, and symlinks"
@@ -80,7 +80,7 @@ def process(tr, value: dict, out: dict) -> None:
             continue
         for full, st in entries:
             rel = os.path.relpath(full, root)
-            path = go_join(dest, rel)
+            path = join_path(dest, rel)
             if stat.S_ISREG(st.st_mode):
                 _file(tr, nodes, tree, owner, src, path, full, st)
             elif stat.S_ISLNK(st.st_mode):
