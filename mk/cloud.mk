@@ -1,5 +1,6 @@
 # Deploys to OpenStack (see README "stoker plan / deploy / status").
-#   make plan vm=NAME            what a deploy would change (exit 2 when it would change something)
+#   make plan vm=NAME            what a deploy would change (make exits 0 when the plan is shown, 2 on error;
+#                                `stoker plan --detailed-exitcode` exits 2 when something would change)
 #   make deploy vm=NAME [yes=1] [dry_run=1]
 #   make status                  the fleet: servers, deployed configs, drift against build/
 # They deploy build/<vm>.ign as it is: render it first with real secrets,
@@ -12,7 +13,7 @@ CLOUD_ARGS = $(if $(cloud),--cloud $(cloud),)
 
 .PHONY: plan deploy status
 
-plan: $(VENV)/.installed  ## show what deploying vm=NAME would change (exit 2: changes)
+plan: $(VENV)/.installed  ## show what deploying vm=NAME would change (exit 0: plan shown, 2: error)
 	@test -n "$(vm)" || { echo "usage: make plan vm=NAME" >&2; exit 2; }
 	$(STOKER) plan $(vm) $(CLOUD_ARGS)
 

@@ -7,14 +7,18 @@ provider ?=
 FLEET_SECRETS = $(if $(secrets),--secrets $(secrets),$(if $(STOKER_SECRETS),,--dev-secrets))
 FLEET_VMS = $(if $(vm),$(vm),--all)
 FLEET_PROVIDER = $(if $(provider),--provider $(provider),)
+# strict=1 (default on when $CI is set, as CI systems do): a warning or a check
+# skipped for a missing tool fails `make validate`.
+strict ?= $(filter-out 0 false no,$(CI))
+FLEET_STRICT = $(if $(filter-out 0 false no,$(strict)),--strict,)
 
 .PHONY: ignition validate list clean
 
 ignition: $(VENV)/.installed  ## render build/<vm>.bu and build/<vm>.ign (vm=NAME, default every VM)
 	$(STOKER) ignition $(FLEET_VMS) $(FLEET_SECRETS) $(FLEET_PROVIDER)
 
-validate: $(VENV)/.installed  ## check VM configs: schema, transpiler, ignition-validate, systemd, Quadlet (vm=NAME)
-	$(STOKER) validate $(FLEET_VMS) $(FLEET_SECRETS) $(FLEET_PROVIDER)
+validate: $(VENV)/.installed  ## check VM configs: definitions, Ignition, systemd, Quadlet, external tools (vm=NAME, strict=1)
+	$(STOKER) validate $(FLEET_VMS) $(FLEET_SECRETS) $(FLEET_PROVIDER) $(FLEET_STRICT)
 
 list: $(VENV)/.installed  ## list the fleet's VMs, services, jobs and timers
 	$(STOKER) list

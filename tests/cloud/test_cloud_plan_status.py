@@ -6,7 +6,7 @@ from cloud_testdata import DEVICE, VOLUME_ID, tracker_config
 
 
 def test_plan_for_a_new_server_lists_everything_and_exits_2(fake, repo, stoker):
-    code, out, _ = stoker("plan", "tracker")
+    code, out, _ = stoker("plan", "tracker", "--detailed-exitcode")
     assert code == 2
     assert "create server tracker" in out
     assert "+ unit mongodb.service (added)" in out
@@ -16,13 +16,20 @@ def test_plan_for_a_new_server_lists_everything_and_exits_2(fake, repo, stoker):
     assert fake.mutating_calls() == []
 
 
+def test_plan_without_detailed_exitcode_exits_0_with_changes_so_make_can_tell_them_from_errors(
+        fake, repo, stoker):
+    # make turns every non-zero exit into 2: a plan that was computed must exit 0.
+    code, out, _ = stoker("plan", "tracker")
+    assert code == 0 and "create server tracker" in out
+
+
 def test_plan_after_deploy_exits_0_then_2_with_an_operator_diff(fake, repo, stoker):
     assert stoker("deploy", "tracker", "--yes")[0] == 0
-    code, out, _ = stoker("plan", "tracker")
+    code, out, _ = stoker("plan", "tracker", "--detailed-exitcode")
     assert code == 0 and "no changes" in out
     repo.write_build(tracker_config(image_tag="7.0", password="hunter2-second", extra_unit="tracker-reindex.service"))
     before = len(fake.mutating_calls())
-    code, out, _ = stoker("plan", "tracker")
+    code, out, _ = stoker("plan", "tracker", "--detailed-exitcode")
     assert code == 2
     assert len(fake.mutating_calls()) == before, "plan never changes the cloud"
     assert "rebuild server tracker" in out
@@ -149,5 +156,5 @@ def test_status_shows_drift_against_the_current_build(fake, repo, stoker):
 
 
 def test_device_is_where_the_volume_appears(fake, repo, stoker):
-    code, out, _ = stoker("plan", "tracker")
+    code, out, _ = stoker("plan", "tracker", "--detailed-exitcode")
     assert DEVICE in out

@@ -11,7 +11,7 @@ def test_bad_credentials_name_the_connect_step(fake, repo, stoker, tmp_path, mon
     clouds = tmp_path / "bad-clouds.yaml"
     clouds.write_text(fake.clouds_yaml().replace("not-a-real-secret", "wrong"))
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
-    code, _, err = stoker("plan", "tracker")
+    code, _, err = stoker("plan", "tracker", "--detailed-exitcode")
     assert code == 1 and "step connect" in err and "cannot connect to cloud fake" in err
     assert "wrong" not in err
 
@@ -23,7 +23,7 @@ def test_openrc_variables_are_used_when_no_cloud_is_named(fake, repo, stoker, mo
                  ("OS_USER_DOMAIN_NAME", "Default"), ("OS_PROJECT_DOMAIN_NAME", "Default"),
                  ("OS_IDENTITY_API_VERSION", "3"), ("OS_REGION_NAME", "RegionOne")):
         monkeypatch.setenv(k, v)
-    code, out, err = stoker("plan", "tracker")
+    code, out, err = stoker("plan", "tracker", "--detailed-exitcode")
     assert code == 2, err
     assert "create server tracker" in out
 
@@ -67,7 +67,7 @@ def test_dev_secrets_are_refused_by_deploy_but_shown_by_plan(fake, repo, stoker)
     code, _, err = stoker("deploy", "tracker", "--yes")
     assert code == 1 and "throwaway dev secrets" in err
     assert fake.requests == []
-    code, out, _ = stoker("plan", "tracker")
+    code, out, _ = stoker("plan", "tracker", "--detailed-exitcode")
     assert code == 2 and "dev secrets" in out and "dev-insecure" not in out
 
 
@@ -84,7 +84,7 @@ def test_plan_reads_the_old_config_back_from_the_server_without_state(fake, repo
     assert stoker("deploy", "tracker", "--yes")[0] == 0
     (repo.root / "state" / "tracker.ign").unlink()
     repo.write_build(tracker_config(image_tag="7.0"))
-    code, out, _ = stoker("plan", "tracker")
+    code, out, _ = stoker("plan", "tracker", "--detailed-exitcode")
     assert code == 2 and "the server's user_data" in out
     assert "~ image docker.io/library/mongo (changed)" in out
     assert "+ unit mongodb.service" not in out

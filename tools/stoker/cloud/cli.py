@@ -40,8 +40,11 @@ def register(sub) -> None:
         p.add_argument("--root", type=Path, default=Path("."), help="repository root (placement, build/, state/)")
         p.add_argument("--timeout", type=float, help="seconds for each wait (server ACTIVE, Ignition verdict)")
 
-    p = sub.add_parser("plan", help="show what a deploy would change (exit 0: nothing, 2: changes)")
+    p = sub.add_parser("plan", help="show what a deploy would change (exit 0: plan shown, 1: error)")
     common(p)
+    p.add_argument("--detailed-exitcode", action="store_true",
+                   help="exit 0 when nothing would change, 2 when something would, 1 on error "
+                        "(as terraform plan -detailed-exitcode)")
     p.set_defaults(func=cmd_plan)
     p = sub.add_parser("deploy", help="create or rebuild a VM's server from its Ignition config")
     common(p)
@@ -131,6 +134,8 @@ def cmd_plan(args) -> int:
     console = _console()
     _, plan = _prepare(args, console, for_deploy=False)
     _show_plan(console, plan)
+    if not args.detailed_exitcode:
+        return EXIT_NO_CHANGES
     return EXIT_CHANGES if plan.changes else EXIT_NO_CHANGES
 
 

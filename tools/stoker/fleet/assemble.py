@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import yaml
 
 from .definitions import FRAGMENTS_DIR, VM, Fleet
-from .errors import Problem
+from .errors import FleetError, Problem
 from .located import load
+from .provenance import Origins
 from . import quadlet
 
 VERSIONS = ("1.4.0", "1.5.0", "1.6.0", "1.7.0")
@@ -36,6 +37,7 @@ class Assembled:
     secret_files: dict[str, "object"] = field(default_factory=dict)  # path -> Container
     claims: list[Claim] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    origins: "Origins" = field(default_factory=lambda: Origins())
 
 
 def _file(path: str, contents: str, mode: int, overwrite: bool = True) -> dict:
@@ -57,14 +59,29 @@ def zincati_toml(updates: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def generated_part(fleet: Fleet, vm: VM, out: Assembled) -> dict:
-    """Everything the definition itself declares, as a Butane document without variant/version."""
+def generated_part(fleet: Fleet, vm: VM, out: Assembled) -> tuple[dict, Origins]:
+    """Everything the definition itself declares, as a Butane document without
+    variant/version, and where in the definition each part of it comes from."""
     files: list[dict] = []
     dirs: list[dict] = []
     units: list[dict] = []
+    origins = Origins()
 
-    def claim(kind, key, path):
-        out.claims.append(Claim(kind, key, vm.where(path)))
+    def origin(doc_path: tuple, def_path: tuple, fields: dict | None = None) -> None:
+        """`doc_path` (and below it) comes from `def_path`; `fields` names a more
+        precise definition path for some of its keys."""
+        where = vm.where(def_path)
+        if where:
+            origins.values[doc_path] = where
+        for key, field_path in (fields or {}).items():
+            where = vm.where(field_path)
+            if where:
+                origins.values[doc_path + (key,)] = where
+
+    def add_file(entry: dict, def_path: tuple, fields: dict | None = None) -> None:
+        origin(("storage", "files", len(files)), def_path, fields)
+        out.claims.append(Claim("path", entry["path"], vm.where(def_path)))
+        files.append(entry)
 
     users = []
     for name, keys in vm.users.items():
@@ -74,13 +91,12 @@ def generated_part(fleet: Fleet, vm: VM, out: Assembled) -> dict:
         groups = (vm.data["users"].get(name) or {}).get("groups")
         if groups:
             u["groups"] = list(groups)
+        origin(("passwd", "users", len(users)), ("users", name))
         users.append(u)
 
-    files.append(_file("/etc/hostname", vm.hostname + "\n", 0o644))
-    claim("path", "/etc/hostname", ("hostname",) if "hostname" in vm.data else ())
+    add_file(_file("/etc/hostname", vm.hostname + "\n", 0o644), ("hostname",) if "hostname" in vm.data else ())
     if vm.updates:
-        files.append(_file(ZINCATI_FILE, zincati_toml(vm.updates), 0o644))
-        claim("path", ZINCATI_FILE, ("updates",))
+        add_file(_file(ZINCATI_FILE, zincati_toml(vm.updates), 0o644), ("updates",))
 
     filesystems = []
     if vm.data_volume:
@@ -89,13 +105,20 @@ def generated_part(fleet: Fleet, vm: VM, out: Assembled) -> dict:
               "wipe_filesystem": False, "with_mount_unit": True}
         if dv.label:
             fs["label"] = dv.label
+        base = ("data_volume",)
+        origin(("storage", "filesystems", 0), base, {"device": base + ("device",), "format": base + ("format",),
+                                                     "path": base + ("mount",), "label": base + ("label",)})
         filesystems.append(fs)
         for sub, spec in sorted(dv.directories.items()):
             path = f"{dv.mount}/{sub}"
             d = {"path": path, "mode": spec.get("mode", 0o755),
                  "user": {"id": spec["owner"]}, "group": {"id": spec.get("group", spec["owner"])}}
+            at = base + ("directories", sub)
+            origin(("storage", "directories", len(dirs)), at,
+                   {"mode": at + ("mode",), "user": at + ("owner",),
+                    "group": at + (("group",) if "group" in spec else ("owner",))})
+            out.claims.append(Claim("path", path, vm.where(at)))
             dirs.append(d)
-            claim("path", path, ("data_volume", "directories", sub))
 
     for i, d in enumerate(vm.directories):
         entry: dict = {"path": d["path"], "mode": d.get("mode", 0o755)}
@@ -103,42 +126,47 @@ def generated_part(fleet: Fleet, vm: VM, out: Assembled) -> dict:
             entry["user"] = {"id": d["owner"]}
         if "group" in d or "owner" in d:
             entry["group"] = {"id": d.get("group", d.get("owner"))}
+        at = ("directories", i)
+        origin(("storage", "directories", len(dirs)), at,
+               {"path": at + ("path",), "mode": at + ("mode",), "user": at + ("owner",),
+                "group": at + (("group",) if "group" in d else ("owner",))})
+        out.claims.append(Claim("path", d["path"], vm.where(at)))
         dirs.append(entry)
-        claim("path", d["path"], ("directories", i))
 
-    for i, f in enumerate(vm.files):
+    for f in vm.files:
         try:
             text = f.source.read_text(encoding="utf-8")
-        except OSError:
-            continue  # a missing file is reported by the loader
+        except OSError as exc:
+            out.problems.append(Problem.at(vm.where(f.definition + ("source",)), vm.file,
+                                           f"cannot read {f.source.name}: {exc.strerror}"))
+            continue
         except UnicodeDecodeError as exc:
-            w = vm.where(("files", i, "source"))
-            out.problems.append(Problem(w[0], w[1], w[2], f"{f.source.name} is not UTF-8 text (byte {exc.start})"))
+            out.problems.append(Problem.at(vm.where(f.definition + ("source",)), vm.file,
+                                           f"{f.source.name} is not UTF-8 text (byte {exc.start})"))
             continue
         if f.template:
             rel = str(f.source.relative_to(fleet.root))
             text = fleet.substitute(text, rel, problems=out.problems)
-        files.append(_file(f.path, text, f.mode))
-        claim("path", f.path, ("files", i))
+        add_file(_file(f.path, text, f.mode), f.definition,
+                 {"path": f.definition + ("path",), "mode": f.definition + ("mode",),
+                  "contents": f.definition + ("source",)})
 
     for net in vm.networks:
         path = f"{quadlet.QUADLET_DIR}/{net}.network"
-        files.append(_file(path, quadlet.network_unit(vm, net), 0o644))
-        claim("path", path, ("networks",))
+        add_file(_file(path, quadlet.network_unit(vm, net), 0o644), ("networks", vm.networks.index(net)))
 
     for name, c in sorted(vm.containers.items()):
         path = f"{quadlet.QUADLET_DIR}/{name}.container"
-        files.append(_file(path, quadlet.container_unit(vm, c), 0o644))
-        claim("path", path, c.path)
+        add_file(_file(path, quadlet.container_unit(vm, c), 0o644), c.path)
         if c.secrets:
             env_path = quadlet.env_file_path(c)
-            files.append(_file(env_path, quadlet.env_file_placeholder(c), 0o600))
             out.secret_files[env_path] = c
-            claim("path", env_path, c.path + ("secrets",))
+            add_file(_file(env_path, quadlet.env_file_placeholder(c), 0o600), c.path + ("secrets",))
 
     for name, t in sorted(vm.timers.items()):
+        origin(("systemd", "units", len(units)), t.path)
+        out.claims.append(Claim("unit", t.unit, vm.where(t.path)))
         units.append({"name": t.unit, "enabled": True, "contents": quadlet.timer_unit(vm, t)})
-        claim("unit", t.unit, t.path)
 
     doc: dict = {}
     if users:
@@ -152,54 +180,80 @@ def generated_part(fleet: Fleet, vm: VM, out: Assembled) -> dict:
     doc["storage"] = storage
     if units:
         doc["systemd"] = {"units": units}
-    return doc
+    return doc, origins
 
 
-def load_fragment(fleet: Fleet, name: str, vm: VM, index: int, out: Assembled) -> dict | None:
+def load_fragment(fleet: Fleet, name: str, vm: VM, index: int, out: Assembled) -> tuple[dict, Origins] | None:
+    """butane/<name>.bu as a Butane document without variant/version, and the
+    position of each of its nodes; None (with a problem) when it cannot be used."""
     rel = f"{FRAGMENTS_DIR}/{name}.bu"
     path = fleet.root / rel
     if not path.is_file():
-        w = vm.where(("fragments", index))
-        out.problems.append(Problem(w[0] if w else vm.file, w[1] if w else None, w[2] if w else None,
-                                    f"fragment {name!r} not found ({rel})"))
+        out.problems.append(Problem.at(vm.where(("fragments", index)), vm.file,
+                                       f"fragment {name!r} not found ({rel})"))
         return None
     try:
         text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        out.problems.append(Problem(rel, None, None, f"cannot read: {exc.strerror}"))
+        return None
     except UnicodeDecodeError as exc:
         out.problems.append(Problem(rel, None, None, f"not UTF-8 text (byte {exc.start})"))
         return None
-    data, marks = load(text, rel)
+    try:
+        data, marks = load(text, rel)
+    except FleetError as exc:
+        out.problems += exc.problems
+        return None
     if not isinstance(data, dict):
         out.problems.append(Problem(rel, 1, 1, "a fragment must be a Butane document (a mapping)"))
         return None
     version = str(data.pop("version", vm.butane_version))
-    data.pop("variant", None)
+    variant = data.pop("variant", "fcos")
+    if variant != "fcos":
+        w = marks.value(("variant",))
+        out.problems.append(Problem.at(w, rel, f"fragment variant {variant!r}: stoker renders Fedora CoreOS "
+                                       "(variant fcos)"))
     if version in VERSIONS and VERSIONS.index(version) > VERSIONS.index(vm.butane_version):
         w = marks.value(("version",))
-        out.problems.append(Problem(rel, w[1], w[2], f"fragment needs Butane {version}, "
-                                    f"but VM {vm.name} renders {vm.butane_version}"))
+        out.problems.append(Problem.at(w, rel, f"fragment needs Butane {version}, "
+                                       f"but VM {vm.name} renders {vm.butane_version}"))
     for section, key, kind in (("storage", "files", "path"), ("storage", "directories", "path"),
                                ("storage", "links", "path"), ("systemd", "units", "unit")):
-        for i, entry in enumerate((data.get(section) or {}).get(key) or []):
+        section_value = data.get(section)
+        entries = section_value.get(key) if isinstance(section_value, dict) else None
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
             if isinstance(entry, dict):
                 k = entry.get("path") if kind == "path" else entry.get("name")
                 out.claims.append(Claim(kind, str(k), marks.value((section, key, i))))
-    return data
+    return data, Origins(dict(marks.values), dict(marks.keys))
 
 
 def assemble(fleet: Fleet, vm: VM) -> Assembled:
-    from ..butane.merge import merge_butane
+    """The VM's Butane document: its fragments merged in order, then the
+    generated part, with `origins` telling where each node came from."""
+    from ..butane.merge import merge_with_transcript
 
     out = Assembled(vm, {})
     doc: dict = {}
-    for i, name in enumerate(vm.fragments):
-        fragment = load_fragment(fleet, name, vm, i, out)
-        if fragment is not None:
-            doc = merge_butane(doc, fragment) if doc else fragment
-    generated = generated_part(fleet, vm, out)
-    doc = merge_butane(doc, generated) if doc else generated
+    origins = Origins()
+    parts = [load_fragment(fleet, name, vm, i, out) for i, name in enumerate(vm.fragments)]
+    parts.append(generated_part(fleet, vm, out))
+    for part in parts:
+        if part is None:
+            continue
+        data, part_origins = part
+        if not doc:
+            doc, origins = data, part_origins
+            continue
+        doc, transcript = merge_with_transcript(doc, data, naming="butane")
+        origins = origins.merged(part_origins, transcript)
+    version_where = vm.where(("butane_version",))
+    if version_where:
+        origins.values[("version",)] = version_where
     out.document = {"variant": "fcos", "version": vm.butane_version,
                     **{k: v for k, v in doc.items() if k not in ("variant", "version")}}
+    out.origins = origins
     return out
 
 

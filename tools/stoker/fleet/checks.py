@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from .definitions import Fleet, VM
+from .definitions import VM
 from .errors import Problem
 
 
@@ -20,7 +20,7 @@ def _hint(word: str, choices) -> str:
     return f"; did you mean {m[0]!r}?" if m else ""
 
 
-def check_vm(vm: VM) -> list[Problem]:
+def check_vm(vm: VM, fleet=None) -> list[Problem]:
     problems: list[Problem] = []
     names = set(vm.containers)
 
@@ -86,21 +86,4 @@ def check_vm(vm: VM) -> list[Problem]:
                     break
             else:
                 published[key] = cname
-    return problems
-
-
-def check_fleet(fleet: Fleet) -> list[Problem]:
-    problems: list[Problem] = []
-    for vm in fleet.vms.values():
-        problems += check_vm(vm)
-    devices: dict[str, str] = {}
-    for name, vm in sorted(fleet.vms.items()):
-        # Only fleet volumes are one disk fleet-wide; /dev/vdb is a different disk on each VM.
-        dev = ((vm.data.get("data_volume") or {}).get("device") or {}).get("by_volume")
-        if dev:
-            if dev in devices:
-                problems.append(_problem(vm, ("data_volume", "device", "by_volume"),
-                                         f"data volume {dev!r} of {name} is also the data volume of {devices[dev]}"))
-            else:
-                devices[dev] = name
     return problems

@@ -10,10 +10,12 @@ import argparse
 import os
 from pathlib import Path
 
+from rich.markup import escape
+
 from ..errors import StokerError, UsageError
 from .budget import PROVIDERS
 from .definitions import load_fleet
-from .errors import FleetError
+from .errors import ERROR, FleetError
 
 METADATA_WARNING = ("Ignition configs are cloud user-data: any process on the VM can read them "
                     "(with the secrets in them) from the metadata service. Keep the VMs' workloads trusted.")
@@ -33,13 +35,25 @@ def _fleet(args):
 
 def _names(args, fleet) -> list[str]:
     if getattr(args, "all", False) or not args.vms:
-        if not getattr(args, "all", False) and getattr(args, "require_name", False):
-            raise UsageError("name a VM or pass --all")
-        return sorted(fleet.vms)
-    unknown = [n for n in args.vms if n not in fleet.vms]
+        return fleet.names
+    unknown = [n for n in args.vms if n not in fleet.names]
     if unknown:
-        raise StokerError(f"no VM named {', '.join(unknown)}; the fleet has {', '.join(sorted(fleet.vms))}")
-    return list(args.vms)
+        raise StokerError(f"no VM named {', '.join(unknown)}; the fleet has {', '.join(fleet.names)}")
+    return list(dict.fromkeys(args.vms))
+
+
+def _print_problems(console, problems) -> None:
+    for p in sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.column or 0, p.message)):
+        colour = "red" if p.kind == ERROR else "yellow"
+        console.print(f"[{colour}]{escape(str(p))}[/]", soft_wrap=True, highlight=False)
+
+
+def _note_other_broken(console, fleet, names) -> None:
+    """VMs not asked for whose definitions have problems: shown, but they stop nothing."""
+    others = [n for n in fleet.broken if n not in names]
+    if others:
+        console.print(f"[yellow]note:[/] not rendered this run, with problems: {', '.join(others)} "
+                      f"(stoker validate {' '.join(others)})", soft_wrap=True)
 
 
 def _secrets(args):
@@ -82,12 +96,33 @@ def cmd_render(args) -> int:
 
     fleet = _fleet(args)
     build = Path(args.build_dir or fleet.root / "build")
-    console = _console()
-    for name in _names(args, fleet):
-        rendered = render_vm(fleet, name, None, with_ignition=False)
+    console, err = _console(), _console(stderr=True)
+    names = _names(args, fleet)
+    results, problems = [], []
+    for name in names:
+        try:
+            results.append(render_vm(fleet, name, None, with_ignition=False))
+        except FleetError as exc:
+            problems += exc.problems
+    _note_other_broken(err, fleet, names)
+    if any(p.kind == ERROR for p in problems):
+        _print_problems(err, problems)
+        raise StokerError(f"nothing written: fix the problems above ({_count(problems)})")
+    for rendered in results:
+        _print_problems(err, rendered.warnings)
         for path in write_rendered(rendered, build):
             console.print(f"wrote {path}")
     return 0
+
+
+def _count(problems) -> str:
+    errors = sum(p.kind == ERROR for p in problems)
+    warnings = len(problems) - errors
+    files = len({p.file for p in problems})
+    text = f"{errors} error{'s' if errors != 1 else ''}"
+    if warnings:
+        text += f", {warnings} warning{'s' if warnings != 1 else ''}"
+    return text + f" in {files} file{'s' if files != 1 else ''}"
 
 
 def cmd_ignition(args) -> int:
@@ -97,13 +132,13 @@ def cmd_ignition(args) -> int:
     from .render import render_vm, write_rendered
 
     fleet = _fleet(args)
+    names = _names(args, fleet)
     secrets = _secrets(args)
     provider = args.provider or fleet.data.get("provider", "openstack")
     build = Path(args.build_dir or fleet.root / "build")
-    names = _names(args, fleet)
     err = _console(stderr=True)
     results = []
-    failures: list[str] = []
+    problems = []
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("rendering", total=len(names))
         for name in names:
@@ -111,11 +146,13 @@ def cmd_ignition(args) -> int:
             try:
                 results.append(render_vm(fleet, name, secrets, provider=provider, strict=args.strict))
             except FleetError as exc:
-                failures.append(str(exc))
+                problems += exc.problems
             progress.advance(task)
-    if failures:
+    _note_other_broken(err, fleet, names)
+    if problems:
         # All or nothing: build/ never mixes configs of two different definitions.
-        raise StokerError("\n".join(failures))
+        _print_problems(err, problems)
+        raise StokerError(f"nothing written: fix the problems above ({_count(problems)})")
     for rendered in results:
         write_rendered(rendered, build)
     if any(r.dev_secrets for r in results):
@@ -134,8 +171,7 @@ def cmd_ignition(args) -> int:
         table.add_row(r.vm.name, str(r.units), f"{len(r.ignition):,} B",
                       f"{b.measured:,}/{b.limit:,} {b.unit} ({b.percent:.0f}%)", note)
     _console().print(table)
-    for entry in (e for r in results for e in r.report):
-        err.print(f"[yellow]{entry.kind}:[/] {entry.raw()}")
+    _print_problems(err, [p for r in results for p in r.warnings])
     return 0
 
 

@@ -89,10 +89,11 @@ class DataVolume:
 @dataclass
 class PlainFile:
     path: str
-    source: Path
+    source: Path  # resolved, inside the repository
     mode: int
     template: bool
     where: tuple
+    definition: tuple = ()  # its path in the VM definition, ("files", i)
 
 
 @dataclass
@@ -114,6 +115,7 @@ class VM:
     jobs: dict[str, Container]
     timers: dict[str, Timer]
     extends: str | None = None
+    warnings: list[Problem] = field(default_factory=list)  # found while loading; not errors
 
     @property
     def containers(self) -> dict[str, Container]:
@@ -137,7 +139,13 @@ class Fleet:
     root: Path
     data: dict
     marks: Marks
-    vms: dict[str, VM]
+    vms: dict[str, VM]  # the VMs whose definitions loaded without errors
+    broken: dict[str, list[Problem]] = field(default_factory=dict)  # VM name -> its problems
+
+    @property
+    def names(self) -> list[str]:
+        """Every VM of vms/, loaded or broken."""
+        return sorted(set(self.vms) | set(self.broken))
 
     @property
     def file(self) -> str:
@@ -228,34 +236,48 @@ def deep_merge(parent, child, parent_marks: Marks, child_marks: Marks):
 
 
 def load_fleet(root: Path | None = None) -> Fleet:
+    """Load fleet.yaml and every vms/*.yaml.
+
+    A problem in fleet.yaml raises FleetError: every VM depends on it. A
+    problem in one VM's file (or in the VM it extends) only marks that VM as
+    broken: its problems are in `fleet.broken[name]` and it is absent from
+    `fleet.vms`, so the other VMs still render."""
     root = find_root(root) if root is None else Path(root).resolve()
-    problems = Collector()
     fleet_data, fleet_marks = _read(root, FLEET_FILE)
     if not isinstance(fleet_data, dict):
         raise FleetError(Problem(FLEET_FILE, 1, 1, "expected a mapping at the top level"))
-    problems.problems += check(fleet_data, fleet_marks, load_schema("fleet.schema.json"), FLEET_FILE)
-    problems.raise_if_any()
-
-    raw: dict[str, tuple[dict, Marks, str]] = {}
-    for path in sorted((root / VMS_DIR).glob("*.yaml")):
-        rel = f"{VMS_DIR}/{path.name}"
-        data, marks = _read(root, rel)
-        if not isinstance(data, dict):
-            problems.add(rel, (1, 1), "expected a mapping at the top level")
-            continue
-        problems.problems += check(data, marks, load_schema("vm.schema.json", partial=True), rel)
-        raw[path.stem] = (data, marks, rel)
-    problems.raise_if_any()
+    problems = check(fleet_data, fleet_marks, load_schema("fleet.schema.json"), FLEET_FILE)
+    if problems:
+        raise FleetError(problems)
 
     fleet = Fleet(root, fleet_data, fleet_marks, {})
-    merged: dict[str, tuple[dict, Marks]] = {}
+    raw: dict[str, tuple[dict, Marks, str]] = {}
+    for path in sorted((root / VMS_DIR).glob("*.yaml")):
+        name, rel = path.stem, f"{VMS_DIR}/{path.name}"
+        try:
+            data, marks = _read(root, rel)
+        except FleetError as exc:
+            fleet.broken[name] = list(exc.problems)
+            continue
+        if not isinstance(data, dict):
+            fleet.broken[name] = [Problem(rel, 1, 1, "expected a mapping at the top level")]
+            continue
+        found = check(data, marks, load_schema("vm.schema.json", partial=True), rel)
+        if found:
+            fleet.broken[name] = found
+            continue
+        raw[name] = (data, marks, rel)
+
+    merged: dict[str, tuple[dict, Marks] | None] = {}
     for name in raw:
-        merged[name] = _resolve(name, raw, merged, problems, ())
-    problems.raise_if_any()
+        _resolve(name, raw, merged, fleet.broken, ())
 
     defaults = fleet_data.get("defaults", {})
     full_schema = load_schema("vm.schema.json")
-    for name, (data, marks) in merged.items():
+    for name, resolved in merged.items():
+        if resolved is None or name in fleet.broken:
+            continue
+        data, marks = resolved
         file = raw[name][2]
         data = dict(data)
         data.pop("extends", None)
@@ -267,14 +289,41 @@ def load_fleet(root: Path | None = None) -> Fleet:
             data["updates"] = defaults["updates"]
         found = check(data, marks, full_schema, file)
         if found:
-            problems.problems += found
+            fleet.broken[name] = found
             continue
-        fleet.vms[name] = _build_vm(fleet, name, file, data, marks, raw[name][0].get("extends"), problems)
-    problems.raise_if_any()
+        collector = Collector()
+        vm = _build_vm(fleet, name, file, data, marks, raw[name][0].get("extends"), collector)
+        if collector.errors:
+            fleet.broken[name] = collector.problems
+        else:
+            vm.warnings = collector.problems
+            fleet.vms[name] = vm
+    _shared_volumes(fleet)
     return fleet
 
 
-def _resolve(name, raw, merged, problems: Collector, chain: tuple):
+def _shared_volumes(fleet: Fleet) -> None:
+    """A fleet volume is one disk: two VMs formatting and mounting it would corrupt it.
+    (`/dev/vdb` or a by-id name is a different disk on each VM, so only
+    `by_volume` names are compared.)"""
+    owners: dict[str, str] = {}
+    for name in sorted(fleet.vms):
+        vm = fleet.vms[name]
+        volume = ((vm.data.get("data_volume") or {}).get("device") or {}).get("by_volume")
+        if not volume:
+            continue
+        if volume not in owners:
+            owners[volume] = name
+            continue
+        where = vm.marks.value(("data_volume", "device", "by_volume"))
+        fleet.broken[name] = [Problem.at(where, vm.file, f"data volume {volume!r} of {name} is also "
+                                         f"the data volume of {owners[volume]}")]
+        del fleet.vms[name]
+
+
+def _resolve(name, raw, merged, broken: dict, chain: tuple):
+    """The definition of `name` with its `extends` chain laid under it, or None
+    (and `broken[name]` set) when it or a VM it extends has problems."""
     if name in merged:
         return merged[name]
     data, marks, file = raw[name]
@@ -283,16 +332,26 @@ def _resolve(name, raw, merged, problems: Collector, chain: tuple):
         merged[name] = (data, marks)
         return merged[name]
     where = marks.value(("extends",))
+    merged[name] = None
     if parent == name or parent in chain:
         cycle = " -> ".join(chain + (name, parent))
-        problems.add(file, where[1:], f"extends cycle: {cycle}")
-        return data, marks
+        broken[name] = [Problem.at(where, file, f"extends cycle: {cycle}")]
+        return None
+    if parent in broken:
+        broken[name] = [Problem.at(where, file, f"extends {parent!r}, which has problems "
+                                   f"(see {VMS_DIR}/{parent}.yaml)")]
+        return None
     if parent not in raw:
         hint = _did_you_mean(parent, raw)
-        problems.add(file, where[1:], f"extends {parent!r}, but there is no {VMS_DIR}/{parent}.yaml{hint}")
-        return data, marks
-    pdata, pmarks = _resolve(parent, raw, merged, problems, chain + (name,))
-    merged[name] = deep_merge(pdata, data, pmarks, marks)
+        broken[name] = [Problem.at(where, file,
+                                   f"extends {parent!r}, but there is no {VMS_DIR}/{parent}.yaml{hint}")]
+        return None
+    resolved = _resolve(parent, raw, merged, broken, chain + (name,))
+    if resolved is None:
+        broken.setdefault(name, [Problem.at(where, file, f"extends {parent!r}, which has problems "
+                                            f"(see {VMS_DIR}/{parent}.yaml)")])
+        return None
+    merged[name] = deep_merge(resolved[0], data, resolved[1], marks)
     return merged[name]
 
 
@@ -301,6 +360,39 @@ def _did_you_mean(word: str, choices) -> str:
 
     hint = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f"; did you mean {hint[0]!r}?" if hint else ""
+
+
+def repository_file(root: Path, source: str) -> tuple[Path | None, str | None]:
+    """`source` (relative to the repository root) as a path inside the repository,
+    or (None, why not). Absolute paths, `..` that leaves the repository and
+    symlinks that point outside it are refused: their contents would go into
+    user-data from the operator's own machine."""
+    if not source or source.startswith("/") or source.startswith("~"):
+        return None, (f"file source {source!r} must be a path relative to the repository root "
+                      "(for example files/bastion/nginx.conf)")
+    root = root.resolve()
+    candidate = root / source
+    try:
+        resolved = candidate.resolve(strict=False)
+    except (OSError, RuntimeError):  # a symlink loop
+        return None, f"file source {source!r} cannot be resolved (a symlink loop?)"
+    if not resolved.is_relative_to(root):
+        how = "is a symlink that points" if _has_symlink(root, source) else "points"
+        return None, f"file source {source!r} {how} outside the repository ({resolved})"
+    if not resolved.is_file():
+        if resolved.is_dir():
+            return None, f"file source {source!r} is a directory, not a file"
+        return None, f"file {source!r} does not exist in the repository"
+    return resolved, None
+
+
+def _has_symlink(root: Path, source: str) -> bool:
+    path = root
+    for part in Path(source).parts:
+        path = path / part
+        if path.is_symlink():
+            return True
+    return False
 
 
 def full_image(registry: str, image: str) -> str:
@@ -333,11 +425,12 @@ def _build_vm(fleet: Fleet, name, file, data, marks: Marks, extends, problems: C
 
     files = []
     for i, f in enumerate(data.get("files", [])):
-        src = fleet.root / f["source"]
-        if not src.is_file():
-            add(("files", i, "source"), f"file {f['source']!r} does not exist in the repository")
+        src, why = repository_file(fleet.root, f["source"])
+        if why:
+            add(("files", i, "source"), why)
+            continue
         files.append(PlainFile(f["path"], src, f.get("mode", 0o644), bool(f.get("template", False)),
-                               marks.value(("files", i))))
+                               marks.value(("files", i)), ("files", i)))
 
     volume = None
     dv = data.get("data_volume")

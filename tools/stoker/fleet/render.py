@@ -14,12 +14,11 @@ from pathlib import Path
 
 from ..butane.resources import data_url as butane_data_url
 from ..fileio import write_atomic
-from ..report import Report
 from . import budget as budget_mod
-from .assemble import assemble, claim_problems, to_yaml
+from .assemble import Assembled, assemble, claim_problems, to_yaml
 from .checks import check_vm
 from .definitions import VM, Fleet
-from .errors import FleetError, Problem
+from .errors import ERROR, WARNING, FleetError, Problem
 from .quadlet import env_file_contents
 from .secrets import DEV_MARKER, Secrets, values_for
 
@@ -33,24 +32,14 @@ class Rendered:
     wrapped: bool = False
     budget: budget_mod.Budget | None = None
     full_budget: budget_mod.Budget | None = None
-    report: Report = field(default_factory=Report)
+    warnings: list[Problem] = field(default_factory=list)  # located in the files the operator edits
     units: int = 0
     dev_secrets: bool = False
+    assembled: Assembled | None = None
 
 
 def data_url(text: str) -> str:
     return butane_data_url(text.encode("utf-8"), compress=False)[0]
-
-
-def butane_for(fleet: Fleet, vm: VM):
-    """The merged Butane document of one VM and its YAML text; FleetError on any problem."""
-    problems = check_vm(vm)
-    assembled = assemble(fleet, vm)
-    problems += assembled.problems
-    problems += claim_problems(assembled.claims, vm)
-    if problems:
-        raise FleetError(problems)
-    return assembled, to_yaml(vm, assembled.document)
 
 
 def count_units(config: dict) -> int:
@@ -60,29 +49,61 @@ def count_units(config: dict) -> int:
     return units + len(quadlets)
 
 
+def _translation_problems(result, assembled: Assembled) -> list[Problem]:
+    """The transpiler's findings, each at the line of the fragment or definition it came from."""
+    vm = assembled.vm
+    problems = []
+    for entry in result.report:
+        unused = entry.message.startswith("unused key ")
+        where = assembled.origins.locate(entry.path, key=unused)
+        problems.append(Problem.at(where, vm.file, entry.message,
+                                   ERROR if entry.kind == "error" else WARNING))
+    if result.error and not any(p.kind == ERROR for p in problems):
+        # A failure with no entry of its own (the YAML stoker generated did not parse).
+        problems.append(Problem(vm.file, None, None, f"Butane translation failed: {result.error}"))
+    return problems
+
+
 def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str | None = None,
               strict: bool = False, with_ignition: bool = True) -> Rendered:
-    """Render one VM. Without `secrets` (or with_ignition false) only the Butane text is made."""
+    """Render one VM: its Butane document and, with secrets, its Ignition config.
+
+    Every problem of every stage (definition checks, fragments, translation,
+    secrets, size) is collected and raised together as one FleetError, each at
+    its file, line and column; warnings ride along in `Rendered.warnings`, or
+    fail the render under `strict`. Without `secrets` (or with_ignition false)
+    only the Butane text is made."""
     from ..butane import translate
 
     if name not in fleet.vms:
+        if name in fleet.broken:
+            raise FleetError(fleet.broken[name])
         raise FleetError(Problem("vms/", None, None, f"no VM named {name!r}; the fleet has "
-                                 f"{', '.join(sorted(fleet.vms))}"))
+                                 f"{', '.join(fleet.names)}"))
     vm = fleet.vms[name]
-    assembled, text = butane_for(fleet, vm)
-    out = Rendered(vm, text)
+    problems: list[Problem] = list(vm.warnings) + check_vm(vm, fleet)
+    assembled = assemble(fleet, vm)
+    problems += assembled.problems + claim_problems(assembled.claims, vm)
+    text = to_yaml(vm, assembled.document)
+    out = Rendered(vm, text, assembled=assembled)
+    result = translate(text, files_dir=fleet.root, strict=False, filename=f"build/{name}.bu")
+    problems += _translation_problems(result, assembled)
+    values = None
+    if with_ignition:
+        if secrets is None:
+            problems.append(Problem(vm.file, None, None, "rendering Ignition needs secrets (or --dev-secrets)"))
+        else:
+            try:
+                values = values_for(secrets, vm, list(assembled.secret_files.values()))
+            except FleetError as exc:
+                problems += exc.problems
+    errors = [p for p in problems if p.kind == ERROR]
+    warnings = [p for p in problems if p.kind == WARNING]
+    if errors or (strict and warnings):
+        raise FleetError(problems)
+    out.warnings = warnings
     if not with_ignition:
         return out
-    if secrets is None:
-        raise FleetError(Problem(vm.file, None, None, "rendering Ignition needs secrets (or --dev-secrets)"))
-    values = values_for(secrets, vm, list(assembled.secret_files.values()))
-    result = translate(text, files_dir=fleet.root, strict=strict, filename=f"build/{name}.bu")
-    out.report = result.report
-    if not result.ok or result.config is None:
-        lines = [f"build/{name}.bu:{e.line}:{e.column}: {e.kind}: {e.message}" if e.line else
-                 f"build/{name}.bu: {e.kind}: {e.message}" for e in result.report]
-        raise FleetError(Problem(f"build/{name}.bu", None, None,
-                                 f"translation failed: {result.error}" + "".join("\n  " + l for l in lines)))
     config = result.config
     files = config.setdefault("storage", {}).setdefault("files", [])
     for entry in files:
@@ -105,7 +126,7 @@ def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str
         out.budget = budget_mod.measure(wrapped, provider)
         if not out.budget.fits:
             raise FleetError(Problem(vm.file, None, None,
-                                     f"build/{name}.ign is {out.full_budget.measured} {out.full_budget.unit} "
+                                     f"the Ignition config is {out.full_budget.measured} {out.full_budget.unit} "
                                      f"and still {out.budget.measured} when wrapped; {provider} allows "
                                      f"{out.budget.limit}"))
         out.ignition, out.wrapped = wrapped, True

@@ -42,9 +42,9 @@ def _with_file(data: bytes, fn, prefix: str = "") -> list[Check]:
 
 def validate_rendered(rendered: Rendered) -> list[Check]:
     checks = [Check("definition schema and cross-checks", OK, rendered.vm.file)]
-    warnings = [e for e in rendered.report if e.kind != "error"]
+    warnings = rendered.warnings
     checks.append(Check("transpiler report (strict)", FAILED if warnings else OK,
-                        "\n".join(e.raw() for e in warnings) or f"build/{rendered.vm.name}.bu"))
+                        "\n".join(str(p) for p in warnings) or f"build/{rendered.vm.name}.bu"))
     b = rendered.budget
     checks.append(Check(f"size ({b.provider})", OK if b.fits else FAILED,
                         f"{b.measured:,} of {b.limit:,} {b.unit} ({b.percent:.0f}%)"
