@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 
 from .definitions import VM
-from .errors import Problem
+from .errors import WARNING, Problem
+from .values import parse_port, zincati_time_zone_problem
 
 
 def _problem(vm: VM, path: tuple, message: str, key: bool = False) -> Problem:
@@ -72,18 +73,64 @@ def check_vm(vm: VM, fleet=None) -> list[Problem]:
     published: dict[tuple, str] = {}
     for cname, c in sorted(vm.containers.items()):
         for i, spec in enumerate(c.ports):
-            proto = spec.split("/", 1)[1] if "/" in spec else "tcp"
-            parts = spec.split("/", 1)[0].rsplit(":", 2)
-            address, host = (parts[0], parts[1]) if len(parts) == 3 else ("", parts[0])
-            if not 0 < int(host) < 65536:
-                problems.append(_problem(vm, c.path + ("ports", i), f"host port {host} is out of range"))
-            key = (int(host), proto)
+            mapping, why = parse_port(spec)
+            if why:
+                problems.append(_problem(vm, c.path + ("ports", i), why))
+                continue
+            key = (mapping.host, mapping.protocol)
             # A port on all addresses clashes with the same port on any one address.
-            for (other_port, other_proto), owner in published.items():
-                if (other_port, other_proto) == key:
-                    problems.append(_problem(vm, c.path + ("ports", i),
-                                             f"host port {host}/{proto} of {cname} is already published by {owner}"))
-                    break
+            if key in published:
+                problems.append(_problem(vm, c.path + ("ports", i),
+                                         f"host port {mapping.host}/{mapping.protocol} of {cname} is already "
+                                         f"published by {published[key]}"))
             else:
                 published[key] = cname
+
+    problems += _updates_problems(vm, fleet)
+    return problems
+
+
+def _updates_problems(vm: VM, fleet) -> list[Problem]:
+    """Zincati's reboot windows: from the VM's own `updates`, or fleet.yaml's defaults."""
+    zone = (vm.updates or {}).get("time_zone")
+    if zone is None:
+        return []
+    why = zincati_time_zone_problem(zone)
+    if not why:
+        return []
+    if ("updates",) in vm.marks.values or fleet is None:
+        return [_problem(vm, ("updates", "time_zone"), why)]
+    return [Problem.at(fleet.marks.value(("defaults", "updates", "time_zone")), "fleet.yaml", why)]
+
+
+def mount_source_warnings(vm: VM, document: dict) -> list[Problem]:
+    """Bind-mount sources that neither the data volume nor this config creates.
+
+    Podman refuses to start a container whose `Volume=` source does not exist
+    on the host, so such a source works only if something outside the config
+    made it. `document` is the VM's merged Butane document; Ignition creates
+    the parent directories of every file, directory and link it writes."""
+    storage = document.get("storage") or {}
+    created: set[str] = set()
+    for kind in ("files", "directories", "links"):
+        for entry in storage.get(kind) or []:
+            path = str((entry or {}).get("path") or "").rstrip("/")
+            while path and path not in created:
+                created.add(path)
+                path = path.rpartition("/")[0]
+    for fs in storage.get("filesystems") or []:
+        if (fs or {}).get("path"):
+            created.add(str(fs["path"]).rstrip("/"))
+    volume_root = vm.data_volume.mount + "/" if vm.data_volume else None
+    problems = []
+    for cname, c in sorted(vm.containers.items()):
+        for i, m in enumerate(c.volumes):
+            source = m.source.rstrip("/") or "/"
+            if (volume_root and source.startswith(volume_root)) or source in created:
+                continue
+            problems.append(Problem.at(
+                vm.where(c.path + ("volumes", i, "source")), vm.file,
+                f"{source} is neither a data_volume directory nor a path this config creates: podman "
+                f"refuses to start {cname} unless it exists on the host (declare it under directories:)",
+                WARNING))
     return problems

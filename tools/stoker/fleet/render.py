@@ -16,7 +16,7 @@ from ..butane.resources import data_url as butane_data_url
 from ..fileio import write_atomic
 from . import budget as budget_mod
 from .assemble import Assembled, assemble, claim_problems, to_yaml
-from .checks import check_vm
+from .checks import check_vm, mount_source_warnings
 from .definitions import VM, Fleet
 from .errors import ERROR, WARNING, FleetError, Problem
 from .quadlet import env_file_contents
@@ -84,6 +84,7 @@ def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str
     problems: list[Problem] = list(vm.warnings) + check_vm(vm, fleet)
     assembled = assemble(fleet, vm)
     problems += assembled.problems + claim_problems(assembled.claims, vm)
+    problems += mount_source_warnings(vm, assembled.document)
     text = to_yaml(vm, assembled.document)
     out = Rendered(vm, text, assembled=assembled)
     result = translate(text, files_dir=fleet.root, strict=False, filename=f"build/{name}.bu")
