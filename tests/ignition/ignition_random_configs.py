@@ -1,19 +1,31 @@
-"""Random spec-3.3.0 configs that hit many Ignition rules at once.
+"""Random configs of specs 3.0.0-3.3.0 that hit many Ignition rules at once.
 
 Used for differential tests against the real ignition-validate: values are drawn
 from small pools of valid and invalid choices so that interactions (duplicates,
-node conflicts, partition overlaps, ...) come up often.
+node conflicts, partition overlaps, ...) come up often. Sections a spec lacks
+(proxy before 3.1.0, luks before 3.2.0, kernelArguments before 3.3.0) are drawn
+and then dropped, so that a seed gives the same 3.3.0 configs as before; fields
+that moved between versions (compression on merge entries in 3.0.0, ...) stay,
+and ignition-validate reports them as unused keys.
+
+`mutate()` and `add_unknown_keys()` make documents with Go type errors and
+unknown keys out of a config, for comparing whole-document validation.
 """
 
+import copy
 import random
+
+from stoker.ignition.versions import has
 
 
 class RandomConfigs:
     PATHS = ["/a", "/a/b", "/etc/x", "rel", "/etc/../x", "/d/", "", "/l", "/l/x"]
     SOURCES = ["data:,x", "http://x", "https://x/y", "ftp://x", "s3://b/k", "tftp://h/x", "", "data:bad", "gs://b/o"]
+    WRONG_TYPES = [0, 1.5, "x", True, [], {}, [1], {"a": 1}]
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, version: str = "3.3.0") -> None:
         self.rng = random.Random(seed)
+        self.version = version
 
     def maybe(self, p=0.5):
         return self.rng.random() < p
@@ -72,7 +84,17 @@ class RandomConfigs:
             "clevis": self.pick(None, clevis)})
 
     def config(self):
-        c = {"ignition": {"version": "3.3.0"}}
+        c = self.draw()
+        if not has(self.version, "proxy"):
+            c["ignition"].pop("proxy", None)
+        if not has(self.version, "luks"):
+            c.get("storage", {}).pop("luks", None)
+        if not has(self.version, "kernelArguments"):
+            c.pop("kernelArguments", None)
+        return c
+
+    def draw(self):
+        c = {"ignition": {"version": self.version}}
         if self.maybe(0.3):
             c["ignition"]["config"] = {"merge": self.some(self.resource, 0, 2)}
             if self.maybe():
@@ -127,3 +149,32 @@ class RandomConfigs:
             c["kernelArguments"] = {"shouldExist": self.pick(["a"], ["a", "a"]),
                                     "shouldNotExist": self.pick(["a"], ["b"])}
         return c
+
+    # -- documents for whole-document validation --
+    def add_unknown_keys(self, config, count=2):
+        """A copy of `config` with keys no spec has added to some of its objects."""
+        config = copy.deepcopy(config)
+        objects = [o for o in _objects(config)]
+        for n in range(count):
+            self.rng.choice(objects)[f"bogus{n}"] = self.pick(1, "x", None, {"a": 1})
+        return config
+
+    def mutate(self, config):
+        """A copy of `config` with one value that is not an object replaced by one of another JSON type."""
+        config = copy.deepcopy(config)
+        parent, key = self.rng.choice([(o, k) for o in _objects(config) for k in o if k != "version"]
+                                      or [(config, "storage")])
+        old = parent.get(key)
+        parent[key] = self.rng.choice([w for w in self.WRONG_TYPES if type(w) is not type(old)])
+        return config
+
+
+def _objects(value):
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)

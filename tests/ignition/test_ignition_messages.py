@@ -182,7 +182,7 @@ CASES = [
      {"storage": {"disks": [{"device": "/dev/vda", "partitions": [{"label": "x" * 37}]}]}},
      [(ERROR, "$.storage.disks.0.partitions.0.label", "partition labels may not exceed 36 characters")]),
     ("partition-label-colon", "3.4.0", {"storage": {"disks": [{"device": "/dev/vda", "partitions": [{"label": "a:b"}]}]}},
-     [(WARNING, "$.storage.disks.0.partitions.0.label", "partition label will be truncated to text before the colon")]),
+     [(ERROR, "$.storage.disks.0.partitions.0.label", "partition label will be truncated to text before the colon")]),
     ("partition-guid-format", "3.4.0",
      {"storage": {"disks": [{"device": "/dev/vda", "partitions": [{"number": 1, "typeGuid": "linux"}]}]}},
      [(ERROR, "$.storage.disks.0.partitions.0.typeGuid", GUID_MSG)]),
@@ -294,6 +294,7 @@ def test_minimal_config_is_clean(version):
     assert validate(config(version), version) == []
 
 
-def test_unknown_version_is_refused():
+@pytest.mark.parametrize("version", ["2.3.0", "3.8.0", "3.7.0", "3.6.0-experimental"])
+def test_unknown_version_is_refused(version):
     with pytest.raises(ValueError):
-        validate(config("3.2.0"), "3.2.0")
+        validate(config(version), version)

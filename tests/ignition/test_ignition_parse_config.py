@@ -62,3 +62,16 @@ def test_values_are_decoded():
     config, error = parse_config('{"s": "a\\u00e9\\ud800", "n": [1, -2.5e1, 0], "b": [true, false, null], "o": {}}')
     assert error is None
     assert config == {"s": "a\u00e9\ufffd", "n": [1, -25.0, 0], "b": [True, False, None], "o": {}}
+
+
+def test_huge_integers_and_invalid_utf8_are_read_as_go_reads_them():
+    config, error = parse_config(b'{"n": ' + b"9" * 5000 + b', "s": "a\xe2\x82b\xff"}')
+    assert error is None
+    assert config["n"] == float("inf")
+    # Go replaces each byte of invalid UTF-8 with U+FFFD
+    assert config["s"] == "a\ufffd\ufffdb\ufffd"
+
+
+def test_text_with_lone_surrogates_is_parsed_not_raised():
+    # a lone surrogate has no UTF-8 form: its three bytes are invalid UTF-8, three U+FFFD to Go
+    assert parse_config('{"s": "\ud800"}') == ({"s": "\ufffd" * 3}, None)

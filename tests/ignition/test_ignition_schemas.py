@@ -8,6 +8,7 @@ import pytest
 from stoker.ignition import SUPPORTED_VERSIONS, check_schema
 from stoker.ignition.gen_schemas import render
 from stoker.ignition.schema import SCHEMA_DIR
+from stoker.report import format_path
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
@@ -75,3 +76,34 @@ def test_hash_and_guid_formats():
     assert sorted(paths(check_schema(config, "3.4.0"))) == [
         ("storage", "disks", 0, "partitions", 0, "typeGuid"),
         ("storage", "files", 0, "contents", "verification", "hash")]
+
+
+def test_older_specs_lack_later_fields_and_require_what_ignition_required():
+    def errors(config, version):
+        return sorted(format_path(e.path) + ": " + e.message for e in check_schema(config, version))
+
+    proxy = {"ignition": {"version": "3.0.0", "proxy": {"httpProxy": "http://p"}}}
+    assert [e.path for e in check_schema(proxy, "3.0.0")] == [("ignition",)]
+    assert check_schema(with_version(proxy, "3.1.0"), "3.1.0") == []
+    # raid level and devices, and a link's target, were non-omitempty until 3.3.0
+    storage = {"raid": [{"name": "md"}], "links": [{"path": "/l"}]}
+    assert errors({"ignition": {"version": "3.2.0"}, "storage": storage}, "3.2.0") == [
+        "$.storage.links.0: 'target' is a required property",
+        "$.storage.raid.0: 'devices' is a required property",
+        "$.storage.raid.0: 'level' is a required property"]
+    assert check_schema({"ignition": {"version": "3.3.0"}, "storage": storage}, "3.3.0") == []
+    # sha256 from 3.1.0, format "none" from 3.3.0
+    sha256 = {"path": "/f", "contents": {"source": "https://e/f", "verification": {"hash": "sha256-" + "a" * 64}}}
+    assert [e.path for e in check_schema({"ignition": {"version": "3.0.0"}, "storage": {"files": [sha256]}},
+                                         "3.0.0")] == [("storage", "files", 0, "contents", "verification", "hash")]
+    none = {"filesystems": [{"device": "/dev/vdb", "format": "none"}]}
+    assert len(check_schema({"ignition": {"version": "3.2.0"}, "storage": none}, "3.2.0")) == 1
+    assert check_schema({"ignition": {"version": "3.3.0"}, "storage": none}, "3.3.0") == []
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_every_definition_is_used(version):
+    schema = json.loads(render(version))
+    text = json.dumps({k: v for k, v in schema.items() if k != "$defs"}) + json.dumps(schema["$defs"])
+    for name in schema["$defs"]:
+        assert f'"#/$defs/{name}"' in text, name

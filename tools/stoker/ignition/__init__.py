@@ -1,28 +1,40 @@
-"""Ignition's own checks on a generated config: semantic validation and JSON Schemas.
+"""Ignition's own checks on a config: parsing, semantic validation and JSON Schemas.
 
-    validate(config, version)      Ignition's validation messages, in Ignition's order
+    validate_document(data)        a whole .ign document as Ignition reads it: JSON, version,
+                                   Go types, validation, duplicates, unused keys, with positions
+    validate(config, version)      Ignition's validation messages for a generated config
+                                   (duplicates first, as Butane reports them)
     check_schema(config, version)  structure against schemas/ignition-<version>.json
     parse_config(text)             JSON parsing with Go encoding/json's error texts
 
-Configs are plain dicts as json.loads returns them (camelCase keys). Every entry
-has a JSON path; mapping paths back to YAML is the caller's job.
+Specs 3.0.0 to 3.7.0-experimental (SUPPORTED_VERSIONS), following Ignition
+v2.26.0, the release Butane v0.29.0 vendors. Configs are plain dicts as
+json.loads returns them (camelCase keys). Every entry has a JSON path; mapping
+paths back to YAML is the caller's job.
 """
 
 from __future__ import annotations
 
 from ..report import Entry
+from .document import DocumentResult, validate_document
 from .duplicates import find_duplicates
 from .gojson import parse_config
 from .schema import check_schema
 from .semantic import SemanticValidator
 from .versions import SUPPORTED_VERSIONS, check_supported
 
-__all__ = ["SUPPORTED_VERSIONS", "validate", "check_schema", "parse_config"]
+__all__ = ["SUPPORTED_VERSIONS", "DocumentResult", "validate", "validate_document", "check_schema",
+           "parse_config"]
 
 
 def validate(config: dict, version: str) -> list[Entry]:
-    """Ignition's validation of `config` as spec `version`: duplicates first, then the rest."""
+    """Ignition's validation of `config` as spec `version`: duplicates first, then the rest.
+
+    Raises ValueError for a version not in SUPPORTED_VERSIONS. The same rules
+    as validate_document (Ignition v2.26.0, which Butane v0.29.0 vendors), on
+    an already decoded config.
+    """
     check_supported(version)
     if not isinstance(config, dict):
         return []
-    return find_duplicates(config) + SemanticValidator(version).config(config)
+    return find_duplicates(config, version) + SemanticValidator(version).config(config)

@@ -6,6 +6,12 @@ are kept exactly as Ignition prints them (config/shared/errors), typos included.
 
 DUPLICATE = "duplicate entry defined"
 
+# Reading a document (config/shared/errors, config/validate/validate.go)
+EMPTY = "not a config (empty)"
+UNUSED_KEY = "unused key {key}"
+NOT_AN_OBJECT = ("context tree does not match content tree at {path}. "
+                 "Line and column reporting may be inconsistent. Unused keys may not be reported")
+
 INVALID_VERSION = "invalid config version (couldn't parse)"
 UNKNOWN_VERSION = "unsupported config version"
 
@@ -92,3 +98,7 @@ INVALID_UNIT_CONTENT = "invalid unit content: {detail}"
 
 def no_install_section(unit_name: str, quote) -> str:
     return f"unit {quote(unit_name)} is enabled, but has no install section so enable does nothing"
+
+
+def template_without_install(template: str, instance: str, quote) -> str:
+    return f"template unit {quote(template)} for {quote(instance)} doesn't have Install section"

@@ -4,29 +4,33 @@ Ignition validates a typed struct tree: each node's own checks run first, then
 its fields in struct order (the JSON key order of SPEC §2). The reports come out
 in that order, so this module walks the parsed JSON the same way. The input may
 not match the schema; anything of the wrong type is skipped here, because
-check_schema reports it.
+check_schema (or, for a whole document, Go's decoding in decode.py) reports it.
+
+Every rule that is not in every spec version asks versions.has(); the sources
+are coreos/ignition v2.26.0 config/v3_*/types/*.go.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from ..report import ERROR, WARNING, Entry
 from . import messages as msg
 from .goformat import clean_path, extension, go_quote, join_path
+from .gojson import is_valid_json
 from .unitfile import UnitContentError, deserialize
 from .urls import URLError, parse_go_url, validate_tang_url, validate_url
-from .versions import has
+from .versions import has, parse_semver
 
 Path = tuple
 
-_GUID = re.compile(r"^(|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$")
-_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+# Go's regexp "$" is the end of the text; Python's would also match before a final newline
+_GUID = re.compile(r"(|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\Z")
+_INSTANCE_UNIT = re.compile(r"(.+?)@(.+?)\.service\Z")  # systemd.go checkInstanceUnit
 _UNIT_EXTENSIONS = {".service", ".socket", ".device", ".mount", ".automount", ".swap", ".target",
                     ".path", ".timer", ".snapshot", ".slice", ".scope"}
-_FILESYSTEM_FORMATS = {"ext4", "btrfs", "xfs", "swap", "vfat", "none"}
+_FILESYSTEM_FORMATS = {"ext4", "btrfs", "xfs", "swap", "vfat"}  # and "none" from 3.3.0
 _LABEL_LIMITS = {"ext4": 16, "btrfs": 256, "xfs": 12, "swap": 15, "vfat": 11}
 _CLEVIS_PINS = {"tpm2", "tang", "sss"}
 _RAID_LEVELS_WITHOUT_SPARES = {"linear", "raid0", "0", "stripe"}
@@ -55,6 +59,11 @@ def _number(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _byte_length(text: str) -> int:
+    """len() of the Go string: UTF-8 bytes."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def path_error(path: Any) -> str | None:
     """Ignition's validatePath: absolute and already clean."""
     if not isinstance(path, str) or path == "":
@@ -67,9 +76,17 @@ def path_error(path: Any) -> str | None:
 
 
 class SemanticValidator:
+    """Ignition's Validate() methods for spec `version` (one of versions.SUPPORTED_VERSIONS).
+
+    config(config) returns the entries, errors and warnings, in Ignition's order.
+    """
+
     def __init__(self, version: str) -> None:
         self.version = version
         self.entries: list[Entry] = []
+
+    def has(self, feature: str) -> bool:
+        return has(self.version, feature)
 
     # -- reporting --
     def error(self, path: Path, message: str | None) -> None:
@@ -86,8 +103,10 @@ class SemanticValidator:
         self._ignition(_obj(config.get("ignition")), ("ignition",))
         # kernelArguments and passwd have no checks beyond duplicates
         self._storage(_obj(config.get("storage")), ("storage",))
-        for i, unit in enumerate(_items(_obj(config.get("systemd")).get("units"))):
-            self._unit(_obj(unit), ("systemd", "units", i))
+        units = [_obj(unit) for unit in _items(_obj(config.get("systemd")).get("units"))]
+        self._template_units(units, ("systemd", "units"))
+        for i, unit in enumerate(units):
+            self._unit(unit, ("systemd", "units", i))
         return self.entries
 
     def _systemd_path_conflicts(self, config: dict) -> None:
@@ -104,30 +123,36 @@ class SemanticValidator:
         storage = _obj(config.get("storage"))
         for kind in ("files", "directories", "links"):
             for i, node in enumerate(_items(storage.get(kind))):
-                if _obj(node).get("path") in written:
+                if _text(_obj(node).get("path")) in written:
                     self.error(("storage", kind, i, "path"), msg.PATH_CONFLICTS_SYSTEMD)
 
     # -- ignition section --
     def _ignition(self, ignition: dict, at: Path) -> None:
         self._version(ignition.get("version"), at + ("version",))
         config = _obj(ignition.get("config"))
+        # 3.0.0 has ConfigReference and CaReference; 3.1.0 made them Resources that need a source
+        unified = self.has("resource")
+        if unified:
+            for i, merge in enumerate(_items(config.get("merge"))):
+                self.error(at + ("config", "merge", i), self._required_source(_obj(merge)))
         for i, merge in enumerate(_items(config.get("merge"))):
-            self.error(at + ("config", "merge", i), self._required_source(_obj(merge)))
-        for i, merge in enumerate(_items(config.get("merge"))):
-            self._resource(_obj(merge), at + ("config", "merge", i))
-        self._resource(_obj(config.get("replace")), at + ("config", "replace"))
-        self._proxy(_obj(ignition.get("proxy")), at + ("proxy",))
+            self._resource(_obj(merge), at + ("config", "merge", i), "config")
+        self._resource(_obj(config.get("replace")), at + ("config", "replace"), "config")
+        if self.has("proxy"):
+            self._proxy(_obj(ignition.get("proxy")), at + ("proxy",))
         authorities = _items(_obj(_obj(ignition.get("security")).get("tls")).get("certificateAuthorities"))
         at_cas = at + ("security", "tls", "certificateAuthorities")
+        if unified:
+            for i, ca in enumerate(authorities):
+                self.error(at_cas + (i,), self._required_source(_obj(ca)))
         for i, ca in enumerate(authorities):
-            self.error(at_cas + (i,), self._required_source(_obj(ca)))
-        for i, ca in enumerate(authorities):
-            self._resource(_obj(ca), at_cas + (i,))
+            self._resource(_obj(ca), at_cas + (i,), "ca")
 
     def _version(self, version: Any, at: Path) -> None:
-        if not isinstance(version, str) or not _SEMVER.match(version):
+        parsed = parse_semver(version) if isinstance(version, str) else None
+        if parsed is None:
             self.error(at, msg.INVALID_VERSION)
-        elif version != self.version:
+        elif parsed != parse_semver(self.version):
             self.error(at, msg.UNKNOWN_VERSION)
 
     def _proxy(self, proxy: dict, at: Path) -> None:
@@ -159,7 +184,18 @@ class SemanticValidator:
             return msg.SOURCE_REQUIRED
         return self._url_error(source)
 
-    def _resource(self, resource: dict, at: Path) -> None:
+    def _resource(self, resource: dict, at: Path, kind: str = "file") -> None:
+        """A Resource (3.1.0+), or in 3.0.0 one of FileContents ("file"), ConfigReference ("config")
+        and CaReference ("ca"), whose checks differ (v3_0/types/file.go, ignition.go, ca.go)."""
+        if not self.has("resource") and kind != "file":
+            source = _text(resource.get("source"))
+            if kind == "ca":
+                # CaReference.Source is a plain string checked with validateURL: empty is a bad scheme
+                self.error(at + ("source",), self._url_error(source) if source else msg.INVALID_SCHEME)
+            elif source is not None:
+                self.error(at + ("source",), self._url_error(source))
+            self._hash(resource, at)
+            return
         source = _text(resource.get("source"))
         compression = resource.get("compression")
         if compression is not None and compression not in ("", "gzip"):
@@ -169,7 +205,7 @@ class SemanticValidator:
             self.error(at + ("verification", "hash"), msg.VERIFICATION_AND_NIL_SOURCE)
         if source is not None:
             self.error(at + ("source",), self._url_error(source))
-        headers = _items(resource.get("httpHeaders"))
+        headers = _items(resource.get("httpHeaders")) if self.has("httpHeaders") else []
         if headers:
             self.error(at + ("httpHeaders",), self._header_scheme_error(source))
         for i, header in enumerate(headers):
@@ -179,8 +215,12 @@ class SemanticValidator:
             if header.get("value") == "":
                 # an absent value is fine, an empty one is not
                 self.error(at + ("httpHeaders", i, "value"), msg.INVALID_HTTP_HEADER)
+        self._hash(resource, at)
+
+    def _hash(self, resource: dict, at: Path) -> None:
+        hash_ = _text(_obj(resource.get("verification")).get("hash"))
         if hash_ is not None:
-            self.error(at + ("verification", "hash"), _hash_error(hash_))
+            self.error(at + ("verification", "hash"), _hash_error(hash_, self.has("verification.sha256")))
 
     @staticmethod
     def _header_scheme_error(source: str | None) -> str | None:
@@ -208,7 +248,7 @@ class SemanticValidator:
             self._filesystem(_obj(filesystem), at + ("filesystems", i))
         for i, link in enumerate(links):
             self._node(link, at + ("links", i), with_mode=False)
-        for i, luks in enumerate(_items(storage.get("luks"))):
+        for i, luks in enumerate(_items(storage.get("luks")) if self.has("luks") else []):
             self._luks(_obj(luks), at + ("luks", i))
         for i, raid in enumerate(_items(storage.get("raid"))):
             self._raid(_obj(raid), at + ("raid", i))
@@ -227,14 +267,17 @@ class SemanticValidator:
         for i, file in enumerate(files):
             for _ in under_link(file):
                 self.error(at + ("files", i), msg.FILE_USED_SYMLINK)
-        directory_paths = [_text(d.get("path")) for d in directories]
+        directory_paths = [_text(d.get("path")) or "" for d in directories]
         for i, link in enumerate(links):
             for _ in under_link(link):
                 self.error(at + ("links", i), msg.LINK_USED_SYMLINK)
             target = _text(link.get("target"))
-            if _empty(target):
-                self.error(at + ("links", i, "target"), msg.LINK_TARGET_REQUIRED)
-                continue
+            if self.has("link.target_optional"):
+                if _empty(target):
+                    self.error(at + ("links", i, "target"), msg.LINK_TARGET_REQUIRED)
+                    continue
+            else:
+                target = target or ""  # a plain string before 3.3.0, with no rule of its own
             if link.get("hard") is not True:
                 continue
             resolved = clean_path(target)
@@ -274,7 +317,7 @@ class SemanticValidator:
             return
         if mode < 0 or mode > 0o7777:
             self.error(at, msg.FILE_ILLEGAL_MODE)
-        if mode & 0o7000 and not has(self.version, "mode.special_bits"):
+        if mode & 0o7000 and not self.has("mode.special_bits"):
             self.warn(at, msg.MODE_SPECIAL_BITS)
 
     def _file(self, file: dict, at: Path) -> None:
@@ -288,8 +331,8 @@ class SemanticValidator:
             if owner_obj.get("id") is not None and not _empty(owner_obj.get("name")):
                 self.error(at + (owner,), msg.BOTH_ID_AND_NAME_SET)
         for i, appended in enumerate(_items(file.get("append"))):
-            self._resource(_obj(appended), at + ("append", i))
-        self._resource(contents, at + ("contents",))
+            self._resource(_obj(appended), at + ("append", i), "file")
+        self._resource(contents, at + ("contents",), "file")
 
     def _disk(self, disk: dict, at: Path) -> None:
         partitions = [_obj(p) for p in _items(disk.get("partitions"))]
@@ -332,10 +375,10 @@ class SemanticValidator:
         if not _number(partition.get("number")) and label is None:
             self.error(at, msg.NEED_LABEL_OR_NUMBER)
         if label is not None:
-            if len(label.encode("utf-16-le")) // 2 > 36:
+            if _byte_length(label) > 36:
                 self.error(at + ("label",), msg.PARTITION_LABEL_TOO_LONG)
             elif ":" in label:
-                self.warn(at + ("label",), msg.LABEL_CONTAINS_COLON)
+                self.error(at + ("label",), msg.LABEL_CONTAINS_COLON)
         for key in ("guid", "typeGuid"):
             value = _text(partition.get(key))
             if value is not None and not _GUID.match(value):
@@ -346,18 +389,19 @@ class SemanticValidator:
             self.error(at + ("path",), path_error(filesystem.get("path")))
         self.error(at + ("device",), path_error(filesystem.get("device")))
         format_ = _text(filesystem.get("format"))
+        mount_options = _items(filesystem.get("mountOptions")) if self.has("filesystem.mountOptions") else []
         if _empty(format_):
             if (not _empty(filesystem.get("path")) or not _empty(filesystem.get("label"))
                     or not _empty(filesystem.get("uuid")) or filesystem.get("wipeFilesystem") is True
-                    or _items(filesystem.get("mountOptions")) or _items(filesystem.get("options"))):
+                    or mount_options or _items(filesystem.get("options"))):
                 self.error(at + ("format",), msg.FORMAT_NIL_WITH_OTHERS)
-        elif format_ not in _FILESYSTEM_FORMATS:
+        elif format_ not in _FILESYSTEM_FORMATS and not (format_ == "none" and self.has("format.none")):
             self.error(at + ("format",), msg.FILESYSTEM_INVALID_FORMAT)
         label = _text(filesystem.get("label"))
         if not _empty(label):
             if _empty(format_):
                 self.error(at + ("label",), msg.LABEL_NEEDS_FORMAT)
-            elif format_ in _LABEL_LIMITS and len(label.encode()) > _LABEL_LIMITS[format_]:
+            elif format_ in _LABEL_LIMITS and _byte_length(label) > _LABEL_LIMITS[format_]:
                 self.error(at + ("label",), msg.FILESYSTEM_LABEL_TOO_LONG.format(
                     limit=_LABEL_LIMITS[format_], format=format_))
 
@@ -365,7 +409,7 @@ class SemanticValidator:
         if "/" in (_text(luks.get("name")) or ""):
             self.error(at + ("name",), msg.LUKS_NAME_CONTAINS_SLASH)
         label = _text(luks.get("label"))
-        if not _empty(label) and len(label.encode()) > 47:
+        if not _empty(label) and _byte_length(label) > 47:
             self.error(at + ("label",), msg.LUKS_LABEL_TOO_LONG)
         device = _text(luks.get("device"))
         if _empty(device):
@@ -376,15 +420,19 @@ class SemanticValidator:
         custom = _obj(clevis.get("custom"))
         tangs = _items(clevis.get("tang"))
         threshold = _number(clevis.get("threshold"))
-        if not _empty(custom.get("pin")) and (tangs or clevis.get("tpm2") is True or threshold):
+        others = tangs or clevis.get("tpm2") is True or threshold
+        if self.has("clevis.custom_optional"):
+            custom_used = not _empty(custom.get("pin"))
+        else:
+            custom_used = isinstance(clevis.get("custom"), dict)  # 3.2.0: a *Custom that is set
+        if custom_used and others:
             self.error(at + ("clevis",), msg.CLEVIS_CUSTOM_WITH_OTHERS)
         key_source = _text(_obj(luks.get("keyFile")).get("source"))
         if key_source is not None and self._url_error(key_source):
             # Ignition reports this one at "keys", a path that does not exist
             self.error(at + ("keys",), msg.INVALID_LUKS_KEY_FILE)
-        if has(self.version, "luks.cex") and _obj(luks.get("cex")).get("enabled") is True:
-            custom_present = (not _empty(custom.get("pin")) or not _empty(custom.get("config"))
-                              or custom.get("needsNetwork") is True)
+        if self.has("luks.cex") and _obj(luks.get("cex")).get("enabled") is True:
+            custom_present = not _empty(custom.get("pin"))  # Ignition's Clevis.IsPresent
             if tangs or clevis.get("tpm2") is True or threshold or custom_present:
                 self.error(at + ("cex",), msg.CEX_WITH_CLEVIS)
             if not _empty(key_source):
@@ -395,10 +443,17 @@ class SemanticValidator:
     def _clevis(self, clevis: dict, at: Path) -> None:
         custom = _obj(clevis.get("custom"))
         pin = _text(custom.get("pin"))
-        if not _empty(pin) or not _empty(custom.get("config")) or custom.get("needsNetwork") is True:
+        if not self.has("clevis.custom_optional"):
+            # 3.2.0 Custom.Validate: pin and config are plain strings, and an empty pin is just unknown
+            config = _text(custom.get("config")) or ""
+            if (pin or config) and (pin or "") not in _CLEVIS_PINS:
+                self.error(at + ("custom", "pin"), msg.UNKNOWN_CLEVIS_PIN)
+            if pin and not config:
+                self.error(at + ("custom", "config"), msg.CLEVIS_CONFIG_REQUIRED)
+        elif not _empty(pin) or not _empty(custom.get("config")) or custom.get("needsNetwork") is True:
             if _empty(pin):
                 self.error(at + ("custom", "pin"), msg.CLEVIS_PIN_REQUIRED)
-            elif pin not in _CLEVIS_PINS and not has(self.version, "clevis.custom_pin_any"):
+            elif pin not in _CLEVIS_PINS and not self.has("clevis.custom_pin_any"):
                 self.error(at + ("custom", "pin"), msg.UNKNOWN_CLEVIS_PIN)
             if _empty(custom.get("config")):
                 self.error(at + ("custom", "config"), msg.CLEVIS_CONFIG_REQUIRED)
@@ -411,15 +466,15 @@ class SemanticValidator:
             if _empty(tang.get("thumbprint")):
                 self.error(at + ("tang", i, "thumbprint"), msg.TANG_THUMBPRINT_REQUIRED)
             advertisement = _text(tang.get("advertisement"))
-            if has(self.version, "tang.advertisement") and not _empty(advertisement):
-                if not _is_json(advertisement):
+            if self.has("tang.advertisement") and not _empty(advertisement):
+                if not is_valid_json(advertisement):
                     self.error(at + ("tang", i, "advertisement"), msg.INVALID_TANG_ADVERTISEMENT)
 
     def _raid(self, raid: dict, at: Path) -> None:
         level = _text(raid.get("level"))
-        if _empty(level):
+        if _empty(level) and self.has("raid.level_optional"):
             self.error(at + ("level",), msg.RAID_LEVEL_REQUIRED)
-        elif level not in _RAID_LEVELS:
+        elif level not in _RAID_LEVELS:  # before 3.3.0 an empty level is just unrecognized
             self.error(at + ("level",), msg.UNRECOGNIZED_RAID_LEVEL)
         elif level in _RAID_LEVELS_WITHOUT_SPARES and _number(raid.get("spares")):
             self.error(at + ("level",), msg.SPARES_UNSUPPORTED_FOR_LEVEL)
@@ -430,6 +485,25 @@ class SemanticValidator:
             self.error(at + ("devices", i), path_error(device))
 
     # -- systemd --
+    def _template_units(self, units: list[dict], at: Path) -> None:
+        """Systemd.Validate: an enabled instance of a template whose contents lack [Install]."""
+        by_name = {_text(unit.get("name")) or "": unit for unit in units}
+        for i, unit in enumerate(units):
+            name = _text(unit.get("name")) or ""
+            match = _INSTANCE_UNIT.match(name)
+            if not match or unit.get("enabled") is not True:
+                continue
+            template = match[1] + "@.service"
+            contents = _text(by_name.get(template, {}).get("contents"))
+            if _empty(contents):
+                continue
+            try:
+                options = deserialize(contents)
+            except UnitContentError:
+                continue  # reported on the template itself
+            if not any(option.section == "Install" for option in options):
+                self.warn(at + (i, "contents"), msg.template_without_install(template, name, go_quote))
+
     def _unit(self, unit: dict, at: Path) -> None:
         name = _text(unit.get("name")) or ""
         if extension(name) not in _UNIT_EXTENSIONS:
@@ -455,11 +529,11 @@ class SemanticValidator:
             return None
 
 
-def _hash_error(value: str) -> str | None:
+def _hash_error(value: str, sha256: bool = True) -> str | None:
     function, dash, digest = value.partition("-")
     if not dash:
         return msg.HASH_MALFORMED
-    sizes = {"sha512": 128, "sha256": 64}  # hex digits
+    sizes = {"sha512": 128, "sha256": 64} if sha256 else {"sha512": 128}  # hex digits
     if function not in sizes:
         return msg.HASH_UNRECOGNIZED
     return None if len(digest) == sizes[function] else msg.HASH_WRONG_SIZE
@@ -477,15 +551,13 @@ def _number_collision(partitions: list[dict]) -> int | None:
 
 
 def _overlap(partitions: list[dict]) -> int | None:
+    """disk.go partitionsOverlap: the index of a partition that the first overlapping one hits."""
     def extent(partition: dict) -> tuple[int, int] | None:
         start, size = _number(partition.get("startMiB")), _number(partition.get("sizeMiB"))
         if not start or size is None:
             return None  # placed by sgdisk: cannot be checked without the disk geometry
-        # Ignition compares inclusive ends, so a size of 0 still occupies its start MiB
-        return start, start + max(size, 1)
-
-    def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
-        return a[0] < b[1] and b[0] < a[1]
+        # inclusive ends; a size of 0 ("fill available") ends at its start
+        return start, start if size == 0 else start + size - 1
 
     for i, partition in enumerate(partitions):
         mine = extent(partition)
@@ -493,17 +565,10 @@ def _overlap(partitions: list[dict]) -> int | None:
             continue
         for j, other in enumerate(partitions):
             theirs = extent(other)
-            if j != i and theirs is not None and overlaps(mine, theirs):
+            if j == i or theirs is None:
+                continue
+            (start, end), (other_start, other_end) = mine, theirs
+            if (other_start <= start <= other_end or other_start <= end <= other_end
+                    or start < other_start and end > other_end):
                 return j
     return None
-
-
-def _is_json(text: str) -> bool:
-    def reject(constant: str) -> Any:
-        raise ValueError(constant)
-
-    try:
-        json.loads(text, parse_constant=reject)
-    except ValueError:
-        return False
-    return True

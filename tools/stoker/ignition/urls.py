@@ -127,11 +127,12 @@ def query_values(raw_query: str) -> dict[str, list[str]]:
 
 
 def validate_url(source: str, version: str) -> None:
-    """Ignition's validateURL for resource sources; raise URLError on a bad one."""
+    """Ignition's validateURL for resource sources of spec `version` (config/v3_*/types/url.go);
+    raise URLError on a bad one. An empty source is accepted (callers check it where Ignition does)."""
     if source == "":
         return  # an empty source means an empty file
     url = parse_go_url(source)
-    if url.scheme in ("http", "https", "tftp", "gs"):
+    if url.scheme in ("http", "https", "tftp") or url.scheme == "gs" and has(version, "url.gs"):
         return
     if url.scheme == "s3":
         _check_s3_version_id(url)
