@@ -97,3 +97,78 @@ def test_a_bind_mount_of_a_file_or_a_parent_the_config_creates_is_fine(repo, cap
          "{source: /etc/stoker/nginx, target: /var/www/acme, relabel: z, read_only: true}")
     rc, out = render(repo, capsys, "bastion", "--strict")
     assert rc == 0, out
+
+
+@pytest.mark.parametrize("calendar,expected", [
+    ("daily at 8", '"at" is not part of systemd\'s calendar syntax'),
+    ("*-*-* 25:00:00", "hour 25 is out of range 0-23"),
+    ("twice a day", "is not a systemd calendar event"),
+    ("", "is not a systemd calendar event"),
+])
+def test_bad_on_calendar(repo, capsys, calendar, expected):
+    out = refused(repo, capsys, "vms/tracker.yaml", 'on_calendar: "*-*-* 07,13:00:00"',
+                  f'on_calendar: "{calendar}"', f'"{calendar}"', expected)
+    assert "timer 'tracker': on_calendar" in out
+
+
+@pytest.mark.parametrize("calendar", ["Mon *-*-* 23:00:00", "*-*-* 07,13:00:00", "daily", "weekly",
+                                      "Mon..Fri 08:00", "*-*-* 04:00:00 Europe/Berlin", "*:0/15"])
+def test_good_on_calendar(repo, capsys, calendar):
+    edit(repo / "vms/tracker.yaml", 'on_calendar: "*-*-* 07,13:00:00"', f'on_calendar: "{calendar}"')
+    assert render(repo, capsys)[0] == 0
+
+
+def test_bad_randomized_delay(repo, capsys):
+    refused(repo, capsys, "vms/tracker.yaml", 'on_calendar: "*-*-* 07,13:00:00"',
+            'on_calendar: "*-*-* 07,13:00:00"\n    randomized_delay: "ten minutes"', '"ten minutes"',
+            '"ten minutes" is not a systemd time span')
+
+
+def test_good_randomized_delay(repo, capsys):
+    edit(repo / "vms/tracker.yaml", 'on_calendar: "*-*-* 07,13:00:00"',
+         'on_calendar: "*-*-* 07,13:00:00"\n    randomized_delay: "1h 30min"')
+    assert render(repo, capsys)[0] == 0
+
+
+@pytest.mark.parametrize("image,expected", [
+    ("tracker::lat est", '"lat est" contains a space'),
+    ("https://host/img:1", 'a URL scheme ("https://") is not part of an image reference'),
+    ("Tracker:latest", "must be lowercase"),
+])
+def test_bad_image_references(repo, capsys, image, expected):
+    refused(repo, capsys, "vms/tracker.yaml", "image: tracker:latest", f'image: "{image}"', f'"{image}"',
+            expected)
+
+
+@pytest.mark.parametrize("caps,expected", [
+    ("cap_add: [NET_BIND_SERVIC]", 'unknown capability "CAP_NET_BIND_SERVIC"'),
+    ("cap_add: [all]\n    cap_drop: [all]", "adding all caps and removing all caps not allowed"),
+])
+def test_bad_capabilities(repo, capsys, caps, expected):
+    f = repo / "vms/tracker.yaml"
+    edit(f, "    image: tracker:latest\n", f"    image: tracker:latest\n    {caps}\n")
+    rc, out = render(repo, capsys)
+    assert rc == 1 and expected in out and "vms/tracker.yaml:" in out
+
+
+def test_good_capabilities(repo, capsys):
+    edit(repo / "vms/tracker.yaml", "    image: tracker:latest\n",
+         "    image: tracker:latest\n    cap_add: [CAP_NET_BIND_SERVICE, chown]\n")
+    assert render(repo, capsys)[0] == 0
+
+
+def test_a_service_name_too_long_for_systemd(repo, capsys):
+    name = "w" * 278
+    f = repo / "vms/tracker.yaml"
+    edit(f, "  tracker-webserver:\n", f"  {name}:\n")
+    rc, out = render(repo, capsys)
+    line, col = line_col(f, name)
+    assert rc == 1
+    assert f"vms/tracker.yaml:{line}:{col}: service name wwwwwwwwwwwwwwwwwwww... is 278 characters; at most 245" in out
+
+
+def test_quadlet_keys_are_checked_against_the_target_podman(repo, capsys):
+    edit(repo / "fleet.yaml", 'podman: "5.8"', 'podman: "4.3"')
+    rc, out = render(repo, capsys)
+    assert rc == 1 and ".container files need Podman 4.4, the target has 4.3" in out
+    assert "vms/tracker.yaml:" in out

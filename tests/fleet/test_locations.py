@@ -127,3 +127,26 @@ def test_a_symlink_inside_the_repository_is_fine(repo, capsys):
          "source: files/bastion/nginx/conf.d/31-link.conf")
     rc, out, _ = ignition(repo, capsys, "bastion")
     assert rc == 0, out
+
+
+def test_a_bad_timer_in_a_fragment_points_at_its_line_in_the_fragment(repo, capsys):
+    (repo / "butane/extra.bu").write_text(
+        "variant: fcos\nversion: 1.4.0\nsystemd:\n  units:\n    - name: cleanup.timer\n      enabled: true\n"
+        "      contents: |\n        [Timer]\n        OnCalendar=daily at 8\n"
+        "        [Install]\n        WantedBy=timers.target\n")
+    edit(repo / "vms/tracker.yaml", "users:\n", "fragments: [extra]\nusers:\n")
+    rc, out, _ = ignition(repo, capsys, "tracker")
+    assert rc == 1
+    assert "butane/extra.bu:9:9: cleanup.timer line 2: OnCalendar=daily at 8:" in out
+
+
+def test_a_quadlet_typo_in_a_fragment_points_at_its_line(repo, capsys):
+    (repo / "butane/extra.bu").write_text(
+        "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/containers/systemd/web.container\n"
+        "      contents:\n        inline: |\n          [Container]\n          Image=registry.example/web:1\n"
+        "          PublishPorts=80:80\n")
+    edit(repo / "vms/tracker.yaml", "users:\n", "fragments: [extra]\nusers:\n")
+    rc, out, _ = ignition(repo, capsys, "tracker")
+    assert rc == 1
+    assert ("butane/extra.bu:10:11: web.container line 3: unknown key 'PublishPorts' in [Container]; "
+            "did you mean 'PublishPort'?") in out

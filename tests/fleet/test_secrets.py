@@ -93,3 +93,19 @@ def test_secrets_example_lists_every_name_and_no_value(fleet):
         assert sorted(example[vm] or {}) == v.secret_names()
         assert all(value is None for value in (example[vm] or {}).values())
     assert main(["secrets-example", "--check", "--root", str(ROOT)]) == 0
+
+
+@pytest.mark.parametrize("text,expected", [
+    (b"tracker: [a]\n", "secrets.yaml:1:10: tracker: expected a mapping NAME: value"),
+    (b"tracker:\n  MONGODB_PASSWORD: {a: hunter2}\n", "secrets.yaml:2:21: tracker.MONGODB_PASSWORD: expected a single value"),
+    (b"tracker: {MONGODB_PASSWORD: \"hunter2\n", "secrets.yaml:2:1: not valid YAML"),
+    (b"\xffhunter2", "secrets.yaml: not UTF-8 text (byte 0)"),
+])
+def test_a_broken_secrets_file_is_located_and_never_quoted(tmp_path, capsys, text, expected):
+    path = tmp_path / "secrets.yaml"
+    path.write_bytes(text)
+    path.chmod(0o600)
+    rc = main(["ignition", "tracker", "--root", str(ROOT), "--build-dir", str(tmp_path / "b"), "--secrets", str(path)])
+    err = capsys.readouterr().err
+    assert rc == 1 and expected in err.replace(str(tmp_path) + "/", "")
+    assert "hunter2" not in err and "Traceback" not in err

@@ -96,11 +96,11 @@ def test_unused_key_points_at_the_key():
 
 @pytest.mark.parametrize("data,message,path,position", [
     (b"", "not a config (empty)", "$", (1, 1)),
-    ("{}", "invalid config version (couldn't parse)", "$", (1, 1)),
-    ('{"ignition":{}}', "invalid config version (couldn't parse)", "$.ignition", (1, 13)),
+    ("{}", "invalid config version (couldn't parse)", "$.ignition.version", (1, 1)),
+    ('{"ignition":{}}', "invalid config version (couldn't parse)", "$.ignition.version", (1, 13)),
     ('{"ignition":{"version":""}}', "invalid config version (couldn't parse)", "$.ignition.version", (1, 24)),
     ('{"ignition":{"version":"3.x"}}', "invalid config version (couldn't parse)", "$.ignition.version", (1, 24)),
-    ("null", "invalid config version (couldn't parse)", "$", (1, 1)),
+    ("null", "invalid config version (couldn't parse)", "$.ignition.version", (1, 1)),
     ("[1]", "json: cannot unmarshal array into Go value of type util.versionStub", "$", (1, 1)),
     ('""', "json: cannot unmarshal string into Go value of type util.versionStub", "$", (1, 1)),
     ("1", "json: cannot unmarshal number into Go value of type util.versionStub", "$", (1, 1)),

@@ -38,6 +38,7 @@ class Assembled:
     claims: list[Claim] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     origins: "Origins" = field(default_factory=lambda: Origins())
+    generated: set = field(default_factory=set)  # ("path", p) and ("unit", name) stoker writes itself
 
 
 def _file(path: str, contents: str, mode: int, overwrite: bool = True) -> dict:
@@ -81,6 +82,7 @@ def generated_part(fleet: Fleet, vm: VM, out: Assembled) -> tuple[dict, Origins]
     def add_file(entry: dict, def_path: tuple, fields: dict | None = None) -> None:
         origin(("storage", "files", len(files)), def_path, fields)
         out.claims.append(Claim("path", entry["path"], vm.where(def_path)))
+        out.generated.add(("path", entry["path"]))
         files.append(entry)
 
     users = []
@@ -166,6 +168,7 @@ def generated_part(fleet: Fleet, vm: VM, out: Assembled) -> tuple[dict, Origins]
     for name, t in sorted(vm.timers.items()):
         origin(("systemd", "units", len(units)), t.path)
         out.claims.append(Claim("unit", t.unit, vm.where(t.path)))
+        out.generated.add(("unit", t.unit))
         units.append({"name": t.unit, "enabled": True, "contents": quadlet.timer_unit(vm, t)})
 
     doc: dict = {}

@@ -87,6 +87,108 @@ def check_vm(vm: VM, fleet=None) -> list[Problem]:
                 published[key] = cname
 
     problems += _updates_problems(vm, fleet)
+    problems += _name_problems(vm)
+    problems += _timer_problems(vm)
+    problems += _container_value_problems(vm, target_podman(fleet))
+    return problems
+
+
+def target_podman(fleet) -> str:
+    """The Podman release of the VMs' Fedora CoreOS stream: fleet.yaml `target.podman`,
+    else the one stoker.podman.quadlet_keys knows Fedora CoreOS stable ships."""
+    from ..podman.quadlet_keys import DEFAULT_TARGET_PODMAN
+
+    target = (fleet.data.get("target") or {}) if fleet is not None else {}
+    return str(target.get("podman") or DEFAULT_TARGET_PODMAN)
+
+
+def _name_problems(vm: VM) -> list[Problem]:
+    """Each name becomes unit and file names: NAME.container -> NAME.service, NAME.timer,
+    NAME.network -> NAME-network.service, /etc/stoker/NAME.env (systemd's 255 characters)."""
+    from ..systemd.unitname import longest_base_name, unit_name_problem
+
+    problems = []
+    named = [(("services", n), n, "container") for n in vm.services]
+    named += [(("jobs", n), n, "container") for n in vm.jobs]
+    named += [(("timers", n), n, "timer") for n in vm.timers]
+    for path, name, suffix in named:
+        limit = longest_base_name(suffix)
+        unit = f"{name}.{'service' if suffix == 'container' else suffix}"
+        why = unit_name_problem(unit)
+        if len(name) > limit:
+            why = f"{path[0][:-1]} name {name[:20]}... is {len(name)} characters; at most {limit} fit in " \
+                  f"its unit and file names ({name[:8]}...{'.container' if suffix == 'container' else '.' + suffix})"
+        if why:
+            problems.append(_problem(vm, path, why, key=True))
+    for i, net in enumerate(vm.networks):
+        limit = longest_base_name("network")
+        if len(net) > limit:
+            problems.append(_problem(vm, ("networks", i), f"network name is {len(net)} characters; at most "
+                                     f"{limit} fit in {net[:8]}...-network.service"))
+    return problems
+
+
+def _timer_problems(vm: VM) -> list[Problem]:
+    from ..systemd.calendar import CalendarError, parse_calendar
+    from ..systemd.timespan import TimespanError, parse_timespan
+
+    problems = []
+    for name, t in sorted(vm.timers.items()):
+        try:
+            parse_calendar(str(t.on_calendar).strip())
+        except CalendarError as exc:
+            problems.append(_problem(vm, t.path + ("on_calendar",),
+                                     f"timer {name!r}: on_calendar {t.on_calendar!r} is not a systemd calendar "
+                                     f"event: {exc}"))
+        if t.randomized_delay is not None:
+            try:
+                parse_timespan(str(t.randomized_delay).strip(), allow_infinity=False)
+            except TimespanError as exc:
+                problems.append(_problem(vm, t.path + ("randomized_delay",), f"timer {name!r}: {exc}"))
+    return problems
+
+
+# The Quadlet key stoker writes for each definition field (quadlet.container_unit).
+QUADLET_KEY_FIELDS = {
+    "ContainerName": (), "Image": ("image",), "Exec": ("command",), "Network": ("network",),
+    "User": ("user",), "Environment": ("environment",), "EnvironmentFile": ("secrets",),
+    "PublishPort": ("ports",), "Volume": ("volumes",), "ReadOnly": ("read_only",), "Tmpfs": ("tmpfs",),
+    "DropCapability": ("cap_drop",), "AddCapability": ("cap_add",),
+}
+
+
+def _container_value_problems(vm: VM, podman: str) -> list[Problem]:
+    from ..podman.capabilities import add_drop_problems, capability_problem
+    from ..podman.quadlet_keys import parse_unit_sections, unit_problems
+    from ..podman.reference import ReferenceError, parse_reference
+    from .quadlet import container_unit
+
+    problems = []
+    for cname, c in sorted(vm.containers.items()):
+        written = (vm.data.get(c.path[0]) or {}).get(cname, {}).get("image", c.image)
+        try:
+            parse_reference(c.image)
+        except ReferenceError as exc:
+            pulled = f" (pulled as {c.image})" if written != c.image else ""
+            problems.append(_problem(vm, c.path + ("image",), f"image {written!r}{pulled}: {exc}"))
+        for field in ("cap_add", "cap_drop"):
+            for i, cap in enumerate(getattr(c, field)):
+                why = capability_problem(cap)
+                if why:
+                    problems.append(_problem(vm, c.path + (field, i), f"{cname} {field}: {why}"))
+        for why in add_drop_problems(c.cap_add, c.cap_drop):
+            problems.append(_problem(vm, c.path + ("cap_add",), f"{cname}: {why}"))
+        # Every key stoker writes must be one the target's Quadlet knows.
+        text = container_unit(vm, c)
+        keys_by_line = {e.line: e.key for e in parse_unit_sections(text)}
+        filename = f"{cname}.container"
+        for finding in unit_problems(filename, text, podman):
+            # "NAME.container:LINE: message", or "NAME.container: message" for the whole file
+            line, _, message = finding[len(filename) + 1:].partition(": ")
+            if not line.isdigit():
+                line, message = "", finding[len(filename) + 2:]
+            field = QUADLET_KEY_FIELDS.get(keys_by_line.get(int(line)) if line else None, ())
+            problems.append(_problem(vm, c.path + field, f"{filename}: {message}"))
     return problems
 
 

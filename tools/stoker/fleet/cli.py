@@ -24,9 +24,14 @@ DEV_BANNER = ("DEV MODE: secrets that are not set were filled with THROWAWAY val
 
 
 def _console(stderr: bool = False):
+    import sys
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped (CI logs, tests): wide enough that a message and its location stay on one line.
+    width = None if stream.isatty() else 4096
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def _fleet(args):
@@ -178,22 +183,17 @@ def cmd_ignition(args) -> int:
 def cmd_validate(args) -> int:
     from rich.table import Table
 
-    from .external import FAILED, SKIPPED
+    from .checks import target_podman
     from .render import render_vm
-    from .validation import validate_ignition_bytes, validate_rendered
+    from .validation import FAILED, OK, SKIPPED, WARNING, definition_failure, validate_ignition_bytes, \
+        validate_rendered, verdict_fails
 
     console = _console()
-    failed = False
-    targets = list(args.vms)
-    files = [t for t in targets if t.endswith(".ign") or os.sep in t]
-    vm_names = [t for t in targets if t not in files]
+    files = [t for t in args.vms if t.endswith(".ign") or os.sep in t]
+    vm_names = [t for t in args.vms if t not in files]
     plan = []
     for f in files:
-        try:
-            data = Path(f).read_bytes()
-        except OSError as exc:
-            raise StokerError(f"cannot read {f}: {exc.strerror}") from None
-        plan.append((f, lambda data=data, f=f: validate_ignition_bytes(data, f)))
+        plan.append((f, lambda f=f: _validate_file(f, args.podman)))
     if vm_names or args.all or not files:
         fleet = _fleet(args)
         args.vms = vm_names
@@ -202,20 +202,41 @@ def cmd_validate(args) -> int:
             args.dev_secrets = True
             console.print("[dim]validating with throwaway secret values (no --secrets given)[/]")
         secrets = _secrets(args)
+        podman = args.podman or target_podman(fleet)
+
+        def vm_checks(name):
+            try:
+                rendered = render_vm(fleet, name, secrets, provider=args.provider)
+            except FleetError as exc:
+                return definition_failure(exc.problems)
+            return validate_rendered(rendered, podman)
+
         for name in _names(args, fleet):
-            plan.append((name, lambda name=name: validate_rendered(
-                render_vm(fleet, name, secrets, provider=args.provider, strict=True))))
+            plan.append((name, lambda name=name: vm_checks(name)))
+    failed = False
+    styles = {OK: "green", FAILED: "bold red", WARNING: "yellow", SKIPPED: "dim"}
     for label, fn in plan:
         table = Table(title=label, title_justify="left", show_header=False)
         table.add_column("check")
         table.add_column("result")
         table.add_column("detail", overflow="fold")
         for check in fn():
-            style = {"ok": "green", FAILED: "bold red", SKIPPED: "dim"}[check.status]
-            failed |= check.status == FAILED
-            table.add_row(check.name, f"[{style}]{check.status}[/]", check.detail)
+            failed |= verdict_fails(check, args.strict)
+            table.add_row(escape(check.name), f"[{styles[check.status]}]{check.status}[/]", escape(check.detail))
         console.print(table)
+    if failed and args.strict:
+        console.print("[bold red]strict:[/] a warning or a skipped check fails the validation")
     return 1 if failed else 0
+
+
+def _validate_file(path: str, podman: str | None):
+    from .validation import validate_ignition_bytes
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise StokerError(f"cannot read {path}: {exc.strerror}") from None
+    return validate_ignition_bytes(data, path, podman=podman)
 
 
 def cmd_secrets_example(args) -> int:
@@ -260,6 +281,10 @@ def register(subparsers) -> None:
     p.add_argument("vms", nargs="*", metavar="VM|FILE.ign")
     p.add_argument("--all", action="store_true")
     p.add_argument("--provider", choices=sorted(PROVIDERS))
+    p.add_argument("--strict", action="store_true",
+                   help="fail on warnings and on checks skipped for a missing tool (what CI wants)")
+    p.add_argument("--podman", metavar="X.Y",
+                   help="Podman of the target for Quadlet keys (default: fleet.yaml target.podman)")
     _common(p)
     p.set_defaults(func=cmd_validate)
 

@@ -64,6 +64,45 @@ def _translation_problems(result, assembled: Assembled) -> list[Problem]:
     return problems
 
 
+def fragment_unit_problems(fleet: Fleet, assembled: Assembled) -> list[Problem]:
+    """The units and Quadlet files that fragments write, checked as `stoker validate`
+    checks them (stoker's own parts are checked from the definition), each at its
+    line in the fragment."""
+    from .checks import target_podman
+    from .unit_contents import butane_unit_files, problems as unit_problems
+
+    document, vm = assembled.document, assembled.vm
+    units = (document.get("systemd") or {}).get("units") or []
+    files = (document.get("storage") or {}).get("files") or []
+    found = []
+    for unit in butane_unit_files(document):
+        entry = (units if unit.path[0] == "systemd" else files)[unit.path[2]]
+        key = ("unit", entry.get("name")) if unit.path[0] == "systemd" else ("path", entry.get("path"))
+        if key in assembled.generated:
+            continue
+        where = assembled.origins.locate(unit.path)
+        for line, message in unit_problems(unit, target_podman(fleet)):
+            at = _line_of_block(fleet, where, line) if line else where
+            found.append(Problem.at(at, vm.file, f"{unit.name}{f' line {line}' if line else ''}: {message}"))
+    return found
+
+
+def _line_of_block(fleet: Fleet, where, line: int):
+    """The position of line `line` of a YAML block scalar (`contents: |`) whose
+    value starts at `where`; `where` itself for any other style."""
+    if not where:
+        return where
+    try:
+        text = (fleet.root / where[0]).read_text(encoding="utf-8").splitlines()
+        start = text[where[1] - 1][where[2] - 1:]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return where
+    if not start.startswith(("|", ">")) or where[1] + line > len(text):
+        return where
+    target = text[where[1] - 1 + line]
+    return (where[0], where[1] + line, len(target) - len(target.lstrip()) + 1)
+
+
 def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str | None = None,
               strict: bool = False, with_ignition: bool = True) -> Rendered:
     """Render one VM: its Butane document and, with secrets, its Ignition config.
@@ -85,6 +124,7 @@ def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str
     assembled = assemble(fleet, vm)
     problems += assembled.problems + claim_problems(assembled.claims, vm)
     problems += mount_source_warnings(vm, assembled.document)
+    problems += fragment_unit_problems(fleet, assembled)
     text = to_yaml(vm, assembled.document)
     out = Rendered(vm, text, assembled=assembled)
     result = translate(text, files_dir=fleet.root, strict=False, filename=f"build/{name}.bu")

@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from ..errors import StokerError
 from .errors import FleetError, Problem
 
@@ -77,27 +75,42 @@ def load_secrets(path: str | Path | None = None, *, environ: dict[str, str] | No
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise StokerError(f"cannot read secrets file {path}: {exc.strerror}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            # The message of a YAML error can quote the offending text: keep only the position.
-            raise FleetError(Problem(str(path), mark.line + 1 if mark else None,
-                                     mark.column + 1 if mark else None, "not valid YAML")) from None
-        except yaml.YAMLError:
-            raise FleetError(Problem(str(path), None, None, "not valid YAML")) from None
-        data = data or {}
-        if not isinstance(data, dict) or not all(isinstance(v, dict) or v is None for v in data.values()):
-            raise FleetError(Problem(str(path), None, None, "expected a mapping of VM name → {NAME: value}"))
+        except UnicodeDecodeError as exc:
+            raise FleetError(Problem(str(path), None, None, f"not UTF-8 text (byte {exc.start})")) from None
+        data, marks = _parse(text, str(path))
         for vm, names in data.items():
-            for name, value in (names or {}).items():
+            if not isinstance(names, dict):
+                if names is not None:
+                    raise FleetError(_at(marks, (vm,), str(path), f"{vm}: expected a mapping NAME: value"))
+                continue
+            for name, value in names.items():
                 if value is None:
                     continue
                 if isinstance(value, (dict, list)):
-                    raise FleetError(Problem(str(path), None, None, f"{vm}.{name}: expected a single value"))
+                    raise FleetError(_at(marks, (vm, name), str(path), f"{vm}.{name}: expected a single value"))
                 values.setdefault(str(vm), {})[str(name)] = "true" if value is True else "false" if value is False else str(value)
         source = str(path)
     return Secrets(values, environ, dev, source)
+
+
+def _parse(text: str, file: str) -> tuple[dict, object]:
+    """The secrets file as {vm: {NAME: value}} with positions. A YAML error keeps
+    only its position: PyYAML's message may quote the text, which is a secret."""
+    from .located import load
+
+    try:
+        data, marks = load(text, file)
+    except FleetError as exc:
+        raise FleetError([Problem(p.file, p.line, p.column, "not valid YAML") for p in exc.problems]) from None
+    if data is None:
+        return {}, marks
+    if not isinstance(data, dict):
+        raise FleetError(Problem(file, 1, 1, "expected a mapping of VM name → {NAME: value}"))
+    return data, marks
+
+
+def _at(marks, path: tuple, file: str, message: str) -> Problem:
+    return Problem.at(marks.value(path), file, message)
 
 
 def values_for(secrets: Secrets, vm, names_by_container) -> dict[str, dict[str, str]]:

@@ -101,9 +101,10 @@ def validate_document(data: bytes | str) -> DocumentResult:
     if version is None:
         readable = parse_semver(text) is not None
         message = msg.UNKNOWN_VERSION + _known_versions() if readable else msg.INVALID_VERSION
-        path = max((p for p in ((), ("Ignition",), ("Ignition", "Version")) if p in stub.positions), key=len)
+        # The entry is the version, even when it is missing; its position is that of the nearest node.
+        where = max((p for p in ((), ("Ignition",), ("Ignition", "Version")) if p in stub.positions), key=len)
         return DocumentResult(text if readable else None, config,
-                              [entry(ERROR, _lower(path), message, stub.positions[path])])
+                              [entry(ERROR, ("ignition", "version"), message, stub.positions[where])])
 
     tree = struct_tree(version)
     decoded = decode(root, tree)
