@@ -273,7 +273,7 @@ def register(subparsers) -> None:
     p.add_argument("--all", action="store_true", help="every VM (the default when none is named)")
     p.add_argument("--build-dir", metavar="DIR")
     p.add_argument("--provider", choices=sorted(PROVIDERS), help="user-data limit to check against")
-    p.add_argument("--strict", action="store_true", help="fail on transpiler warnings")
+    p.add_argument("--strict", action="store_true", help="fail on any warning (nothing is written)")
     _common(p)
     p.set_defaults(func=cmd_ignition)
 
