@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 from contextlib import redirect_stderr, redirect_stdout
-from pathlib import Path
 
 import pytest
 import yaml

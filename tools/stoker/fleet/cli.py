@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from ..errors import StokerError, UsageError
+from ..errors import StokerError
 from .budget import PROVIDERS
 from .definitions import load_fleet
 from .errors import ERROR, FleetError
@@ -185,8 +185,7 @@ def cmd_validate(args) -> int:
 
     from .checks import target_podman
     from .render import render_vm
-    from .validation import FAILED, OK, SKIPPED, WARNING, definition_failure, validate_ignition_bytes, \
-        validate_rendered, verdict_fails
+    from .validation import FAILED, OK, SKIPPED, WARNING, definition_failure, validate_rendered, verdict_fails
 
     console = _console()
     files = [t for t in args.vms if t.endswith(".ign") or os.sep in t]

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..report import format_path
-from . import budget as budget_mod
 from .external import run, write_unit_files
 from .unit_contents import UnitFile, problems as unit_problems, unit_files
 
@@ -163,7 +162,7 @@ def _systemd_verify(files: list[UnitFile], labels: Labels) -> Check:
         lines = _verify_findings(proc.stdout + proc.stderr, str(unit_dir), labels)
     if proc.returncode != 0 and lines:
         return Check(name, FAILED, "\n".join(lines[-20:]))
-    return Check(name, OK, f"{len(written)} units" + (f"; notes:\n" + "\n".join(lines) if lines else ""))
+    return Check(name, OK, f"{len(written)} units" + ("; notes:\n" + "\n".join(lines) if lines else ""))
 
 
 # Lines of `systemd-analyze verify` about the machine it runs on, not about the units.
