@@ -212,20 +212,23 @@ def cmd_validate(args) -> int:
 
         for name in _names(args, fleet):
             plan.append((name, lambda name=name: vm_checks(name)))
-    failed = False
     styles = {OK: "green", FAILED: "bold red", WARNING: "yellow", SKIPPED: "dim"}
+    failing: list[str] = []
     for label, fn in plan:
         table = Table(title=label, title_justify="left", show_header=False)
         table.add_column("check")
         table.add_column("result")
         table.add_column("detail", overflow="fold")
         for check in fn():
-            failed |= verdict_fails(check, args.strict)
+            if verdict_fails(check, args.strict):
+                failing.append(f"{label}: {check.name} {check.status}")
             table.add_row(escape(check.name), f"[{styles[check.status]}]{check.status}[/]", escape(check.detail))
         console.print(table)
-    if failed and args.strict:
-        console.print("[bold red]strict:[/] a warning or a skipped check fails the validation")
-    return 1 if failed else 0
+    if failing:
+        rule = " (--strict: warnings and skipped checks fail too)" if args.strict else ""
+        _console(stderr=True).print(f"[bold red]validation failed{rule}:[/] " + escape("; ".join(failing)),
+                                    soft_wrap=True)
+    return 1 if failing else 0
 
 
 def _validate_file(path: str, podman: str | None):
