@@ -16,6 +16,7 @@ import binascii
 import json
 import re
 import socket
+import struct
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -66,12 +67,25 @@ class FakeCloud:
     ignition_outcome: str = "success"  # success | failure | silent
     console_polls: int = 1  # console reads before the Ignition verdict appears
     detach_on_rebuild: bool = False  # a cloud that loses attachments in a rebuild (never seen in Nova; stoker checks)
+    # Every boot prints exactly the same lines (same timestamps, pids and final
+    # login prompt), as two boots of one image on one host can: only where a boot
+    # sits in the log tells it apart.
+    identical_boots: bool = False
+    # The cloud returns at most the last N lines of the log, whatever `length`
+    # asks, as Nova returns at most its last 100 KiB (MAX_CONSOLE_BYTES).
+    console_max_lines: int | None = None
+    # A rebuild starts the log afresh, as Nova's libvirt driver does (it deletes
+    # the instance directory, console.log included, with the old guest).
+    fresh_console_on_rebuild: bool = False
+    kernel_lines: bool = True  # False: the log has no kernel lines (no "Linux version" banner), as on some clouds
+    identity_url: str | None = None  # where Keystone answers, when not at {base}/identity (see serve_identity)
     servers: dict = field(default_factory=dict)
     volumes: dict = field(default_factory=dict)
     images: dict = field(default_factory=dict)
     flavors: dict = field(default_factory=dict)
     networks: dict = field(default_factory=dict)
     tokens: set = field(default_factory=set)
+    listeners: list = field(default_factory=list)  # (server, timer, serving, open) of serve_identity
     requests: list = field(default_factory=list)
     violations: list = field(default_factory=list)
     faults: list = field(default_factory=list)
@@ -130,6 +144,47 @@ class FakeCloud:
     def volume_by_name(self, name: str) -> dict | None:
         found = [v for v in self.volumes.values() if v["name"] == name]
         return found[0] if found else None
+
+    def serve_identity(self, listen_after: float | None = None, reset_connections: int = 0) -> str:
+        """Keystone on a port of its own, which becomes the auth URL and the
+        catalog's identity endpoint; returns that URL. Until it listens
+        (after `listen_after` seconds, at open_identity(), or never) the port
+        is bound but not listening, so the kernel refuses every connection
+        (RST: ECONNREFUSED). Once listening, it resets the first
+        `reset_connections` connections it accepts without reading them, as a
+        load balancer with no live backend does. close() stops it."""
+        handler = type("BoundHandler", (Handler,), {"cloud": self})
+        httpd = _ResettingServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+        httpd.daemon_threads, httpd.resets = True, reset_connections
+        httpd.server_bind()
+        serving = threading.Event()
+
+        def open_now():
+            if serving.is_set():
+                return
+            serving.set()
+            httpd.server_activate()
+            threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        timer = threading.Timer(listen_after or 0, open_now)
+        timer.daemon = True
+        if listen_after is not None:
+            timer.start()
+        self.listeners.append((httpd, timer, serving, open_now))
+        self.identity_url = f"http://127.0.0.1:{httpd.server_address[1]}/identity"
+        return self.identity_url
+
+    def open_identity(self):
+        """Start listening now on the ports of serve_identity."""
+        for _, _, _, open_now in self.listeners:
+            open_now()
+
+    def close(self):
+        """Stop what serve_identity started."""
+        for httpd, timer, serving, _ in self.listeners:
+            timer.cancel()
+            if serving.is_set():
+                httpd.shutdown()  # returns once serve_forever has seen the request to stop (poll 0.05 s)
+            httpd.server_close()
 
     @property
     def base(self) -> str:
@@ -245,7 +300,7 @@ def route(cloud: FakeCloud, method: str, path: str, query: dict, body, headers):
 # -- Keystone v3 ---------------------------------------------------------------
 
 def identity(cloud: FakeCloud, method: str, path: str, body):
-    base = f"{cloud.base}/identity"
+    base = cloud.identity_url or f"{cloud.base}/identity"
     v3 = {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
           "links": [{"rel": "self", "href": f"{base}/v3/"}],
           "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]}
@@ -493,11 +548,11 @@ def server_action(cloud: FakeCloud, server: dict, body, mv):
             server["user_data"] = args["user_data"]
         if "metadata" in args:
             server["metadata"] = dict(_check_metadata(cloud, args["metadata"]))
-        server["console_history"] = _console(cloud, server)
+        server["console_history"] = [] if cloud.fresh_console_on_rebuild else _console(cloud, server)
         if cloud.detach_on_rebuild:
             cloud.detach(server)
         server.update(status="REBUILD", task_state="rebuilding", polls=cloud.build_polls, image=args["imageRef"],
-                      console_reads=0)
+                      console_reads=0, verdict_lines=None)
         server["boots"] += 1
         return 202, {"server": _server_view(cloud, server, mv)}, {}
     if action == "os-getConsoleOutput":
@@ -509,6 +564,8 @@ def server_action(cloud: FakeCloud, server: dict, body, mv):
         if server["status"] == "BUILD":
             _conflict(f"Instance {server['id']} is not ready")
         lines = _console(cloud, server)
+        if cloud.console_max_lines is not None:
+            lines = lines[-cloud.console_max_lines:]
         if length not in (None, -1):
             lines = lines[-length:] if length else []
         return 200, {"output": "".join(line + "\n" for line in lines)}, {}
@@ -516,26 +573,34 @@ def server_action(cloud: FakeCloud, server: dict, body, mv):
 
 
 def _console(cloud: FakeCloud, server: dict) -> list[str]:
-    """Like libvirt's console log, earlier boots stay in the log: a rebuild appends."""
+    """Like libvirt's console log, earlier boots stay in the log: a rebuild
+    appends (unless fresh_console_on_rebuild)."""
     lines = list(server.get("console_history", []))
-    boot = server["boots"]
-    lines += [f"[    0.000000] Linux version 6.11.0-200.fc41.x86_64 (boot {boot})",
-              f"[    2.1{boot:05d}] ignition[{600 + boot}]: Ignition 2.20.0",
+    boot = 1 if cloud.identical_boots else server["boots"]
+    if cloud.kernel_lines:
+        lines += [f"[    0.000000] Linux version 6.11.0-200.fc41.x86_64 (boot {boot})"]
+    lines += [f"[    2.1{boot:05d}] ignition[{600 + boot}]: Ignition 2.20.0",
               f"[    2.2{boot:05d}] ignition[{600 + boot}]: Stage: fetch"]
     if server["status"] != "ACTIVE":
         return lines
+    if server.get("verdict_lines"):  # what a boot printed stays in the log, whatever the knobs say now
+        return lines + server["verdict_lines"]
     server["console_reads"] += 1
     if server["console_reads"] <= cloud.console_polls:
         return lines
+    verdict = []
     if cloud.ignition_outcome == "success":
-        lines += ["[    4.500000] ignition[733]: Ignition finished successfully",
-                  "[  OK  ] Reached target ignition-complete.target - Ignition Complete.",
-                  "Fedora CoreOS 41", "Kernel 6.11.0-200.fc41.x86_64 on an x86_64 (ttyS0)"]
+        verdict = ["[    4.500000] ignition[733]: Ignition finished successfully",
+                   "[  OK  ] Reached target ignition-complete.target - Ignition Complete.",
+                   "Fedora CoreOS 41", "Kernel 6.11.0-200.fc41.x86_64 on an x86_64 (ttyS0)"]
+        if cloud.identical_boots:
+            verdict += [f"{server['name']} login: "]
     elif cloud.ignition_outcome == "failure":
-        lines += ["[    3.900000] ignition[700]: disks: createFilesystems: op(1): [failed]   creating filesystem",
-                  "[FAILED] Failed to start ignition-disks.service - Ignition (disks).",
-                  "Ignition has failed. Please ensure your config is valid."]
-    return lines
+        verdict = ["[    3.900000] ignition[700]: disks: createFilesystems: op(1): [failed]   creating filesystem",
+                   "[FAILED] Failed to start ignition-disks.service - Ignition (disks).",
+                   "Ignition has failed. Please ensure your config is valid."]
+    server["verdict_lines"] = verdict
+    return lines + verdict
 
 
 def _attachment(server: dict, vid: str) -> dict:
@@ -629,6 +694,18 @@ def network(cloud: FakeCloud, method, path, query, body, headers):
             return 200, {"network": cloud.networks[m[1]]}, {}
         _not_found(f"Network {m[1]}")
     _not_found(path)
+
+
+class _ResettingServer(ThreadingHTTPServer):
+    resets = 0  # connections still to reset
+
+    def verify_request(self, request, client_address) -> bool:
+        if self.resets <= 0:
+            return True
+        self.resets -= 1
+        # linger on, timeout 0: close() sends RST instead of FIN
+        request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        return False  # the server then closes the socket unread
 
 
 def serve() -> tuple[FakeCloud, ThreadingHTTPServer]:

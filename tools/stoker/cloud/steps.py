@@ -16,12 +16,39 @@ from .state import META_IGNITION, META_SHA, server_metadata, write_state
 if TYPE_CHECKING:
     from .plan import DeployPlan
 
-CONSOLE_LINES = 400
+# Lines asked of os-getConsoleOutput while watching. Nova's libvirt driver returns
+# at most the last 100 KiB of the log anyway (MAX_CONSOLE_BYTES in
+# nova/virt/libvirt/driver.py, read across virtlogd's rotated files) and only then
+# keeps the last `length` lines (nova/compute/manager.py _tail_log). The limit is
+# for clouds without such a cap: large, so that a boot's start and its verdict
+# stay in view from one poll to the next (a verdict that scrolls out between two
+# polls is never seen), yet bounded, since the watch reads it every poll.
+CONSOLE_LINES = 5000
 
-IGNITION_SUCCESS = re.compile(r"Reached target ignition-complete\.target|"
-                              r"ignition\[\d+\]: Ignition finished successfully")
+# Ignition's verdict on a serial console. Success is only the target: Ignition
+# runs once per stage (fetch-offline, fetch, kargs, disks, mount, files: one
+# `ignition --stage=…` unit each, coreos/ignition dracut/30ignition) and logs
+# "Ignition finished successfully" at the end of every stage (internal/main.go),
+# so that line follows a passed fetch stage even when the disks stage then
+# fails. ignition-complete.target ("Ignition Complete") is reached after the last
+# stage, on a first boot only; systemd shows a unit by its description, its name
+# or both, as its StatusUnitFormat= says. A failed stage unit isolates
+# emergency.target (OnFailure=).
+IGNITION_SUCCESS = re.compile(r"Reached target (?:ignition-complete\.target|Ignition Complete)")
 IGNITION_FAILURE = re.compile(r"Failed to start ignition-[\w-]+\.service|Ignition has failed|"
                               r"ignition\[\d+\]: .*\bCRITICAL\b|Entering emergency mode")
+
+# What starts a boot on a Linux serial console: the kernel prints its banner
+# ("Linux version <release> (<builder>) (<compiler>) <version>", init/version.c)
+# first thing in start_kernel, and the command line a little later ("Kernel
+# command line: …", init/main.c; x86 also prints "Command line: …" in
+# setup_arch). Fedora CoreOS boots with console=tty0 console=ttyS0,115200n8 and
+# no `quiet`, so both reach the serial log; on a first boot GRUB adds
+# `ignition.firstboot` (a stamp file in /boot, coreos/bootupd's GRUB snippet).
+# Other output can interleave mid-line ("Startin[    2.70] systemd[1]: …", seen
+# in fedora-coreos-tracker#896), so the markers are found anywhere in a line.
+KERNEL_BANNER = re.compile(r"Linux version \d+\.\d+\S*")
+KERNEL_CMDLINE = re.compile(r"(?:Kernel command line|Command line): ")
 
 
 @dataclass
@@ -42,7 +69,9 @@ class Run:
         self.vm = plan.placement.vm
         self.server_id = getattr(plan.state.server, "id", None)
         self.volume_id = getattr(plan.state.volume, "id", None)
-        self.console_before = ""
+        # the console read before the rebuild: "" for a new server (nothing came
+        # before it), None when it could not be read
+        self.console_before: str | None = ""
         self.ignition = "skipped"
 
     def call(self, step: str, fn, **kw):
@@ -121,8 +150,12 @@ def create_server(run: Run) -> None:
     conn, p, cfg = run.cloud.conn, run.plan.placement, run.plan.config
     body = create_request(run.plan, cfg.user_data, run.volume_id, _new_metadata(run))
 
+    attempts = 0
+
     def create():
-        if run.cloud.retried:  # after a 5xx the server may exist anyway: adopt it, never make a twin
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:  # after a 5xx or a lost answer the server may exist anyway: adopt it, never make a twin
             existing = find_or_none(conn.compute.find_server, p.server_name)
             if existing is not None:
                 return existing
@@ -159,14 +192,23 @@ def console_before(run: Run) -> None:
     try:
         run.console_before = _console_text(run, None)
     except ApiError as exc:
-        run.emit(Event("warn", "read console", f"console not readable before the rebuild: {exc.detail}"))
+        run.console_before = None
+        run.emit(Event("warn", "read console", f"console not readable before the rebuild ({exc.detail}); only "
+                                               "what it prints while stoker watches can give Ignition's verdict"))
+        return
+    run.emit(Event("note", "read console", f"{len(boot_starts(run.console_before))} boot(s) on the console "
+                                           "before the rebuild"))
 
 
 def rebuild(run: Run) -> None:
     conn, cfg = run.cloud.conn, run.plan.config
 
+    attempts = 0
+
     def rebuild():
-        if run.cloud.retried:  # a 5xx may hide an accepted rebuild: do not issue a second one
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:  # a 5xx or a lost answer may hide an accepted rebuild: do not issue a second one
             current = conn.compute.get_server(run.server_id)
             if current.status == "REBUILD" or (current.metadata or {}).get(META_SHA) == cfg.sha256:
                 return current
@@ -209,23 +251,152 @@ def _verdict(text: str) -> str | None:
     return None
 
 
+def boot_starts(text: str) -> list[int]:
+    """Offsets in `text` (a console log or its tail) where a boot begins: each
+    kernel banner and, when the text opens inside a boot whose banner is cut
+    off, that boot's kernel command line (the banner comes first, so a command
+    line before the first banner belongs to a boot that began out of view)."""
+    starts = [m.start() for m in KERNEL_BANNER.finditer(text)]
+    cmdline = KERNEL_CMDLINE.search(text, 0, starts[0] if starts else len(text))
+    return ([cmdline.start()] if cmdline else []) + starts
+
+
+def _overlap(before: str, after: str) -> int:
+    """The length of the longest head of `after` that is also a tail of
+    `before`: where `before` ends inside `after`, if `after` is `before` plus
+    newer text with some of its head cut off. When repeated text allows several
+    such places this is the latest one, so text past it is newer than `before`
+    whichever place is the real one. Knuth-Morris-Pratt; O(len(before) + len(after))."""
+    if after.startswith(before):
+        return len(before)
+    tail = before[-len(after):] if after else ""  # a longer match cannot fit in `after`
+    pattern = after[:len(tail)]
+    fail = [0] * len(pattern)  # fail[i]: longest proper border of pattern[:i + 1]
+    k = 0
+    for i in range(1, len(pattern)):
+        while k and pattern[i] != pattern[k]:
+            k = fail[k - 1]
+        if pattern[i] == pattern[k]:
+            k += 1
+        fail[i] = k
+    k = 0
+    for ch in tail:
+        while k and (k == len(pattern) or pattern[k] != ch):
+            k = fail[k - 1]
+        if k < len(pattern) and pattern[k] == ch:
+            k += 1
+    return k
+
+
+class BootWatch:
+    """Tells, from successive reads of a server's console, what the boots that
+    began after its rebuild printed, and Ignition's verdict in them.
+
+    What a console read is (facts): the log keeps every boot and grows at its
+    end (Nova's libvirt driver logs the guest's serial port to a file, rotated
+    by virtlogd, and reads it back across the rotated files); a read returns its
+    tail under the cloud's limit (Nova: the last 100 KiB, then the last
+    `length` lines); a rebuild may start the log afresh (Nova's libvirt driver
+    deletes the instance directory, console.log included, with the old guest)
+    or keep it. So each read is the one before plus newer text with some of its
+    head cut off, or all new. Two boots of one image can print the very same
+    lines, so content cannot date a boot: position does.
+
+    Offsets into the latest read, each carried from read to read through
+    `_overlap` (the latest alignment, so an offset can only come out late,
+    never early: an ambiguous console costs a timeout, never an old verdict):
+    `fresh`, where the text written after the pre-rebuild read begins (the
+    boots starting there are the ones beyond those counted before the rebuild);
+    `first_new`, where the first boot that began in that text begins (0 once
+    it scrolled out of view); `live`, where the text written after the first
+    read of the watch begins: that read follows the server's return to ACTIVE,
+    when the old guest is gone, so everything after it is the new guest's.
+    """
+
+    def __init__(self, before: str | None):
+        """`before`: the console read before the rebuild; "" for a new server;
+        None when it could not be read (then only boots and text that appear
+        after the first read of the watch count)."""
+        self.text = before or ""
+        self.boots_before = len(boot_starts(self.text))
+        self.fresh: int | None = None if before is None else len(self.text)
+        self.first_new: int | None = None
+        self.live: int | None = None
+
+    def read(self, text: str) -> None:
+        """Take the console's current tail, as the cloud returned it."""
+        dropped = len(self.text) - _overlap(self.text, text)
+        self.fresh, self.first_new, self.live = (None if pos is None else max(0, pos - dropped)
+                                                 for pos in (self.fresh, self.first_new, self.live))
+        if self.live is None:
+            self.live = len(text)
+        if self.fresh is None:  # no read from before the rebuild: nothing in this first one can be dated
+            self.fresh = len(text)
+        new = [start for start in boot_starts(text) if start >= self.fresh]
+        if new and (self.first_new is None or new[0] < self.first_new):
+            self.first_new = new[0]
+        self.text = text
+
+    @property
+    def unmarked(self) -> bool:
+        """The console shows no boot start at all (a cloud that logs no kernel
+        lines, or a limit that cut them off): text written after the pre-rebuild
+        read is then judged as it is."""
+        return not boot_starts(self.text)
+
+    def verdict(self) -> str | None:
+        """"success" or "failed" from the newest boot since the rebuild that shows
+        one (a boot can end in a reboot before Ignition's last stage, e.g. to
+        apply kernel arguments, and the next boot runs it again), else None."""
+        starts = [pos for pos in (self.first_new, self.live, self.fresh if self.unmarked else None)
+                  if pos is not None and pos < len(self.text)]
+        if not starts:
+            return None
+        region = self.text[min(starts):]
+        cuts = [0] + [pos for pos in boot_starts(region) if pos > 0] + [len(region)]
+        for begin, end in reversed(list(zip(cuts, cuts[1:]))):
+            if verdict := _verdict(region[begin:end]):
+                return verdict
+        return None
+
+    def status(self) -> str:
+        if self.first_new is not None:
+            return "waiting for Ignition (a new boot has started)"
+        if self.unmarked:
+            return "waiting for Ignition (the console shows no boot start)"
+        before = f" ({self.boots_before} before the rebuild)" if self.boots_before else ""
+        return f"waiting for Ignition: no new boot on the console yet{before}"
+
+
 def watch_ignition(run: Run) -> None:
+    watch = BootWatch(run.console_before)
+    noted = False
+
     def probe():
+        nonlocal noted
         try:
             text = _console_text(run, CONSOLE_LINES)
         except ApiError as exc:
             if exc.status in (404, 409, 501):  # console not ready or not offered: keep polling until timeout
                 return False, f"console not available ({exc.status})"
             raise
-        anchor = run.console_before[-300:]
-        if anchor and anchor in text:  # the log kept the old boot: only what follows it counts
-            text = text[text.rindex(anchor) + len(anchor):]
-        verdict = _verdict(text)
-        return verdict is not None, verdict or "waiting for Ignition"
+        if not text:  # a log not written yet says nothing about which boot is which
+            return False, "console empty"
+        watch.read(text)
+        if watch.unmarked and not noted:
+            noted = True
+            run.emit(Event("warn", "watch ignition", "the console shows no kernel boot line ('Linux version …'), "
+                                                     "so its boots cannot be told apart: judging only what it "
+                                                     "printed after the rebuild was requested"))
+        verdict = watch.verdict()
+        return verdict is not None, verdict or watch.status()
     try:
         run.ignition = _wait(run, "watch ignition", run.cloud.timings.ignition_timeout, probe,
-                             _volume_hint(run) + "the server is up but Ignition did not report; read "
-                                                 "`openstack console log show` to see why")
+                             _volume_hint(run) + "the server is up, but its console showed no Ignition verdict from a "
+                                                 "boot since the deploy (recorded as unknown): read `openstack "
+                                                 f"console log show {run.server_id}`; if Ignition failed, fix the "
+                                                 "config and deploy again; if the boot is only slow, deploy again "
+                                                 "with --force and a longer --timeout")
     except WaitTimeout:
         run.ignition = "unknown"
         record_result(run)
