@@ -5,6 +5,7 @@ or of a temporary file; and a broken VM does not stop the others."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
@@ -150,3 +151,37 @@ def test_a_quadlet_typo_in_a_fragment_points_at_its_line(repo, capsys):
     assert rc == 1
     assert ("butane/extra.bu:10:11: web.container line 3: unknown key 'PublishPorts' in [Container]; "
             "did you mean 'PublishPort'?") in out
+
+
+def _snapshot(build):
+    return {p.name: p.read_bytes() for p in build.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize("breakage", ["build is a file", "tracker.ign is a directory", "disk full"])
+def test_a_build_directory_that_cannot_take_the_files_is_left_as_it_was(repo, capsys, monkeypatch, breakage):
+    rc, out, build = ignition(repo, capsys)
+    assert rc == 0
+    edit(repo / "vms/tracker.yaml", "Tracker MongoDB", "Tracker MongoDB (changed)")
+    edit(repo / "vms/bastion.yaml", "Public reverse proxy (HTTP 80, HTTPS 443)", "Proxy (changed)")
+    if breakage == "build is a file":
+        shutil.rmtree(build)
+        build.write_text("not a directory\n")
+    elif breakage == "tracker.ign is a directory":
+        (build / "tracker.ign").unlink()
+        (build / "tracker.ign").mkdir()
+    else:
+        import tempfile
+        real, calls = tempfile.mkstemp, []
+
+        def full_after_three(*a, **kw):
+            calls.append(a)
+            if len(calls) > 3:
+                raise OSError(28, "No space left on device")
+            return real(*a, **kw)
+        monkeypatch.setattr(tempfile, "mkstemp", full_after_three)
+    before = _snapshot(build) if build.is_dir() else build.read_text()
+    rc, out, _ = ignition(repo, capsys)
+    assert rc == 1 and "cannot write" in out and "nothing in" in out
+    after = _snapshot(build) if build.is_dir() else build.read_text()
+    assert after == before
+    assert not [p for p in (build.iterdir() if build.is_dir() else []) if p.name.startswith(".")]

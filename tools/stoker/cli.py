@@ -47,10 +47,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 success, 1 an error or a failed check,
+    2 a usage error, 130 interrupted (Ctrl-C)."""
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
     try:
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"stoker: {exc}", file=sys.stderr)
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stoker: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("stoker: interrupted", file=sys.stderr)
         return 130
 
 

@@ -34,3 +34,40 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o644, *,
         except FileNotFoundError:
             pass
         raise
+
+
+def write_all_atomic(outputs: list[tuple[str | Path, bytes, int]], *, make_parents: bool = False,
+                     remove: list[str | Path] = ()) -> None:
+    """Write several files as one change: every file goes to a temporary file
+    beside its target first (with its mode), and only when all are written are
+    they renamed into place, then the files in `remove` deleted. Any error
+    (a full disk, a directory in the way) raises OSError with nothing changed
+    (the renames themselves, each atomic, cannot run out of space)."""
+    staged: list[tuple[str, str]] = []
+    try:
+        for path, data, mode in outputs:
+            path = os.path.realpath(path)
+            directory = os.path.dirname(path)
+            if make_parents:
+                os.makedirs(directory, exist_ok=True)
+            if os.path.isdir(path):
+                raise IsADirectoryError(21, "Is a directory", path)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+            staged.append((tmp, path))
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+    except BaseException:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        raise
+    for tmp, path in staged:
+        os.replace(tmp, path)
+    for path in remove:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass

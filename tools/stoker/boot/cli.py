@@ -14,8 +14,8 @@ from ..errors import UsageError
 from .image import Image, build_image, cache_root
 from .junit import junit_xml
 
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, emoji=False)
+out = Console(emoji=False)
 if not out.is_terminal:  # CI logs: wide enough that expected/seen stay readable
     out.width = 160
 

@@ -60,7 +60,7 @@ def register(sub) -> None:
 
 def _console() -> Console:
     # Piped output (logs, CI, README examples) keeps whole lines instead of 80 columns.
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    return Console(emoji=False) if sys.stdout.isatty() else Console(width=200, emoji=False)
 
 
 def _timings(args) -> Timings:

@@ -3,7 +3,7 @@
     fleet = load_fleet()                       # FleetError: problems with file:line:col
     secrets = load_secrets("secrets.yaml")     # or load_secrets(dev=True)
     rendered = render_vm(fleet, "tracker", secrets)
-    write_rendered(rendered, Path("build"))    # .bu 0644, .ign 0600, atomic
+    write_rendered([rendered], Path("build"))  # .bu 0644, .ign 0600; all files or none
 """
 
 from .definitions import Fleet, VM, load_fleet

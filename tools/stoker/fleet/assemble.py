@@ -191,12 +191,16 @@ def load_fragment(fleet: Fleet, name: str, vm: VM, index: int, out: Assembled) -
     position of each of its nodes; None (with a problem) when it cannot be used."""
     rel = f"{FRAGMENTS_DIR}/{name}.bu"
     path = fleet.root / rel
-    if not path.is_file():
+    try:
+        if path.is_dir():
+            out.problems.append(Problem.at(vm.where(("fragments", index)), vm.file,
+                                           f"fragment {name!r}: {rel} is a directory, not a Butane file"))
+            return None
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         out.problems.append(Problem.at(vm.where(("fragments", index)), vm.file,
                                        f"fragment {name!r} not found ({rel})"))
         return None
-    try:
-        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         out.problems.append(Problem(rel, None, None, f"cannot read: {exc.strerror}"))
         return None
@@ -211,15 +215,20 @@ def load_fragment(fleet: Fleet, name: str, vm: VM, index: int, out: Assembled) -
     if not isinstance(data, dict):
         out.problems.append(Problem(rel, 1, 1, "a fragment must be a Butane document (a mapping)"))
         return None
-    version = str(data.pop("version", vm.butane_version))
-    variant = data.pop("variant", "fcos")
-    if variant != "fcos":
-        w = marks.value(("variant",))
-        out.problems.append(Problem.at(w, rel, f"fragment variant {variant!r}: stoker renders Fedora CoreOS "
-                                       "(variant fcos)"))
-    if version in VERSIONS and VERSIONS.index(version) > VERSIONS.index(vm.butane_version):
-        w = marks.value(("version",))
-        out.problems.append(Problem.at(w, rel, f"fragment needs Butane {version}, "
+    # A fragment is a Butane document of its own: `butane --strict` must take it as it is.
+    variant, version = data.pop("variant", None), data.pop("version", None)
+    if variant is None:
+        out.problems.append(Problem(rel, 1, 1, "a fragment needs `variant: fcos` (stoker renders Fedora CoreOS)"))
+    elif variant != "fcos":
+        out.problems.append(Problem.at(marks.value(("variant",)), rel,
+                                       f"fragment variant {variant!r}: stoker renders Fedora CoreOS (variant fcos)"))
+    if not isinstance(version, str) or version not in VERSIONS:
+        what = "a fragment needs `version:`" if version is None else f"fragment version {version!r} is not"
+        out.problems.append(Problem.at(marks.value(("version",)) if version is not None else (rel, 1, 1), rel,
+                                       f"{what} one of the Butane fcos versions stoker renders "
+                                       f"({', '.join(VERSIONS)})"))
+    elif VERSIONS.index(version) > VERSIONS.index(vm.butane_version):
+        out.problems.append(Problem.at(marks.value(("version",)), rel, f"fragment needs Butane {version}, "
                                        f"but VM {vm.name} renders {vm.butane_version}"))
     for section, key, kind in (("storage", "files", "path"), ("storage", "directories", "path"),
                                ("storage", "links", "path"), ("systemd", "units", "unit")):

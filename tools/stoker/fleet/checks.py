@@ -21,7 +21,9 @@ def _hint(word: str, choices) -> str:
     return f"; did you mean {m[0]!r}?" if m else ""
 
 
-def check_vm(vm: VM, fleet=None) -> list[Problem]:
+def check_vm(vm: VM, fleet=None, podman: str | None = None) -> list[Problem]:
+    """Every problem of one loaded VM that its schema cannot see, located in its
+    definition. `podman`: the target's Podman (default: target_podman(fleet))."""
     problems: list[Problem] = []
     names = set(vm.containers)
 
@@ -86,10 +88,10 @@ def check_vm(vm: VM, fleet=None) -> list[Problem]:
             else:
                 published[key] = cname
 
-    problems += _updates_problems(vm, fleet)
+    problems += _updates_problems(vm)
     problems += _name_problems(vm)
     problems += _timer_problems(vm)
-    problems += _container_value_problems(vm, target_podman(fleet))
+    problems += _container_value_problems(vm, podman or target_podman(fleet))
     return problems
 
 
@@ -192,17 +194,11 @@ def _container_value_problems(vm: VM, podman: str) -> list[Problem]:
     return problems
 
 
-def _updates_problems(vm: VM, fleet) -> list[Problem]:
-    """Zincati's reboot windows: from the VM's own `updates`, or fleet.yaml's defaults."""
+def _updates_problems(vm: VM) -> list[Problem]:
+    """Zincati's reboot windows (the VM's own `updates` laid over fleet.yaml's defaults)."""
     zone = (vm.updates or {}).get("time_zone")
-    if zone is None:
-        return []
-    why = zincati_time_zone_problem(zone)
-    if not why:
-        return []
-    if ("updates",) in vm.marks.values or fleet is None:
-        return [_problem(vm, ("updates", "time_zone"), why)]
-    return [Problem.at(fleet.marks.value(("defaults", "updates", "time_zone")), "fleet.yaml", why)]
+    why = zincati_time_zone_problem(str(zone)) if zone is not None else None
+    return [_problem(vm, ("updates", "time_zone"), why)] if why else []
 
 
 def mount_source_warnings(vm: VM, document: dict) -> list[Problem]:

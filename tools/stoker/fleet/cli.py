@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from ..errors import StokerError
+from ..errors import StokerError, UsageError
 from .budget import PROVIDERS
 from .definitions import load_fleet
 from .errors import ERROR, FleetError
@@ -31,7 +31,7 @@ def _console(stderr: bool = False):
     stream = sys.stderr if stderr else sys.stdout
     # Piped (CI logs, tests): wide enough that a message and its location stay on one line.
     width = None if stream.isatty() else 4096
-    return Console(stderr=stderr, highlight=False, width=width)
+    return Console(stderr=stderr, highlight=False, width=width, emoji=False)
 
 
 def _fleet(args):
@@ -43,7 +43,7 @@ def _names(args, fleet) -> list[str]:
         return fleet.names
     unknown = [n for n in args.vms if n not in fleet.names]
     if unknown:
-        raise StokerError(f"no VM named {', '.join(unknown)}; the fleet has {', '.join(fleet.names)}")
+        raise UsageError(f"no VM named {', '.join(unknown)}; the fleet has {', '.join(fleet.names) or 'none'}")
     return list(dict.fromkeys(args.vms))
 
 
@@ -113,10 +113,9 @@ def cmd_render(args) -> int:
     if any(p.kind == ERROR for p in problems):
         _print_problems(err, problems)
         raise StokerError(f"nothing written: fix the problems above ({_count(problems)})")
-    for rendered in results:
-        _print_problems(err, rendered.warnings)
-        for path in write_rendered(rendered, build):
-            console.print(f"wrote {path}")
+    _print_problems(err, [p for r in results for p in r.warnings])
+    for path in write_rendered(results, build):
+        console.print(f"wrote {path}")
     return 0
 
 
@@ -158,8 +157,7 @@ def cmd_ignition(args) -> int:
         # All or nothing: build/ never mixes configs of two different definitions.
         _print_problems(err, problems)
         raise StokerError(f"nothing written: fix the problems above ({_count(problems)})")
-    for rendered in results:
-        write_rendered(rendered, build)
+    write_rendered(results, build)
     if any(r.dev_secrets for r in results):
         err.print(f"[bold red]{'!' * 78}\n{DEV_BANNER}\n{'!' * 78}[/]", soft_wrap=True)
     if results:
@@ -188,7 +186,8 @@ def cmd_validate(args) -> int:
     from .validation import FAILED, OK, SKIPPED, WARNING, definition_failure, validate_rendered, verdict_fails
 
     console = _console()
-    files = [t for t in args.vms if t.endswith(".ign") or os.sep in t]
+    # A name with .ign or a / is a file, and so is anything that exists on disk (a config named `config`).
+    files = [t for t in args.vms if t.endswith(".ign") or os.sep in t or os.path.exists(t)]
     vm_names = [t for t in args.vms if t not in files]
     plan = []
     for f in files:
@@ -205,7 +204,7 @@ def cmd_validate(args) -> int:
 
         def vm_checks(name):
             try:
-                rendered = render_vm(fleet, name, secrets, provider=args.provider)
+                rendered = render_vm(fleet, name, secrets, provider=args.provider, podman=podman)
             except FleetError as exc:
                 return definition_failure(exc.problems)
             return validate_rendered(rendered, podman)
@@ -234,6 +233,8 @@ def cmd_validate(args) -> int:
 def _validate_file(path: str, podman: str | None):
     from .validation import validate_ignition_bytes
 
+    if os.path.isdir(path):
+        raise UsageError(f"{path} is a directory: give an Ignition config file (build/VM.ign) or a VM name")
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -256,6 +257,16 @@ def cmd_secrets_example(args) -> int:
     write_atomic(path, text.encode(), make_parents=True)
     _console().print(f"wrote {path}")
     return 0
+
+
+def _podman_version(text: str) -> str:
+    """--podman: a Podman release as MAJOR.MINOR (5.8)."""
+    import re
+
+    if not re.fullmatch(r"[0-9]+\.[0-9]+", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Podman release MAJOR.MINOR (for example 5.8)")
+    major, minor = text.split(".")
+    return f"{int(major)}.{int(minor)}"
 
 
 def register(subparsers) -> None:
@@ -285,7 +296,7 @@ def register(subparsers) -> None:
     p.add_argument("--provider", choices=sorted(PROVIDERS))
     p.add_argument("--strict", action="store_true",
                    help="fail on warnings and on checks skipped for a missing tool (what CI wants)")
-    p.add_argument("--podman", metavar="X.Y",
+    p.add_argument("--podman", metavar="X.Y", type=_podman_version,
                    help="Podman of the target for Quadlet keys (default: fleet.yaml target.podman)")
     _common(p)
     p.set_defaults(func=cmd_validate)

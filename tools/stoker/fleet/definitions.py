@@ -8,6 +8,7 @@ Every problem is reported with file, line and column.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,9 +216,10 @@ def _read(root: Path, rel: str) -> tuple[object, Marks]:
 
 def deep_merge(parent, child, parent_marks: Marks, child_marks: Marks):
     """Lay `child` over `parent`: mappings merge, null deletes, everything else replaces."""
-    marks = Marks(dict(parent_marks.values), dict(parent_marks.keys))
+    marks = Marks(dict(parent_marks.values), dict(parent_marks.keys), dict(parent_marks.texts))
     marks.values.update(child_marks.values)
     marks.keys.update(child_marks.keys)
+    marks.texts.update(child_marks.texts)
 
     def merge(p, c):
         if isinstance(p, dict) and isinstance(c, dict):
@@ -252,7 +254,12 @@ def load_fleet(root: Path | None = None) -> Fleet:
 
     fleet = Fleet(root, fleet_data, fleet_marks, {})
     raw: dict[str, tuple[dict, Marks, str]] = {}
-    for path in sorted((root / VMS_DIR).glob("*.yaml")):
+    try:
+        # Hidden files are an editor's (.#tracker.yaml lock links, .swp), not VMs.
+        paths = sorted(p for p in (root / VMS_DIR).iterdir() if p.suffix == ".yaml" and not p.name.startswith("."))
+    except OSError as exc:
+        raise FleetError(Problem(f"{VMS_DIR}/", None, None, f"cannot read: {exc.strerror}")) from None
+    for path in paths:
         name, rel = path.stem, f"{VMS_DIR}/{path.name}"
         try:
             data, marks = _read(root, rel)
@@ -283,10 +290,20 @@ def load_fleet(root: Path | None = None) -> Fleet:
         data.pop("extends", None)
         # The hostname is the VM's own, never inherited from the VM it extends.
         data["hostname"] = raw[name][0].get("hostname", name)
-        data.setdefault("butane_version", defaults.get("butane_version", "1.4.0"))
-        data.setdefault("fragments", list(defaults.get("fragments", [])))
-        if "updates" not in data and "updates" in defaults:
-            data["updates"] = defaults["updates"]
+        # Defaults from fleet.yaml, with their marks: a problem in one points at fleet.yaml.
+        for key, fallback in (("butane_version", "1.4.0"), ("fragments", [])):
+            if key not in data:
+                data[key] = copy.deepcopy(defaults.get(key, fallback))
+                marks.update_under((key,), fleet_marks, ("defaults", key))
+        if isinstance(defaults.get("updates"), dict):
+            own = data.get("updates") if isinstance(data.get("updates"), dict) else {}
+            for key, value in defaults["updates"].items():
+                if key not in own:
+                    marks.update_under(("updates", key), fleet_marks, ("defaults", "updates", key))
+            if "updates" not in data:
+                marks.update_under(("updates",), fleet_marks, ("defaults", "updates"))
+            if data.get("updates", {}) is not None:
+                data["updates"] = {**copy.deepcopy(defaults["updates"]), **own}
         found = check(data, marks, full_schema, file)
         if found:
             fleet.broken[name] = found
@@ -370,19 +387,23 @@ def repository_file(root: Path, source: str) -> tuple[Path | None, str | None]:
     if not source or source.startswith("/") or source.startswith("~"):
         return None, (f"file source {source!r} must be a path relative to the repository root "
                       "(for example files/bastion/nginx.conf)")
+    if any(ord(ch) < 32 or ch == "\x7f" for ch in source):
+        return None, f"file source {source!r} contains a control character"
     root = root.resolve()
     candidate = root / source
     try:
         resolved = candidate.resolve(strict=False)
-    except (OSError, RuntimeError):  # a symlink loop
-        return None, f"file source {source!r} cannot be resolved (a symlink loop?)"
-    if not resolved.is_relative_to(root):
-        how = "is a symlink that points" if _has_symlink(root, source) else "points"
-        return None, f"file source {source!r} {how} outside the repository ({resolved})"
-    if not resolved.is_file():
+        if not resolved.is_relative_to(root):
+            how = "is a symlink that points" if _has_symlink(root, source) else "points"
+            return None, f"file source {source!r} {how} outside the repository ({resolved})"
         if resolved.is_dir():
             return None, f"file source {source!r} is a directory, not a file"
-        return None, f"file {source!r} does not exist in the repository"
+        if not resolved.is_file():
+            return None, f"file {source!r} does not exist in the repository"
+    except RuntimeError:  # a symlink loop (Python < 3.13)
+        return None, f"file source {source!r} cannot be resolved (a symlink loop?)"
+    except OSError as exc:
+        return None, f"file source {source!r} cannot be read: {exc.strerror or exc}"
     return resolved, None
 
 
@@ -470,7 +491,9 @@ def _build_vm(fleet: Fleet, name, file, data, marks: Marks, extends, problems: C
             if v is None:
                 continue
             w = marks.value(base + ("environment", k))
-            env[k] = fleet.substitute(_scalar(v), w[0] if w else file, *(w[1:] if w else (1, 1)),
+            # As written: YAML 1.1 would turn 0700 into 448 and yes into true.
+            text = marks.texts.get(base + ("environment", k), _scalar(v))
+            env[k] = fleet.substitute(text, w[0] if w else file, *(w[1:] if w else (1, 1)),
                                       problems=problems.problems)
         command = spec.get("command")
         if isinstance(command, str):

@@ -21,6 +21,7 @@ Where = tuple[str, int, int]  # file, line, column
 class Marks:
     values: dict[tuple, Where] = field(default_factory=dict)
     keys: dict[tuple, Where] = field(default_factory=dict)
+    texts: dict[tuple, str] = field(default_factory=dict)  # plain scalars read as non-strings: as written
 
     def value(self, path: tuple) -> Where | None:
         """The mark of `path`, or of its nearest ancestor that has one."""
@@ -38,7 +39,7 @@ class Marks:
     def update_under(self, prefix: tuple, other: "Marks", other_prefix: tuple = ()) -> None:
         """Copy `other`'s marks below `other_prefix` to below `prefix`."""
         n = len(other_prefix)
-        for src, dst in ((other.values, self.values), (other.keys, self.keys)):
+        for src, dst in ((other.values, self.values), (other.keys, self.keys), (other.texts, self.texts)):
             for p, w in src.items():
                 if p[:n] == other_prefix:
                     dst[prefix + p[n:]] = w
@@ -95,12 +96,14 @@ def _build(loader, node, path, file, marks: Marks, problems):
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, float, bool)):
-                problems.append(Problem(file, *_where(file, key_node)[1:], "a key must be a plain value"))
-                continue
             if key_node.tag == "tag:yaml.org,2002:merge":
                 problems.append(Problem(file, *_where(file, key_node)[1:], "YAML merge keys (<<) are not supported"))
+                continue
+            key = _construct(loader, key_node, file, problems)
+            if key is _BAD:
+                continue
+            if not isinstance(key, (str, int, float, bool)):
+                problems.append(Problem(file, *_where(file, key_node)[1:], "a key must be a plain value"))
                 continue
             if key in out:
                 first = marks.keys[path + (key,)]
@@ -112,4 +115,29 @@ def _build(loader, node, path, file, marks: Marks, problems):
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, path + (i,), file, marks, problems) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    if node.style is None and not node.tag.startswith("!") and node.tag != "tag:yaml.org,2002:str":
+        # A plain scalar that YAML 1.1 reads as a number, boolean or null: keep what was written
+        # (0700, yes, 1_000), for values that must stay text (environment values, secrets).
+        marks.texts[path] = node.value
+    value = _construct(loader, node, file, problems)
+    return None if value is _BAD else value
+
+
+_BAD = object()
+# Tags the safe loader understands and whose value is a plain YAML type (no binary, no sets).
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq",
+                                                  "timestamp")}
+
+
+def _construct(loader, node, file, problems):
+    """One scalar (or key) as the safe loader reads it; an unknown or explicit
+    non-plain tag is a located problem, never an exception. The problem names
+    the tag only, never the value (a secrets file is read this way too)."""
+    if node.tag not in _PLAIN_TAGS:
+        problems.append(Problem(file, *_where(file, node)[1:], f"YAML tag {node.tag!r} is not supported here"))
+        return _BAD
+    try:
+        return loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, OverflowError):
+        problems.append(Problem(file, *_where(file, node)[1:], f"cannot read this value as {node.tag.rsplit(':', 1)[-1]}"))
+        return _BAD

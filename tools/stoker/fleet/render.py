@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..butane.resources import data_url as butane_data_url
-from ..fileio import write_atomic
+from ..fileio import write_all_atomic
 from . import budget as budget_mod
 from .assemble import Assembled, assemble, claim_problems, to_yaml
-from .checks import check_vm, mount_source_warnings
+from .checks import check_vm, mount_source_warnings, target_podman
 from .definitions import VM, Fleet
 from .errors import ERROR, WARNING, FleetError, Problem
 from .quadlet import env_file_contents
@@ -64,11 +64,10 @@ def _translation_problems(result, assembled: Assembled) -> list[Problem]:
     return problems
 
 
-def fragment_unit_problems(fleet: Fleet, assembled: Assembled) -> list[Problem]:
+def fragment_unit_problems(fleet: Fleet, assembled: Assembled, podman: str) -> list[Problem]:
     """The units and Quadlet files that fragments write, checked as `stoker validate`
     checks them (stoker's own parts are checked from the definition), each at its
     line in the fragment."""
-    from .checks import target_podman
     from .unit_contents import butane_unit_files, problems as unit_problems
 
     document, vm = assembled.document, assembled.vm
@@ -81,7 +80,7 @@ def fragment_unit_problems(fleet: Fleet, assembled: Assembled) -> list[Problem]:
         if key in assembled.generated:
             continue
         where = assembled.origins.locate(unit.path)
-        for line, message in unit_problems(unit, target_podman(fleet)):
+        for line, message in unit_problems(unit, podman):
             at = _line_of_block(fleet, where, line) if line else where
             found.append(Problem.at(at, vm.file, f"{unit.name}{f' line {line}' if line else ''}: {message}"))
     return found
@@ -104,14 +103,14 @@ def _line_of_block(fleet: Fleet, where, line: int):
 
 
 def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str | None = None,
-              strict: bool = False, with_ignition: bool = True) -> Rendered:
+              strict: bool = False, with_ignition: bool = True, podman: str | None = None) -> Rendered:
     """Render one VM: its Butane document and, with secrets, its Ignition config.
 
     Every problem of every stage (definition checks, fragments, translation,
     secrets, size) is collected and raised together as one FleetError, each at
     its file, line and column; warnings ride along in `Rendered.warnings`, or
     fail the render under `strict`. Without `secrets` (or with_ignition false)
-    only the Butane text is made."""
+    only the Butane text is made. `podman` overrides fleet.yaml `target.podman`."""
     from ..butane import translate
 
     if name not in fleet.vms:
@@ -120,11 +119,12 @@ def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str
         raise FleetError(Problem("vms/", None, None, f"no VM named {name!r}; the fleet has "
                                  f"{', '.join(fleet.names)}"))
     vm = fleet.vms[name]
-    problems: list[Problem] = list(vm.warnings) + check_vm(vm, fleet)
+    podman = podman or target_podman(fleet)
+    problems: list[Problem] = list(vm.warnings) + check_vm(vm, fleet, podman)
     assembled = assemble(fleet, vm)
     problems += assembled.problems + claim_problems(assembled.claims, vm)
     problems += mount_source_warnings(vm, assembled.document)
-    problems += fragment_unit_problems(fleet, assembled)
+    problems += fragment_unit_problems(fleet, assembled, podman)
     text = to_yaml(vm, assembled.document)
     out = Rendered(vm, text, assembled=assembled)
     result = translate(text, files_dir=fleet.root, strict=False, filename=f"build/{name}.bu")
@@ -174,20 +174,34 @@ def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str
     return out
 
 
-def write_rendered(rendered: Rendered, build_dir: Path) -> list[Path]:
+def outputs(rendered: Rendered, build_dir: Path) -> tuple[list[tuple[Path, bytes, int]], list[Path]]:
+    """The files one rendered VM writes (.bu 0644; .ign and .full.ign 0600,
+    they hold secrets) and the stale ones it removes."""
     name = rendered.vm.name
-    written = []
-    bu = build_dir / f"{name}.bu"
-    write_atomic(bu, rendered.butane.encode(), 0o644, make_parents=True)
-    written.append(bu)
+    files = [(build_dir / f"{name}.bu", rendered.butane.encode(), 0o644)]
+    stale = []
     if rendered.ignition is not None:
-        ign = build_dir / f"{name}.ign"
-        write_atomic(ign, rendered.ignition, 0o600, make_parents=True)
-        written.append(ign)
+        files.append((build_dir / f"{name}.ign", rendered.ignition, 0o600))
         full = build_dir / f"{name}.full.ign"
         if rendered.wrapped:
-            write_atomic(full, rendered.full_ignition, 0o600, make_parents=True)
-            written.append(full)
-        elif full.exists():
-            full.unlink()
-    return written
+            files.append((full, rendered.full_ignition, 0o600))
+        else:
+            stale.append(full)
+    return files, stale
+
+
+def write_rendered(results: list[Rendered], build_dir: Path) -> list[Path]:
+    """Write every rendered VM's files at once, or none (see fileio.write_all_atomic);
+    FleetError naming the file when the build directory cannot take them."""
+    files, stale = [], []
+    for rendered in results:
+        f, s = outputs(rendered, build_dir)
+        files += f
+        stale += s
+    try:
+        write_all_atomic(files, make_parents=True, remove=stale)
+    except OSError as exc:
+        where = exc.filename or build_dir
+        raise FleetError(Problem(str(where), None, None, f"cannot write: {exc.strerror or exc}; "
+                                 f"nothing in {build_dir} was changed")) from None
+    return [path for path, _, _ in files]

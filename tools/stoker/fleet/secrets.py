@@ -88,7 +88,9 @@ def load_secrets(path: str | Path | None = None, *, environ: dict[str, str] | No
                     continue
                 if isinstance(value, (dict, list)):
                     raise FleetError(_at(marks, (vm, name), str(path), f"{vm}.{name}: expected a single value"))
-                values.setdefault(str(vm), {})[str(name)] = "true" if value is True else "false" if value is False else str(value)
+                # The value as written: YAML 1.1 would read 0123 as 83, 0x1F as 31, yes as true.
+                text = marks.texts.get((vm, name), value if isinstance(value, str) else str(value))
+                values.setdefault(str(vm), {})[str(name)] = text
         source = str(path)
     return Secrets(values, environ, dev, source)
 
@@ -101,12 +103,21 @@ def _parse(text: str, file: str) -> tuple[dict, object]:
     try:
         data, marks = load(text, file)
     except FleetError as exc:
-        raise FleetError([Problem(p.file, p.line, p.column, "not valid YAML") for p in exc.problems]) from None
+        raise FleetError([Problem(p.file, p.line, p.column, _safe(p.message)) for p in exc.problems]) from None
     if data is None:
         return {}, marks
     if not isinstance(data, dict):
         raise FleetError(Problem(file, 1, 1, "expected a mapping of VM name → {NAME: value}"))
     return data, marks
+
+
+def _safe(message: str) -> str:
+    """A YAML problem in words that cannot quote the file (PyYAML's own may)."""
+    if message.startswith("YAML merge keys") or message.startswith("duplicate key"):
+        return message
+    if message.startswith("YAML tag"):
+        return "YAML tags (!!binary, !tag) are not supported in a secrets file: write the value as text"
+    return "not valid YAML"
 
 
 def _at(marks, path: tuple, file: str, message: str) -> Problem:
