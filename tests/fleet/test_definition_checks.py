@@ -164,7 +164,7 @@ def test_a_service_name_too_long_for_systemd(repo, capsys):
     rc, out = render(repo, capsys)
     line, col = line_col(f, name)
     assert rc == 1
-    assert f"vms/tracker.yaml:{line}:{col}: service name wwwwwwwwwwwwwwwwwwww... is 278 characters; at most 245" in out
+    assert f"vms/tracker.yaml:{line}:{col}: service name wwwwwwwwwwwwwwwwwwww... is 278 characters; at most 243" in out
 
 
 def test_quadlet_keys_are_checked_against_the_target_podman(repo, capsys):

@@ -137,7 +137,7 @@ def test_a_wrapped_config_is_checked_inside(tmp_path, capsys):
     inner = json.dumps({"ignition": {"version": "3.3.0"}, "storage": {"files": [{"path": "rel"}]}}).encode()
     rc, out = validate(capsys, ign(tmp_path, wrap(inner, "3.3.0").decode()))
     assert rc == 1
-    assert "wrapping" in out and "(inner)" in out and "path not absolute" in out
+    assert "replace: Ignition 3.3.0 (stoker)" in out and "(replace)" in out and "path not absolute" in out
 
 
 def test_the_fleet_validates(capsys):

@@ -105,7 +105,7 @@ def test_the_hosts_generator_comes_first_and_paths_are_mapped_back(tmp_path):
                                                    "'Container' in a.container", "error"),)
 
 
-def test_a_file_name_with_a_directory_is_refused():
+def test_a_path_outside_the_unit_directory_is_refused():
     with pytest.raises(ValueError):
         quadlet_dryrun({"../x.container": GOOD})
 

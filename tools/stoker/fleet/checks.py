@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 from .definitions import VM
 from .errors import WARNING, Problem
@@ -90,6 +91,7 @@ def check_vm(vm: VM, fleet=None, podman: str | None = None) -> list[Problem]:
 
     problems += _updates_problems(vm)
     problems += _name_problems(vm)
+    problems += _unit_text_problems(vm)
     problems += _timer_problems(vm)
     problems += _container_value_problems(vm, podman or target_podman(fleet))
     return problems
@@ -107,14 +109,19 @@ def target_podman(fleet) -> str:
 def _name_problems(vm: VM) -> list[Problem]:
     """Each name becomes unit and file names: NAME.container -> NAME.service, NAME.timer,
     NAME.network -> NAME-network.service, /etc/stoker/NAME.env (systemd's 255 characters)."""
-    from ..systemd.unitname import longest_base_name, unit_name_problem
+    from ..systemd.unitname import FILE_NAME_MAX, longest_base_name, unit_name_problem
+
+    def limit_of(suffix: str) -> int:
+        # The drop-in directory NAME.SUFFIX.d must fit in a file name too: Quadlet and
+        # systemd open it, and Quadlet fails on "file name too long".
+        return min(longest_base_name(suffix), FILE_NAME_MAX - len(f".{suffix}.d"))
 
     problems = []
     named = [(("services", n), n, "container") for n in vm.services]
     named += [(("jobs", n), n, "container") for n in vm.jobs]
     named += [(("timers", n), n, "timer") for n in vm.timers]
     for path, name, suffix in named:
-        limit = longest_base_name(suffix)
+        limit = limit_of(suffix)
         unit = f"{name}.{'service' if suffix == 'container' else suffix}"
         why = unit_name_problem(unit)
         if len(name) > limit:
@@ -123,10 +130,58 @@ def _name_problems(vm: VM) -> list[Problem]:
         if why:
             problems.append(_problem(vm, path, why, key=True))
     for i, net in enumerate(vm.networks):
-        limit = longest_base_name("network")
+        limit = limit_of("network")
         if len(net) > limit:
             problems.append(_problem(vm, ("networks", i), f"network name is {len(net)} characters; at most "
                                      f"{limit} fit in {net[:8]}...-network.service"))
+    return problems
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# systemd.service(5) "Command lines": prefixes of the executable, each at most once ("!!" is one).
+_EXEC_PREFIX = re.compile(r"^(?:[-@:+]|!!?)*")
+
+
+def _unit_text_problems(vm: VM) -> list[Problem]:
+    """Values stoker writes into unit and Quadlet files. A line break would end
+    the line and start a directive of its own (a description with
+    "\n[Service]\nExecStartPre=..."): refused, as other control characters."""
+    problems = []
+
+    def text(path: tuple, value, what: str) -> None:
+        if isinstance(value, str) and _CONTROL.search(value):
+            ch = _CONTROL.search(value).group()
+            problems.append(_problem(vm, path, f"{what} contains the control character {ch!r}, which would "
+                                               "break the unit file it is written into"))
+
+    for name, t in sorted(vm.timers.items()):
+        text(t.path + ("description",), t.description, f"timer {name!r}: description")
+    for cname, c in sorted(vm.containers.items()):
+        base = c.path
+        text(base + ("description",), c.description, f"{cname}: description")
+        text(base + ("image",), c.image, f"{cname}: image")
+        text(base + ("user",), c.user, f"{cname}: user")
+        for i, arg in enumerate(c.command or []):
+            text(base + ("command", i), arg, f"{cname}: command")
+        for key, value in c.environment.items():
+            text(base + ("environment", key), value, f"{cname}: environment {key}")
+        for i, cmd in enumerate(c.exec_start_post):
+            at = base + ("exec_start_post", i)
+            text(at, cmd, f"{cname}: exec_start_post")
+            rest = _EXEC_PREFIX.sub("", cmd.strip(), count=1)
+            if not rest or rest[0] in "-@:+!" or rest[0].isspace():
+                problems.append(_problem(vm, at, f"{cname}: exec_start_post {cmd!r} is not a command line: "
+                                                 "an executable, after at most one each of the prefixes - @ : + !"))
+        for i, t in enumerate(c.tmpfs):
+            text(base + ("tmpfs", i), t, f"{cname}: tmpfs")
+        written = vm.data[base[0]][cname].get("volumes", [])
+        for i, m in enumerate(c.volumes):
+            for field, value in (("source", written[i]["source"]), ("target", m.target)):
+                text(base + ("volumes", i, field), value, f"{cname}: volume {field}")
+                if isinstance(value, str) and ("," in value or ":" in value):
+                    problems.append(_problem(vm, base + ("volumes", i, field),
+                                             f"{cname}: volume {field} {value!r} contains ':' or ',', which "
+                                             "Podman reads as the start of the mount's options"))
     return problems
 
 
@@ -163,7 +218,7 @@ def _container_value_problems(vm: VM, podman: str) -> list[Problem]:
     from ..podman.capabilities import add_drop_problems, capability_problem
     from ..podman.quadlet_keys import parse_unit_sections, unit_problems
     from ..podman.reference import ReferenceError, parse_reference
-    from .quadlet import container_unit
+    from .quadlet import container_unit, network_unit
 
     problems = []
     for cname, c in sorted(vm.containers.items()):
@@ -191,6 +246,9 @@ def _container_value_problems(vm: VM, podman: str) -> list[Problem]:
                 line, message = "", finding[len(filename) + 2:]
             field = QUADLET_KEY_FIELDS.get(keys_by_line.get(int(line)) if line else None, ())
             problems.append(_problem(vm, c.path + field, f"{filename}: {message}"))
+    for i, net in enumerate(vm.networks):
+        for finding in unit_problems(f"{net}.network", network_unit(vm, net), podman):
+            problems.append(_problem(vm, ("networks", i), finding))
     return problems
 
 

@@ -166,25 +166,39 @@ class Fleet:
 
     def substitute(self, text: str, file: str, first_line: int = 1, first_col: int = 1,
                    problems: list[Problem] | None = None) -> str:
-        """Replace every `{{ dotted.name }}` with its fleet.yaml value; unknown names are problems."""
+        """Replace every `{{ dotted.name }}` with its fleet.yaml value. Unknown
+        names, values that are not single values or hold a line break, and a
+        `{{` that does not form a reference are problems at their position."""
+        problems = [] if problems is None else problems
+
+        def at(offset: int) -> tuple[int, int]:
+            before = text[:offset]
+            line = first_line + before.count("\n")
+            col = (offset - before.rfind("\n")) if "\n" in before else first_col + offset
+            return line, col
 
         def repl(m: re.Match) -> str:
+            name = m.group(1)
             try:
-                value = self.lookup(m.group(1))
+                value = self.lookup(name)
             except KeyError:
-                before = text[: m.start()]
-                line = first_line + before.count("\n")
-                col = (m.start() - before.rfind("\n")) if "\n" in before else first_col + m.start()
-                if problems is not None:
-                    problems.append(Problem(file, line, col, f"{m.group(1)!r} is not defined in {FLEET_FILE}"))
+                problems.append(Problem(file, *at(m.start()), f"{name!r} is not defined in {FLEET_FILE}"))
                 return m.group(0)
             if isinstance(value, (dict, list)):
-                if problems is not None:
-                    problems.append(Problem(file, first_line, first_col,
-                                            f"{m.group(1)!r} in {FLEET_FILE} is not a single value"))
+                problems.append(Problem(file, *at(m.start()), f"{name!r} in {FLEET_FILE} is not a single value"))
                 return m.group(0)
-            return _scalar(value)
+            path = tuple(int(p) if p.isdigit() else p for p in name.split("."))
+            text_value = self.marks.texts.get(path) or _scalar(value)  # as written: 0443, not 291
+            if any(ch in text_value for ch in "\n\r\x00"):
+                problems.append(Problem(file, *at(m.start()), f"{name!r} in {FLEET_FILE} holds a line break; "
+                                                              "a reference takes one line"))
+                return m.group(0)
+            return text_value
 
+        for m in re.finditer(r"\{\{", text):
+            if not _REF.match(text, m.start()):
+                problems.append(Problem(file, *at(m.start()), "'{{' does not start a reference {{ dotted.name }} "
+                                                              f"to {FLEET_FILE}"))
         return _REF.sub(repl, text)
 
 
@@ -249,11 +263,13 @@ def load_fleet(root: Path | None = None) -> Fleet:
     if not isinstance(fleet_data, dict):
         raise FleetError(Problem(FLEET_FILE, 1, 1, "expected a mapping at the top level"))
     problems = check(fleet_data, fleet_marks, load_schema("fleet.schema.json"), FLEET_FILE)
+    problems = problems or _fleet_value_problems(fleet_data, fleet_marks)
     if problems:
         raise FleetError(problems)
 
     fleet = Fleet(root, fleet_data, fleet_marks, {})
     raw: dict[str, tuple[dict, Marks, str]] = {}
+    early: dict[str, list[Problem]] = {}
     try:
         # Hidden files are an editor's (.#tracker.yaml lock links, .swp), not VMs.
         paths = sorted(p for p in (root / VMS_DIR).iterdir() if p.suffix == ".yaml" and not p.name.startswith("."))
@@ -269,15 +285,14 @@ def load_fleet(root: Path | None = None) -> Fleet:
         if not isinstance(data, dict):
             fleet.broken[name] = [Problem(rel, 1, 1, "expected a mapping at the top level")]
             continue
-        found = check(data, marks, load_schema("vm.schema.json", partial=True), rel)
-        if found:
-            fleet.broken[name] = found
-            continue
+        # Schema problems of the file as written; the VM is still built as far as it can be,
+        # so that one run reports the problems of its values too.
+        early[name] = check(data, marks, load_schema("vm.schema.json", partial=True), rel)
         raw[name] = (data, marks, rel)
 
     merged: dict[str, tuple[dict, Marks] | None] = {}
     for name in raw:
-        _resolve(name, raw, merged, fleet.broken, ())
+        _resolve(name, raw, merged, fleet.broken, (), {n for n, found in early.items() if found})
 
     defaults = fleet_data.get("defaults", {})
     full_schema = load_schema("vm.schema.json")
@@ -304,19 +319,37 @@ def load_fleet(root: Path | None = None) -> Fleet:
                 marks.update_under(("updates",), fleet_marks, ("defaults", "updates"))
             if data.get("updates", {}) is not None:
                 data["updates"] = {**copy.deepcopy(defaults["updates"]), **own}
-        found = check(data, marks, full_schema, file)
-        if found:
-            fleet.broken[name] = found
-            continue
+        found = early[name] + [p for p in check(data, marks, full_schema, file) if p not in early[name]]
         collector = Collector()
-        vm = _build_vm(fleet, name, file, data, marks, raw[name][0].get("extends"), collector)
-        if collector.errors:
-            fleet.broken[name] = collector.problems
+        try:
+            vm = _build_vm(fleet, name, file, data, marks, raw[name][0].get("extends"), collector)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            if not found:
+                raise  # a definition that passed its schema must build
+            vm = None  # the schema's problems say why
+        if found or collector.errors:
+            # All at once: the value checks still run on what could be built.
+            fleet.broken[name] = found + collector.problems + _checks_of_broken(vm, fleet)
         else:
             vm.warnings = collector.problems
             fleet.vms[name] = vm
+    for name, found in early.items():
+        if found and name in fleet.broken:
+            fleet.broken[name] = found + [p for p in fleet.broken[name] if p not in found]
     _shared_volumes(fleet)
     return fleet
+
+
+def _checks_of_broken(vm, fleet) -> list[Problem]:
+    """The cross-checks of a VM that has other problems, as far as its model allows."""
+    from .checks import check_vm
+
+    if vm is None:
+        return []
+    try:
+        return check_vm(vm, fleet)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+        return []  # built from data its schema refused: its schema problems come first
 
 
 def _shared_volumes(fleet: Fleet) -> None:
@@ -338,9 +371,40 @@ def _shared_volumes(fleet: Fleet) -> None:
         del fleet.vms[name]
 
 
-def _resolve(name, raw, merged, broken: dict, chain: tuple):
+def _fleet_value_problems(data: dict, marks: Marks) -> list[Problem]:
+    """What fleet.yaml's schema cannot see: the registry is the start of an image
+    reference, addresses are IP addresses."""
+    import ipaddress
+
+    from ..podman.reference import ReferenceError, parse_reference
+
+    problems = []
+    registry = str(data.get("registry", ""))
+    try:
+        parse_reference(f"{registry.rstrip('/')}/image:tag")
+    except ReferenceError as exc:
+        problems.append(Problem.at(marks.value(("registry",)), FLEET_FILE,
+                                   f"registry {registry!r} cannot start an image reference: {exc}"))
+    addresses = [(("hosts", name, "address"), (host or {}).get("address"))
+                 for name, host in (data.get("hosts") or {}).items()]
+    placement = data.get("placement") or {}
+    addresses += [(("placement", "vms", name, "address"), (vm or {}).get("address"))
+                  for name, vm in (placement.get("vms") or {}).items()]
+    for path, address in addresses:
+        if address is None:
+            continue
+        try:
+            ipaddress.ip_address(str(address))
+        except ValueError:
+            problems.append(Problem.at(marks.value(path), FLEET_FILE, f"{'.'.join(path)}: {address!r} is not an "
+                                                                      "IP address"))
+    return problems
+
+
+def _resolve(name, raw, merged, broken: dict, chain: tuple, with_problems: set = frozenset()):
     """The definition of `name` with its `extends` chain laid under it, or None
-    (and `broken[name]` set) when it or a VM it extends has problems."""
+    (and `broken[name]` set) when a VM it extends has problems (is in `broken`
+    or `with_problems`) or the chain is a cycle."""
     if name in merged:
         return merged[name]
     data, marks, file = raw[name]
@@ -348,13 +412,17 @@ def _resolve(name, raw, merged, broken: dict, chain: tuple):
     if parent is None:
         merged[name] = (data, marks)
         return merged[name]
+    if not isinstance(parent, str):  # the schema check of the file says so
+        merged[name] = None
+        broken.setdefault(name, [])
+        return None
     where = marks.value(("extends",))
     merged[name] = None
     if parent == name or parent in chain:
         cycle = " -> ".join(chain + (name, parent))
         broken[name] = [Problem.at(where, file, f"extends cycle: {cycle}")]
         return None
-    if parent in broken:
+    if parent in broken or parent in with_problems:
         broken[name] = [Problem.at(where, file, f"extends {parent!r}, which has problems "
                                    f"(see {VMS_DIR}/{parent}.yaml)")]
         return None
@@ -363,7 +431,7 @@ def _resolve(name, raw, merged, broken: dict, chain: tuple):
         broken[name] = [Problem.at(where, file,
                                    f"extends {parent!r}, but there is no {VMS_DIR}/{parent}.yaml{hint}")]
         return None
-    resolved = _resolve(parent, raw, merged, broken, chain + (name,))
+    resolved = _resolve(parent, raw, merged, broken, chain + (name,), with_problems)
     if resolved is None:
         broken.setdefault(name, [Problem.at(where, file, f"extends {parent!r}, which has problems "
                                             f"(see {VMS_DIR}/{parent}.yaml)")])

@@ -45,7 +45,7 @@ def write_unit_files(units, files, directory: Path) -> list[Path]:
         path.write_text(unit.text, encoding="utf-8")
         written.append(path)
     for f in files:
-        base, _, suffix = f.name.rpartition(".")
+        base, _, suffix = f.name.rsplit("/", 1)[-1].rpartition(".")
         if f.kind != "quadlet" or suffix not in QUADLET_SERVICE_SUFFIXES:
             continue
         service = f"{base}{QUADLET_SERVICE_SUFFIXES[suffix]}.service"

@@ -68,21 +68,26 @@ def fragment_unit_problems(fleet: Fleet, assembled: Assembled, podman: str) -> l
     """The units and Quadlet files that fragments write, checked as `stoker validate`
     checks them (stoker's own parts are checked from the definition), each at its
     line in the fragment."""
-    from .unit_contents import butane_unit_files, problems as unit_problems
+    from .unit_contents import butane_unit_files, problems as unit_problems, set_problems
 
     document, vm = assembled.document, assembled.vm
     units = (document.get("systemd") or {}).get("units") or []
     files = (document.get("storage") or {}).get("files") or []
-    found = []
-    for unit in butane_unit_files(document):
+
+    def generated(unit) -> bool:
         entry = (units if unit.path[0] == "systemd" else files)[unit.path[2]]
         key = ("unit", entry.get("name")) if unit.path[0] == "systemd" else ("path", entry.get("path"))
-        if key in assembled.generated:
-            continue
+        return key in assembled.generated
+
+    def problem(unit, line, message) -> Problem:
         where = assembled.origins.locate(unit.path)
-        for line, message in unit_problems(unit, podman):
-            at = _line_of_block(fleet, where, line) if line else where
-            found.append(Problem.at(at, vm.file, f"{unit.name}{f' line {line}' if line else ''}: {message}"))
+        at = _line_of_block(fleet, where, line) if line else where
+        return Problem.at(at, vm.file, f"{unit.name}{f' line {line}' if line else ''}: {message}")
+
+    all_units = butane_unit_files(document)
+    found = [problem(u, line, message) for u in all_units if not generated(u)
+             for line, message in unit_problems(u, podman)]
+    found += [problem(u, line, message) for u, line, message in set_problems(all_units) if not generated(u)]
     return found
 
 

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..report import format_path
 from .external import run, write_unit_files
-from .unit_contents import UnitFile, problems as unit_problems, unit_files
+from .unit_contents import UnitFile, problems as unit_problems, set_problems, unit_files
 
 OK, FAILED, WARNING, SKIPPED = "ok", "failed", "warning", "skipped"
 
@@ -48,11 +49,14 @@ def verdict_fails(check: Check, strict: bool) -> bool:
 
 
 def validate_ignition_bytes(data: bytes, label: str, *, podman: str | None = None,
-                            labels: Labels | None = None) -> list[Check]:
+                            labels: Labels | None = None, depth: int = 0) -> list[Check]:
     """Every check of one Ignition config. `label` names it in messages (a file
     name); `labels` maps its unit and Quadlet file names to the lines that
-    define them; `podman` is the target Podman (default: Fedora CoreOS stable's)."""
+    define them; `podman` is the target Podman (default: Fedora CoreOS stable's).
+    Configs carried inline in `ignition.config.replace`/`merge` are checked too,
+    their checks named "replace: ..." and "merge N: ..."."""
     from ..ignition import validate_document
+    from ..ignition.inline import inline_configs
     from ..podman.quadlet_keys import DEFAULT_TARGET_PODMAN
 
     podman = podman or DEFAULT_TARGET_PODMAN
@@ -62,15 +66,27 @@ def validate_ignition_bytes(data: bytes, label: str, *, podman: str | None = Non
     if result.config is None or not result.ok:
         reason = "the config is not valid Ignition (see above)"
         return checks + [Check(name, SKIPPED, reason) for name in
-                         ("units and Quadlet files (stoker)", "ignition-validate", "systemd-analyze verify",
-                          "Quadlet dry run")]
-    inner = _replaced_config(result.config)
-    if inner is not None:
-        checks.append(Check("wrapping", OK, f"outer config of {len(data):,} bytes replaces itself with "
-                            f"{len(inner):,} bytes; both are checked"))
-        checks += [Check("outer: " + c.name, c.status, c.detail)
-                   for c in (_ignition_validate(data, result.version),)]
-        return checks + validate_ignition_bytes(inner, label + " (inner)", podman=podman, labels=labels)
+                         ("inline data (stoker)", "units and Quadlet files (stoker)", "ignition-validate",
+                          "systemd-analyze verify", "Quadlet dry run")]
+    checks.append(_inline_check(result.config, label))
+    children = inline_configs(result.config) if depth < 4 else []  # Ignition follows no deeper in practice
+    replace = next((child for path, child in children if path[-1] == "replace"), None)
+    if replace is not None:
+        others = sorted(k for k in result.config if k != "ignition")
+        checks.append(Check("replace", WARNING if others else OK,
+                            f"Ignition applies only the replacing config; this config's {', '.join(others)} "
+                            "is discarded at boot" if others else
+                            f"outer config of {len(data):,} bytes replaces itself with {len(replace):,} bytes; "
+                            "both are checked"))
+        outer = _ignition_validate(data, result.version)
+        checks.append(Check("outer: " + outer.name, outer.status, outer.detail))
+        return checks + [Check("replace: " + c.name, c.status, c.detail) for c in
+                         validate_ignition_bytes(replace, f"{label} (replace)", podman=podman, labels=labels,
+                                                 depth=depth + 1)]
+    for path, child in children:
+        checks += [Check(f"merge {path[-1]}: {c.name}", c.status, c.detail) for c in
+                   validate_ignition_bytes(child, f"{label} (merge {path[-1]})", podman=podman, labels=labels,
+                                           depth=depth + 1)]
     files = unit_files(result.config)
     checks.append(_contents_check(files, podman, label, labels))
     checks.append(_ignition_validate(data, result.version))
@@ -95,18 +111,20 @@ def _ignition_check(result, label: str) -> Check:
     return Check(name, OK, f"Ignition's rules for spec {result.version}: {files} files, {units} units")
 
 
-def _replaced_config(config: dict) -> bytes | None:
-    """The config an `ignition.config.replace` data URL carries (stoker wraps big configs so)."""
-    from ..butane.resources import decode_data_url
+def _inline_check(config: dict, label: str) -> Check:
+    """Inline data as Ignition reads it at boot (gzip, hashes), and what comes from elsewhere."""
+    from ..ignition.inline import inline_problems, remote_sources
 
-    replace = ((config.get("ignition") or {}).get("config") or {}).get("replace") or {}
-    source = replace.get("source") if isinstance(replace, dict) else None
-    if not isinstance(source, str):
-        return None
-    try:
-        return decode_data_url(source, replace.get("compression"))
-    except (ValueError, OSError, EOFError):
-        return None
+    name = "inline data (stoker)"
+    found = inline_problems(config)
+    lines = [f"{label}: {e.kind} at {format_path(e.path)}: {e.message}" for e in found]
+    remote = [f"{label}: {format_path(path)}: fetched at boot from {source.split('?')[0][:100]}; not checked"
+              for path, source in remote_sources(config) if path[:2] == ("ignition", "config")]
+    if any(e.kind == "error" for e in found):
+        return Check(name, FAILED, "\n".join(lines))
+    if lines or remote:
+        return Check(name, WARNING, "\n".join(lines + remote))
+    return Check(name, OK, "every data: URL decompresses and matches its hash")
 
 
 def _where(unit: UnitFile, line: int | None, label: str, labels: Labels) -> str:
@@ -119,10 +137,14 @@ def _where(unit: UnitFile, line: int | None, label: str, labels: Labels) -> str:
 def _contents_check(files: list[UnitFile], podman: str, label: str, labels: Labels) -> Check:
     name = "units and Quadlet files (stoker)"
     found = [f"{_where(u, line, label, labels)}: {message}" for u in files for line, message in unit_problems(u, podman)]
+    found += [f"{_where(u, line, label, labels)}: {message}" for u, line, message in set_problems(files)]
     if found:
         return Check(name, FAILED, "\n".join(found))
-    quadlets = sum(u.kind == "quadlet" for u in files)
-    return Check(name, OK, f"{len(files) - quadlets} units and drop-ins, {quadlets} Quadlet files "
+    unchecked = [f"{_where(u, None, label, labels)}: not checked: {u.unchecked}" for u in files if u.unchecked]
+    if unchecked:
+        return Check(name, WARNING, "\n".join(unchecked))
+    quadlets = sum(u.kind.startswith("quadlet") for u in files)
+    return Check(name, OK, f"{len(files) - quadlets} units and drop-ins, {quadlets} Quadlet files and drop-ins "
                            f"(Podman {podman}): names, calendars, time spans, keys, images, capabilities")
 
 
@@ -134,14 +156,34 @@ def _ignition_validate(data: bytes, version: str | None) -> Check:
     with tempfile.TemporaryDirectory(prefix="stoker-validate-") as tmp:
         path = Path(tmp) / "config.ign"
         path.write_bytes(data)
-        proc = run([tool, str(path)])
-        tool_version = run([tool, "--version"]).stdout.strip() or "ignition-validate"
+        proc, why = _run_tool([tool, str(path)])
+        if proc is None:
+            return Check(name, SKIPPED, why)
+        version_proc, _ = _run_tool([tool, "--version"])
+    tool_version = (version_proc.stdout.strip() if version_proc else "") or "ignition-validate"
     output = (proc.stdout + proc.stderr).replace(str(path), "config.ign").strip()
+    if proc.returncode < 0:
+        return Check(name, SKIPPED, f"ignition-validate crashed (signal {-proc.returncode}): {output[-500:]}")
     if "unsupported config version" in output:
         return Check(name, SKIPPED, f"{tool_version} does not know spec {version}")
     if proc.returncode != 0:
-        return Check(name, FAILED, output)
+        return Check(name, FAILED, output or f"ignition-validate exited {proc.returncode} without a message")
     return Check(name, WARNING if output else OK, output or tool_version)
+
+
+TOOL_TIMEOUT = 60  # seconds; these tools answer in well under a second
+
+
+def _run_tool(argv: list[str], env: dict | None = None):
+    """(the finished process, None), or (None, why it did not run) when the tool
+    cannot be started or does not answer within TOOL_TIMEOUT: no opinion, not a failure."""
+    name = Path(argv[0]).name
+    try:
+        return run(argv, env=env, timeout=TOOL_TIMEOUT), None
+    except subprocess.TimeoutExpired:
+        return None, f"{name} did not answer within {TOOL_TIMEOUT}s"
+    except OSError as exc:
+        return None, f"{name} could not be run: {exc.strerror or exc}"
 
 
 def _systemd_verify(files: list[UnitFile], labels: Labels) -> Check:
@@ -149,7 +191,7 @@ def _systemd_verify(files: list[UnitFile], labels: Labels) -> Check:
     tool = shutil.which("systemd-analyze")
     if not tool:
         return Check(name, SKIPPED, "not installed (Debian package: systemd; sudo make deps)")
-    units = [u for u in files if u.kind == "unit"]
+    units = [u for u in files if u.kind == "unit" and u.text is not None]
     if not units:
         return Check(name, OK, "no plain units to verify")
     with tempfile.TemporaryDirectory(prefix="stoker-units-") as tmp:
@@ -157,11 +199,18 @@ def _systemd_verify(files: list[UnitFile], labels: Labels) -> Check:
         written = write_unit_files(units, files, unit_dir)
         if not written:
             return Check(name, SKIPPED, "no unit could be written under its own name (see stoker's check)")
-        proc = run([tool, "verify", "--man=no", *[str(p) for p in written]],
-                   env={"SYSTEMD_UNIT_PATH": f"{unit_dir}:"})
+        proc, why = _run_tool([tool, "verify", "--man=no", *[str(p) for p in written]],
+                              env={"SYSTEMD_UNIT_PATH": f"{unit_dir}:"})
+        if proc is None:
+            return Check(name, SKIPPED, why)
         lines = _verify_findings(proc.stdout + proc.stderr, str(unit_dir), labels)
+    if proc.returncode < 0:
+        return Check(name, SKIPPED, f"systemd-analyze crashed (signal {-proc.returncode})")
     if proc.returncode != 0 and lines:
         return Check(name, FAILED, "\n".join(lines[-20:]))
+    if proc.returncode != 0:
+        # It failed on something about this machine (its own noise filtered out): not an OK.
+        return Check(name, WARNING, f"systemd-analyze exited {proc.returncode} with nothing about the units")
     return Check(name, OK, f"{len(written)} units" + ("; notes:\n" + "\n".join(lines) if lines else ""))
 
 
@@ -187,7 +236,7 @@ def _quadlet_dryrun(files: list[UnitFile], podman: str, labels: Labels) -> Check
     from ..podman.quadlet_keys import key_problem, parse_version
 
     name = "Quadlet dry run"
-    quadlets = {u.name: u.text for u in files if u.kind == "quadlet" and "/" not in u.name}
+    quadlets = {u.name: u.text for u in files if u.kind.startswith("quadlet") and u.text is not None}
     if not quadlets:
         return Check(name, OK, "no Quadlet files")
     result = quadlet_dryrun(quadlets)

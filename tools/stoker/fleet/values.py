@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from dataclasses import dataclass
 from importlib import resources
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]{1,5}")  # str.isdigit() also takes "٨٠", which podman does not
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ def parse_port(spec: str) -> tuple[PortMapping | None, str | None]:
             return None, f"port {spec!r}: {address!r} is not an IP address"
     numbers = []
     for what, part in zip(("host", "container"), parts):
-        if not part.isdigit() or not 1 <= int(part) <= 65535:
+        if not _ASCII_DIGITS.fullmatch(part) or not 1 <= int(part) <= 65535:
             return None, f"port {spec!r}: {what} port {part!r} is not a number from 1 to 65535"
         numbers.append(int(part))
     return PortMapping(address, numbers[0], numbers[1], protocol), None

@@ -78,14 +78,16 @@ class DryRun:
 
 def quadlet_dryrun(files: dict[str, str], *, cache_root: Path | None = None,
                    host_generators: Sequence[str] = HOST_GENERATORS, timeout: float = TIMEOUT) -> DryRun:
-    """Run the generator's dry run over `files` (name -> text, names without directories).
+    """Run the generator's dry run over `files` (path relative to the unit directory -> text;
+    a drop-in is "web.container.d/10-x.conf", a file of a subdirectory "web/web.container").
 
     `cache_root` is where stoker's image cache lives (default: stoker.boot.image.cache_root());
     `host_generators=()` ignores the host's own generator. Raises ValueError for a name with a "/".
     """
     for name in files:
-        if not name or "/" in name or name in (".", ".."):
-            raise ValueError(f"a Quadlet file name without a directory is needed, not {name!r}")
+        parts = Path(name).parts
+        if not name or name.startswith("/") or ".." in parts or "." in parts or "\0" in name:
+            raise ValueError(f"a Quadlet file path relative to the unit directory is needed, not {name!r}")
     t0 = time.monotonic()
     host = next((p for p in host_generators if _executable(p)), None)
     if host is not None:
@@ -107,7 +109,13 @@ def _run(argv: list[str], files: dict[str, str], timeout: float, where: str, ver
     with tempfile.TemporaryDirectory(prefix="stoker-quadlet-units-") as tmp:
         units = os.path.realpath(tmp)  # the generator reports paths with symlinks resolved
         for name, text in files.items():
-            (Path(units) / name).write_text(text, encoding="utf-8")
+            path = Path(units) / name
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+            except OSError as exc:  # a name too long for a file name: stoker's own checks report it
+                return DryRun("skipped", reason=f"cannot hand {name[:60]}{'...' if len(name) > 60 else ''} to the "
+                                                f"generator: {exc.strerror}", generator=where, podman_version=version)
         try:
             proc = run([*argv, "-dryrun"], check=False, timeout=timeout,
                        env=minimal_env({"QUADLET_UNIT_DIRS": units}))
@@ -137,7 +145,7 @@ def parse_log(stderr: str, unit_dir: str, names: list[str]) -> list[Finding]:
 
 def _file_named(message: str, names: list[str]) -> str | None:
     # prefer the file a message is about ('converting "x.container": ...') over one it mentions later
-    quoted = re.search(r'"([^"/]+)"', message)
+    quoted = re.search(r'"([^"]+)"', message)
     if quoted and quoted.group(1) in names:
         return quoted.group(1)
     positions = [(message.find(n), n) for n in names if re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w.-])", message)]
