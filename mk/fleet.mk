@@ -9,8 +9,9 @@ FLEET_VMS = $(if $(vm),$(vm),--all)
 FLEET_PROVIDER = $(if $(provider),--provider $(provider),)
 # strict=1 (default on when $CI is set, as CI systems do): a warning or a check
 # skipped for a missing tool fails `make validate`.
-strict ?= $(filter-out 0 false no,$(CI))
-FLEET_STRICT = $(if $(filter-out 0 false no,$(strict)),--strict,)
+OFF_VALUES = 0 false no off False FALSE No NO Off OFF
+strict ?= $(filter-out $(OFF_VALUES),$(CI))
+FLEET_STRICT = $(if $(filter-out $(OFF_VALUES),$(strict)),--strict,)
 
 .PHONY: ignition validate list clean
 

@@ -336,3 +336,33 @@ def test_tools_that_hang_or_crash_are_skipped_not_ok(tmp_path, capsys, monkeypat
     assert "systemd-analyze crashed (signal 11)" in out
     rc, _ = run(capsys, "validate", ign(tmp_path, config), "--strict")
     assert rc == 1
+
+
+def test_a_vm_file_name_that_is_no_host_name(repo, capsys):
+    (repo / "vms/tracker.yaml").rename(repo / "vms/Tracker_1.yaml")
+    rc, out = render(repo, capsys, "Tracker_1")
+    assert rc == 1 and "vms/Tracker_1.yaml: the file name is the VM's name and host name" in out
+    assert "expected form" not in out
+
+
+def test_secrets_nobody_asks_for_are_warnings(tmp_path, capsys):
+    path = tmp_path / "secrets.yaml"
+    path.write_text("trackr:\n  X: 1\nbastion:\n  MONGODB_PASWORD: a\n")
+    path.chmod(0o600)
+    args = ["ignition", "bastion", "--root", str(ROOT), "--build-dir", str(tmp_path / "b"), "--secrets", str(path)]
+    rc, out = run(capsys, *args)
+    out = out.replace(str(tmp_path) + "/", "")
+    assert rc == 0
+    assert "secrets.yaml:1:1: warning: VM 'trackr' is not in the fleet; did you mean 'tracker'?" in out
+    assert "secrets.yaml:4:3: warning: bastion.MONGODB_PASWORD is not a secret of VM bastion" in out
+    assert run(capsys, *args, "--strict")[0] == 1
+
+
+def test_a_secret_with_a_line_break_names_where_it_came_from(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("STOKER_SECRET_TRACKER_IMS_PASS", "two\nlines")
+    rc, out = run(capsys, "ignition", "tracker", "--root", str(ROOT), "--build-dir", str(tmp_path / "b"),
+                  "--dev-secrets")
+    line, col = line_col(ROOT / "vms/tracker.yaml", "IMS_PASS")
+    assert rc == 1 and (f"vms/tracker.yaml:{line}:{col}: secret IMS_PASS of VM tracker (from environment variable "
+                        "STOKER_SECRET_TRACKER_IMS_PASS) contains a line break") in out
+    assert "two\nlines" not in out

@@ -234,6 +234,8 @@ def _container_value_problems(vm: VM, podman: str) -> list[Problem]:
                 if why:
                     problems.append(_problem(vm, c.path + (field, i), f"{cname} {field}: {why}"))
         for why in add_drop_problems(c.cap_add, c.cap_drop):
+            if "cap_drop" not in (vm.data.get(c.path[0]) or {}).get(cname, {}):
+                why += " (cap_drop is [all] unless the definition says otherwise)"
             problems.append(_problem(vm, c.path + ("cap_add",), f"{cname}: {why}"))
         # Every key stoker writes must be one the target's Quadlet knows.
         text = container_unit(vm, c)

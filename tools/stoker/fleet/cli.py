@@ -92,6 +92,8 @@ def cmd_list(args) -> int:
                       "\n".join(sorted(vm.jobs)),
                       "\n".join(f"{t.name} ({t.on_calendar})" for t in sorted(vm.timers.values(), key=lambda t: t.name)),
                       f"{vm.data_volume.device} → {vm.data_volume.mount}" if vm.data_volume else "")
+    for name, problems in sorted(fleet.broken.items()):
+        table.add_row(name, "", f"[red]not loaded: {_count(problems)}[/] (stoker validate {name})", "", "", "")
     _console().print(table)
     return 0
 
@@ -120,6 +122,7 @@ def cmd_render(args) -> int:
 
 
 def _count(problems) -> str:
+    problems = set(problems)  # a fragment's problem is found once per VM that uses it
     errors = sum(p.kind == ERROR for p in problems)
     warnings = len(problems) - errors
     files = len({p.file for p in problems})
@@ -134,6 +137,7 @@ def cmd_ignition(args) -> int:
     from rich.table import Table
 
     from .render import render_vm, write_rendered
+    from .secrets import unused_secret_problems
 
     fleet = _fleet(args)
     names = _names(args, fleet)
@@ -153,7 +157,9 @@ def cmd_ignition(args) -> int:
                 problems += exc.problems
             progress.advance(task)
     _note_other_broken(err, fleet, names)
-    if problems:
+    unused = unused_secret_problems(secrets, fleet)
+    if problems or (args.strict and unused):
+        problems += unused
         # All or nothing: build/ never mixes configs of two different definitions.
         _print_problems(err, problems)
         raise StokerError(f"nothing written: fix the problems above ({_count(problems)})")
@@ -174,7 +180,7 @@ def cmd_ignition(args) -> int:
         table.add_row(r.vm.name, str(r.units), f"{len(r.ignition):,} B",
                       f"{b.measured:,}/{b.limit:,} {b.unit} ({b.percent:.0f}%)", note)
     _console().print(table)
-    _print_problems(err, [p for r in results for p in r.warnings])
+    _print_problems(err, [p for r in results for p in r.warnings] + unused)
     return 0
 
 

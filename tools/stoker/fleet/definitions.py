@@ -21,6 +21,7 @@ FLEET_FILE = "fleet.yaml"
 VMS_DIR = "vms"
 FRAGMENTS_DIR = "butane"
 
+_HOSTNAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # schemas/vm.schema.json $defs.hostname
 _REF = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
 
 
@@ -305,6 +306,10 @@ def load_fleet(root: Path | None = None) -> Fleet:
         data.pop("extends", None)
         # The hostname is the VM's own, never inherited from the VM it extends.
         data["hostname"] = raw[name][0].get("hostname", name)
+        if "hostname" not in raw[name][0] and not _HOSTNAME.fullmatch(name):
+            early[name].append(Problem(file, None, None, f"the file name is the VM's name and host name, and "
+                                       f"{name!r} is not a host name (lowercase letters, digits and -, at most "
+                                       "63); rename the file or set `hostname:`"))
         # Defaults from fleet.yaml, with their marks: a problem in one points at fleet.yaml.
         for key, fallback in (("butane_version", "1.4.0"), ("fragments", [])):
             if key not in data:
@@ -319,7 +324,8 @@ def load_fleet(root: Path | None = None) -> Fleet:
                 marks.update_under(("updates",), fleet_marks, ("defaults", "updates"))
             if data.get("updates", {}) is not None:
                 data["updates"] = {**copy.deepcopy(defaults["updates"]), **own}
-        found = early[name] + [p for p in check(data, marks, full_schema, file) if p not in early[name]]
+        found = early[name] + [p for p in check(data, marks, full_schema, file) if p not in early[name]
+                               and not (p.message.startswith("hostname:") and "hostname" not in raw[name][0])]
         collector = Collector()
         try:
             vm = _build_vm(fleet, name, file, data, marks, raw[name][0].get("extends"), collector)

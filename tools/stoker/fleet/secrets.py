@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StokerError
-from .errors import FleetError, Problem
+from .errors import WARNING, FleetError, Problem
 
 ENV_FILE_VAR = "STOKER_SECRETS"
 DEV_VAR = "STOKER_DEV_SECRETS"
@@ -41,6 +41,15 @@ class Secrets:
     environ: dict[str, str]
     dev: bool = False
     source: str = "environment"
+    marks: object = None  # positions in the secrets file (stoker.fleet.located.Marks), when there is one
+
+    def origin(self, vm: str, name: str) -> str:
+        """Where the value of one secret comes from, for messages (never the value)."""
+        var = env_var_name(vm, name)
+        if var in self.environ:
+            return f"environment variable {var}"
+        where = self.marks.value((vm, name)) if self.marks is not None else None
+        return f"{where[0]}:{where[1]}:{where[2]}" if where else self.source
 
     def lookup(self, vm: str, name: str) -> str | None:
         var = env_var_name(vm, name)
@@ -69,6 +78,7 @@ def load_secrets(path: str | Path | None = None, *, environ: dict[str, str] | No
         dev = True
     values: dict[str, dict[str, str]] = {}
     source = "environment"
+    marks = None
     if path is not None:
         path = Path(path)
         try:
@@ -92,7 +102,7 @@ def load_secrets(path: str | Path | None = None, *, environ: dict[str, str] | No
                 text = marks.texts.get((vm, name), value if isinstance(value, str) else str(value))
                 values.setdefault(str(vm), {})[str(name)] = text
         source = str(path)
-    return Secrets(values, environ, dev, source)
+    return Secrets(values, environ, dev, source, marks if path is not None else None)
 
 
 def _parse(text: str, file: str) -> tuple[dict, object]:
@@ -140,20 +150,50 @@ def values_for(secrets: Secrets, vm, names_by_container) -> dict[str, dict[str, 
                 w = vm.where(c.path + ("secrets", i))
                 problems.append(Problem(
                     w[0] if w else vm.file, w[1] if w else None, w[2] if w else None,
-                    f"secret {name} of VM {vm.name} is not defined (set {vm.name}.{name} in the secrets file "
+                    f"secret {name} of VM {vm.name} is not defined (set {vm.name}.{name} in "
+                    f"{secrets.source if secrets.marks is not None else 'the secrets file'} "
                     f"or {env_var_name(vm.name, name)}; --dev-secrets fills throwaway values)"))
             elif "\n" in value or "\r" in value:
                 if name not in reported:
                     reported.add(name)
-                    problems.append(Problem(vm.file, None, None,
-                                            f"secret {name} of VM {vm.name} contains a line break, "
-                                            "which an environment file cannot hold"))
+                    problems.append(Problem.at(vm.where(c.path + ("secrets", i)), vm.file,
+                                               f"secret {name} of VM {vm.name} (from {secrets.origin(vm.name, name)}) "
+                                               "contains a line break, which an environment file cannot hold"))
             else:
                 values[name] = value
         out[c.name] = values
     if problems:
         raise FleetError(problems)
     return out
+
+
+def unused_secret_problems(secrets: Secrets, fleet) -> list[Problem]:
+    """Warnings for what the secrets file holds that no VM asks for: a misspelt
+    VM or secret name is otherwise silently ignored (and the VM then fails for
+    the secret it does not find)."""
+    import difflib
+
+    if secrets.marks is None:
+        return []
+    problems = []
+
+    def hint(word, choices):
+        m = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.6)
+        return f"; did you mean {m[0]!r}?" if m else ""
+
+    for vm, names in secrets.file_values.items():
+        if vm in fleet.broken:
+            continue
+        if vm not in fleet.vms:
+            problems.append(Problem.at(secrets.marks.key((vm,)), secrets.source,
+                                       f"VM {vm!r} is not in the fleet{hint(vm, fleet.names)}", WARNING))
+            continue
+        wanted = fleet.vms[vm].secret_names()
+        for name in names:
+            if name not in wanted:
+                problems.append(Problem.at(secrets.marks.key((vm, name)), secrets.source,
+                                           f"{vm}.{name} is not a secret of VM {vm}{hint(name, wanted)}", WARNING))
+    return problems
 
 
 def example(fleet) -> str:
