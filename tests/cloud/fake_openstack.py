@@ -129,6 +129,24 @@ class FakeCloud:
                              "bootable": "false", "volume_type": "standard", "metadata": {}}
         return vid
 
+    def add_hand_made_server(self, name: str, address: str, volumes=(), metadata: dict | None = None,
+                             flavor: str = "m1.medium") -> str:
+        """An ACTIVE server made by hand (or by the old tooling): no stoker metadata
+        unless given, the fleet's image and network, `volumes` (ids) attached."""
+        sid = str(uuid.uuid4())
+        fid = next(f for f, v in self.flavors.items() if v["name"] == flavor)
+        nid = next(iter(self.networks))
+        now = "2024-05-01T12:00:00Z"
+        self.servers[sid] = {
+            "id": sid, "name": name, "status": "ACTIVE", "task_state": None, "polls": 0,
+            "metadata": dict(metadata or {}), "image": self.image_id("fedora-coreos-stable"), "flavor": fid,
+            "key_name": "legacy-admins", "address": address, "network_name": self.networks[nid]["name"],
+            "security_groups": ["default"], "created": now, "updated": now, "user_data": None,
+            "user_data_bytes": b"", "volumes": [], "console_reads": 0, "boots": 1}
+        for vid in volumes:
+            _do_attach(self, self.servers[sid], vid)
+        return sid
+
     def detach(self, server: dict):
         for vid in server["volumes"]:
             self.volumes[vid].update(status="available", attachments=[])

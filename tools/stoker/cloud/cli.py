@@ -16,7 +16,7 @@ from ..errors import StokerError, UsageError
 from .config import load_config
 from .connection import Cloud, Timings
 from .deploy import execute
-from .plan import DeployPlan, make_plan, read_cloud
+from .plan import DeployPlan, describe_server, make_plan, read_cloud
 from .safety import preflight, volume_device
 from .steps import Event
 from .diff import render
@@ -52,6 +52,16 @@ def register(sub) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the API calls a deploy would make; change nothing")
     p.add_argument("--force", action="store_true", help="rebuild even when the deployed config is the same")
     p.set_defaults(func=cmd_deploy)
+    p = sub.add_parser("adopt", help="take over a server stoker did not create (shows what a rebuild destroys)")
+    common(p)
+    p.add_argument("--yes", action="store_true", help="adopt without asking")
+    p.set_defaults(func=cmd_adopt)
+    p = sub.add_parser("rollback", help="redeploy the newest earlier config whose Ignition succeeded")
+    common(p)
+    p.add_argument("--to", metavar="SHA256", help="the kept config to go back to (a prefix of 8+ digits)")
+    p.add_argument("--yes", action="store_true", help="rebuild without asking")
+    p.add_argument("--dry-run", action="store_true", help="print the API calls; change nothing")
+    p.set_defaults(func=cmd_rollback, force=False)
     p = sub.add_parser("status", help="one table for the fleet: servers, deployed configs, drift")
     common(p, vm=False)
     p.add_argument("vms", nargs="*", help="only these VMs")
@@ -183,6 +193,59 @@ def cmd_deploy(args) -> int:
     console.print(f"[green]Deployed[/] {plan.placement.vm}: {result.action} of server {result.server_id} in "
                   f"{result.elapsed:.0f}s; Ignition: {result.ignition}.")
     return 0
+
+
+def cmd_adopt(args) -> int:
+    from .adopt import adopt, read_adoption
+
+    console = _console()
+    placement = load_placement(args.vm, args.root)
+    cloud = Cloud.connect(_cloud_name(args, placement), _timings(args), vm=placement.vm)
+    adoption = read_adoption(cloud, placement)
+    s = adoption.server
+    console.print(f"[bold]{escape(placement.vm)}[/]: adopt server {escape(placement.server_name)} "
+                  f"({escape(describe_server(s))})", soft_wrap=True)
+    console.print("The next `stoker deploy` rebuilds it from the Fedora CoreOS image. It [bold red]destroys[/]:")
+    for line in adoption.destroyed:
+        console.print(f"  [red]-[/] {escape(line)}", soft_wrap=True)
+    console.print("It keeps:")
+    for line in adoption.kept:
+        console.print(f"  [green]=[/] {escape(line)}", soft_wrap=True)
+    for line in adoption.notes:
+        console.print(f"  [yellow]note:[/] {escape(line)}", soft_wrap=True)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("adopting needs confirmation: run in a terminal or pass --yes")
+        answer = console.input(f"Adopt {placement.server_name} as VM {placement.vm}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            console.print("Not adopted.")
+            return 1
+    adopt(cloud, adoption)
+    console.print(f"[green]Adopted[/] {placement.server_name} as VM {placement.vm}: "
+                  f"`stoker plan {placement.vm}` shows what the next deploy changes.")
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    from .state import history, kept_config, read_state, rollback_target
+
+    state_dir = args.root / "state"
+    current = read_state(state_dir, args.vm)
+    if args.to:
+        config = kept_config(state_dir, args.vm, args.to)
+        if config is None:
+            raise StokerError(f"no kept config of {args.vm} matches {args.to!r} in {state_dir}/history/{args.vm}/ "
+                              "(give 8 or more digits of its sha256)")
+    else:
+        target = rollback_target(state_dir, args.vm, current.sha256 if current else None)
+        if target is None:
+            known = ", ".join(f"{d.sha256[:12]} {d.time} {d.outcome}" for d in history(state_dir, args.vm)) or "none"
+            raise StokerError(f"no earlier config of {args.vm} whose Ignition succeeded (history: {known})")
+        config = kept_config(state_dir, args.vm, target.sha256)
+        _console().print(f"rolling {args.vm} back to config {target.sha256[:12]}, deployed {target.time} "
+                         f"(Ignition {target.outcome})")
+    args.config = config.path
+    return cmd_deploy(args)
 
 
 def cmd_status(args) -> int:

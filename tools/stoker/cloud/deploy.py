@@ -11,6 +11,7 @@ from typing import Callable
 
 from .connection import Cloud
 from .plan import DeployPlan
+from .state import record_deploy, record_outcome
 from .steps import Event, Run
 
 
@@ -25,10 +26,25 @@ class DeployResult:
 
 def execute(cloud: Cloud, plan: DeployPlan, state_dir: Path, emit: Callable[[Event], None] = lambda e: None,
             clock=time.monotonic) -> DeployResult:
+    """Run the plan's steps. A create or rebuild is kept in the deploy history
+    (state/history/<vm>/) with its outcome: Ignition's verdict, or
+    "interrupted" when a step failed or was stopped before one."""
     start = clock()
     run = Run(cloud, plan, state_dir, emit, clock)
-    for step in plan.steps:
-        emit(Event("step", step.name))
-        step.run(run)
-        emit(Event("done", step.name))
+    vm, sha = plan.placement.vm, plan.config.sha256
+    kept = plan.action in ("create", "rebuild")
+    if kept:
+        record_deploy(state_dir, vm, plan.config, plan.action, run.server_id)
+    try:
+        for step in plan.steps:
+            emit(Event("step", step.name))
+            step.run(run)
+            emit(Event("done", step.name))
+    except BaseException:
+        if kept:
+            outcome = run.ignition if run.ignition in ("success", "failed", "unknown") else "interrupted"
+            record_outcome(state_dir, vm, sha, outcome, run.server_id)
+        raise
+    if kept:
+        record_outcome(state_dir, vm, sha, run.ignition, run.server_id)
     return DeployResult(plan.action, run.server_id, run.ignition, list(cloud.retried), clock() - start)

@@ -84,16 +84,39 @@ def redact_user_data(config: Config) -> str:
     return f"<redacted: {len(config.user_data):,} base64 chars, sha256 {config.sha256[:12]}…>"
 
 
+def describe_server(server) -> str:
+    """What an operator needs to recognise a server: id, status, image, creation time."""
+    image = getattr(server, "image", None) or {}
+    image_id = image.get("id") if isinstance(image, dict) else getattr(image, "id", None)
+    return (f"{server.id}, {server.status}, image {image_id or '?'}, created {getattr(server, 'created_at', '?')}")
+
+
+def check_owner(server, placement: Placement) -> None:
+    """Refuse a server that stoker did not create for this VM: a deploy rebuilds
+    its root disk, and the operators are moving off hand-made servers that carry
+    the same names. `stoker adopt VM` takes one over on purpose."""
+    vm = placement.vm
+    owner = (server.metadata or {}).get(META_VM)
+    if owner == vm:
+        return
+    if owner:
+        raise RefusedError(f"server {placement.server_name} ({describe_server(server)}) belongs to VM {owner!r}, "
+                           f"not {vm!r}", vm=vm, server=server.id, step="read server",
+                           hint="fix the placement's server_name, or rename one of the servers")
+    raise RefusedError(f"server {placement.server_name} ({describe_server(server)}) was not created by stoker: "
+                       f"it has no {META_VM} metadata, and a deploy would rebuild its root disk",
+                       vm=vm, server=server.id, step="read server",
+                       hint=f"`stoker adopt {vm}` shows what a rebuild destroys and takes the server over on "
+                            "purpose; or give the placement another server_name")
+
+
 def read_cloud(cloud: Cloud, placement: Placement) -> CloudState:
     vm, conn = placement.vm, cloud.conn
     server = cloud.call("find server", lambda: find_or_none(conn.compute.find_server, placement.server_name),
                         vm=vm)
     if server is not None:
         server = cloud.call("read server", lambda: conn.compute.get_server(server.id), vm=vm, server=server.id)
-        owner = (server.metadata or {}).get(META_VM)
-        if owner and owner != vm:
-            raise RefusedError(f"server {placement.server_name} belongs to VM {owner!r}, not {vm!r}",
-                               vm=vm, server=server.id, step="read server")
+        check_owner(server, placement)
     volume = volume_server = None
     if placement.volume:
         volume = cloud.call("find volume", lambda: find_or_none(conn.block_storage.find_volume,
