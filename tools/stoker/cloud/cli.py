@@ -16,6 +16,7 @@ from ..errors import StokerError, UsageError
 from .config import load_config
 from .connection import Cloud, Timings
 from .deploy import execute
+from .gate import check_config
 from .plan import DeployPlan, describe_server, make_plan, read_cloud
 from .safety import preflight, volume_device
 from .steps import Event
@@ -100,15 +101,18 @@ def _load(args, for_deploy: bool):
         raise StokerError(f"{path} does not exist; run `make ignition vm={args.vm}` or pass --config FILE")
     config = load_config(path)
     preflight(placement, config, allow_dev_secrets=not for_deploy)  # refusals that need no cloud come first
-    return placement, config
+    # Is it this VM's config, and does it pass validation (strictly, before any change to the cloud)?
+    notes = check_config(placement, config, args.root, strict=for_deploy)
+    return placement, config, notes
 
 
 def _prepare(args, console: Console, force: bool = False, for_deploy: bool = True) -> tuple[Cloud, DeployPlan]:
-    placement, config = _load(args, for_deploy)
+    placement, config, notes = _load(args, for_deploy)
     cloud = Cloud.connect(_cloud_name(args, placement), _timings(args), vm=placement.vm)
     with console.status(f"reading {placement.vm} from cloud {cloud.name}…"):
         state = read_cloud(cloud, placement)
     plan = make_plan(placement, config, state, args.root / "state", cloud=cloud, force=force)
+    plan.warnings += [f"validation: {note}" for note in notes]
     return cloud, plan
 
 

@@ -22,6 +22,8 @@ from .errors import ERROR, WARNING, FleetError, Problem
 from .quadlet import env_file_contents
 from .secrets import DEV_MARKER, Secrets, values_for
 
+VM_RECORD = "/etc/stoker/vm"  # read by stoker.cloud.gate
+
 
 @dataclass
 class Rendered:
@@ -157,6 +159,8 @@ def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str
         if c is not None:
             # Replace the placeholder wholesale; drop any compression/hash of the placeholder.
             entry["contents"] = {"source": data_url(env_file_contents(c, values[c.name]))}
+    # The VM this config is for: `stoker deploy` refuses it for any other VM.
+    files.append({"path": VM_RECORD, "mode": 0o644, "overwrite": True, "contents": {"source": data_url(vm.name + "\n")}})
     out.dev_secrets = secrets.uses_dev_values(vm.name, vm.secret_names())
     if out.dev_secrets:
         files.append({"path": DEV_MARKER, "mode": 0o644, "overwrite": True, "contents": {

@@ -1,0 +1,47 @@
+"""Nothing reaches the cloud that is not this VM's config and does not pass
+`stoker validate`: plan refuses what fails, deploy refuses what is not strictly clean."""
+
+from __future__ import annotations
+
+from cloud_testdata import tracker_config
+
+
+def test_another_vms_config_is_refused(fake, repo, stoker):
+    other = repo.write_build(tracker_config(vm="bastion"), vm="bastion")
+    for command in (("plan", "tracker"), ("deploy", "tracker", "--yes")):
+        code, _, err = stoker(*command, "--config", str(other))
+        assert code == 1 and "is the config of VM 'bastion', not 'tracker'" in err
+    assert fake.mutating_calls() == []
+
+
+def test_a_config_without_the_vms_host_name_is_refused(fake, repo, stoker):
+    config = tracker_config()
+    config["storage"]["files"] = [f for f in config["storage"]["files"] if f["path"] not in ("/etc/hostname",
+                                                                                             "/etc/stoker/vm")]
+    repo.write_build(config)
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1 and "sets no /etc/hostname; VM tracker is 'tracker'" in err
+    assert fake.mutating_calls() == []
+
+
+def test_a_broken_config_is_refused_not_planned(fake, repo, stoker):
+    config = tracker_config()
+    config["systemd"]["units"].append({"name": "foo", "contents": "[Service]\nExecStart=/bin/true\n"})
+    repo.write_build(config)
+    for command in (("plan", "tracker"), ("deploy", "tracker", "--yes"), ("deploy", "tracker", "--dry-run")):
+        code, out, err = stoker(*command)
+        assert code == 1, out
+        assert "does not pass validation" in err and "invalid systemd unit extension" in err
+        assert "+ unit foo" not in out
+    assert fake.mutating_calls() == []
+
+
+def test_a_warning_is_shown_by_plan_and_refuses_the_deploy(fake, repo, stoker):
+    config = tracker_config()
+    config["storage"]["filez"] = []
+    repo.write_build(config)
+    code, out, _ = stoker("plan", "tracker")
+    assert code == 0 and "validation: Ignition 3.3.0 (stoker) warning" in out and "unused key filez" in out
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1 and "does not pass validation (strict)" in err and "unused key filez" in err
+    assert fake.mutating_calls() == []

@@ -1,0 +1,90 @@
+"""The checks a config passes before stoker plans it or changes the cloud for it.
+
+1. It is this VM's config: its /etc/hostname is the VM's host name, and the
+   VM name stoker records in /etc/stoker/vm (every rendered config has it) is
+   this VM. `stoker deploy tracker --config build/bastion.ign` is refused.
+2. It passes `stoker validate` (stoker.fleet.validation): for `plan`, no check
+   may fail (warnings and skipped checks are shown); for `deploy` and
+   `rollback`, strictly: a warning or a check skipped for a missing tool
+   refuses the deploy too, since every deploy replaces a root disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .config import Config, effective_config
+from .errors import RefusedError
+from .placement import Placement
+
+VM_RECORD = "/etc/stoker/vm"  # written by stoker.fleet.render (render.VM_RECORD)
+
+
+def _file_text(doc: dict, path: str) -> str | None:
+    from ..fleet.external import file_contents
+
+    for entry in (doc.get("storage") or {}).get("files") or []:
+        if isinstance(entry, dict) and entry.get("path") == path:
+            try:
+                return file_contents(entry)
+            except (ValueError, OSError, EOFError):
+                return None
+    return None
+
+
+def _fleet_facts(root: Path, vm: str) -> tuple[str, str | None]:
+    """(the VM's host name, the target Podman) from vms/<vm>.yaml and fleet.yaml;
+    the VM name and the default Podman when the repository does not say."""
+    hostname, podman = vm, None
+    try:
+        definition = yaml.safe_load((root / "vms" / f"{vm}.yaml").read_text()) or {}
+        if isinstance(definition, dict) and isinstance(definition.get("hostname"), str):
+            hostname = definition["hostname"]
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        pass
+    try:
+        fleet = yaml.safe_load((root / "fleet.yaml").read_text()) or {}
+        target = fleet.get("target") if isinstance(fleet, dict) else None
+        if isinstance(target, dict) and target.get("podman"):
+            podman = str(target["podman"])
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        pass
+    return hostname, podman
+
+
+def check_belongs(placement: Placement, config: Config, hostname: str) -> None:
+    vm = placement.vm
+    doc = effective_config(config.document)
+    recorded = (_file_text(doc, VM_RECORD) or "").strip()
+    if recorded and recorded != vm:
+        raise RefusedError(f"{config.path or 'the config'} is the config of VM {recorded!r}, not {vm!r}", vm=vm,
+                           step="check config", hint=f"deploy build/{vm}.ign (make ignition vm={vm} secrets=FILE)")
+    actual = (_file_text(doc, "/etc/hostname") or "").strip()
+    if actual != hostname:
+        what = f"sets host name {actual!r}" if actual else "sets no /etc/hostname"
+        raise RefusedError(f"{config.path or 'the config'} {what}; VM {vm} is {hostname!r}", vm=vm,
+                           step="check config", hint=f"deploy the config rendered for {vm}: make ignition vm={vm}")
+
+
+def check_config(placement: Placement, config: Config, root: Path, *, strict: bool) -> list[str]:
+    """Refuse a config that is not this VM's or does not pass validation;
+    return what the operator should still read (warnings, skipped checks)."""
+    from ..fleet.validation import FAILED, validate_ignition_bytes, verdict_fails
+
+    hostname, podman = _fleet_facts(Path(root), placement.vm)
+    check_belongs(placement, config, hostname)
+    label = str(config.path or f"{placement.vm}.ign")
+    checks = validate_ignition_bytes(config.raw, label, podman=podman)
+    failing = [c for c in checks if verdict_fails(c, strict)]
+    if failing:
+        lines = "; ".join(f"{c.name} {c.status}: {c.detail.splitlines()[0] if c.detail else ''}" for c in failing)
+        skipped = any(c.status != FAILED for c in failing)
+        hint = f"`stoker validate --strict {label}` shows every check"
+        if skipped:
+            hint += "; a deploy needs every check to run: sudo make deps (tools), make image (Quadlet dry run)"
+        raise RefusedError(f"the config does not pass validation{' (strict)' if strict else ''}: {lines}",
+                           vm=placement.vm, step="validate", hint=hint)
+    return [f"{c.name} {c.status}: {c.detail.splitlines()[0] if c.detail else ''}"
+            for c in checks if verdict_fails(c, True)]
