@@ -100,3 +100,19 @@ def test_rollback_to_a_given_config_and_when_there_is_none(fake, repo, stoker):
     assert stoker("deploy", "tracker", "--yes")[0] == 0
     code, _, err = stoker("rollback", "tracker", "--to", "deadbeef00", "--yes")
     assert code == 1 and "no kept config of tracker matches" in err
+
+
+def test_status_names_servers_stoker_does_not_own_and_vms_without_placement(fake, repo, stoker):
+    import json
+
+    (repo.root / "vms").mkdir()
+    for vm in ("tracker", "bastion", "ims"):
+        (repo.root / "vms" / f"{vm}.yaml").write_text("services: {}\n")
+    fake.add_hand_made_server("tracker", "10.0.0.13")
+    code, out, err = stoker("status")
+    assert code == 0, err
+    assert "not stoker's" in out and "no placement" in out and "stoker adopt VM" in out
+    code, out, _ = stoker("status", "--json")
+    rows = {r["vm"]: r for r in json.loads(out)}
+    assert rows["tracker"]["drift"] == "not stoker's"
+    assert rows["ims"]["drift"] == "no placement" and rows["bastion"]["drift"] == "not deployed"

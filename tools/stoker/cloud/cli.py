@@ -66,6 +66,7 @@ def register(sub) -> None:
     p = sub.add_parser("status", help="one table for the fleet: servers, deployed configs, drift")
     common(p, vm=False)
     p.add_argument("vms", nargs="*", help="only these VMs")
+    p.add_argument("--json", action="store_true", help="the rows as a JSON list, for scripts")
     p.set_defaults(func=cmd_status)
 
 
@@ -253,9 +254,16 @@ def cmd_rollback(args) -> int:
 
 
 def cmd_status(args) -> int:
+    import json
+    from dataclasses import asdict
+
+    from .status import unplaced_row
+
     console = _console()
-    names = args.vms or known_vms(args.root)
-    placements = [load_placement(vm, args.root) for vm in names]
+    placed = known_vms(args.root)
+    defined = sorted(p.stem for p in (args.root / "vms").glob("*.yaml") if not p.name.startswith("."))
+    names = args.vms or sorted(set(placed) | set(defined))
+    placements = [load_placement(vm, args.root) for vm in names if vm in placed or vm not in defined]
     clouds: dict[str | None, Cloud] = {}
 
     def cloud_for(placement_cloud: str) -> Cloud:
@@ -263,14 +271,26 @@ def cmd_status(args) -> int:
         if name not in clouds:
             clouds[name] = Cloud.connect(name, _timings(args))
         return clouds[name]
-    rows = fleet_status(placements, cloud_for, args.root / "build")
+    rows = {r.vm: r for r in fleet_status(placements, cloud_for, args.root / "build")}
+    rows.update({vm: unplaced_row(vm, args.root / "build") for vm in names if vm not in rows})
+    rows = [rows[vm] for vm in names]
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], indent=2))
+        return 0
     table = Table(title="stoker fleet status")
     for col in ("VM", "server", "status", "address", "deployed", "build", "drift", "deployed at", "ignition",
                 "data volume"):
         table.add_column(col)
-    colour = {"in sync": "green", "drift": "yellow", "not deployed": "red", "no build": "dim", "unrecorded": "yellow"}
+    colour = {"in sync": "green", "drift": "yellow", "not deployed": "red", "no build": "dim", "unrecorded": "yellow",
+              "not stoker's": "red", "no placement": "dim"}
     for r in rows:
         table.add_row(r.vm, r.server, r.status, r.address, (r.deployed_sha or "-")[:12], (r.build_sha or "-")[:12],
                       f"[{colour[r.drift]}]{r.drift}[/]", r.deployed_at, r.ignition, r.volume)
     console.print(table)
+    if any(r.drift == "no placement" for r in rows):
+        console.print("[dim]no placement: the VM is defined in vms/ but fleet.yaml placement.vms does not list it, "
+                      "so it has no server to deploy to[/]")
+    if any(r.drift == "not stoker's" for r in rows):
+        console.print("[dim]not stoker's: a server with the VM's name that stoker did not create; "
+                      "`stoker adopt VM` takes it over[/]")
     return 0

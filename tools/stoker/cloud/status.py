@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from .connection import Cloud, find_or_none
-from .state import META_IGNITION, META_SHA, META_TIME, META_VERSION
+from .state import META_IGNITION, META_SHA, META_TIME, META_VERSION, META_VM
 from .placement import Placement
 
 
@@ -20,7 +20,7 @@ class StatusRow:
     address: str
     deployed_sha: str | None
     build_sha: str | None
-    drift: str             # in sync | drift | not deployed | no build | unrecorded
+    drift: str             # in sync | drift | not deployed | no build | unrecorded | not stoker's | no placement
     deployed_at: str
     ignition: str
     stoker_version: str
@@ -67,9 +67,17 @@ def vm_status(cloud: Cloud, placement: Placement, build_file: Path) -> StatusRow
     server = cloud.call("read server", lambda: cloud.conn.compute.get_server(server.id), vm=vm, server=server.id)
     meta = server.metadata or {}
     deployed = meta.get(META_SHA)
+    drift = drift_of(deployed, build_sha, True) if meta.get(META_VM) == vm else "not stoker's"
     return StatusRow(vm, f"{server.name} ({server.id[:8]})", server.status, _addresses(server), deployed, build_sha,
-                     drift_of(deployed, build_sha, True), meta.get(META_TIME, "-"), meta.get(META_IGNITION, "-"),
+                     drift, meta.get(META_TIME, "-"), meta.get(META_IGNITION, "-"),
                      meta.get(META_VERSION, "-"), _volume_state(cloud, placement, server.id))
+
+
+def unplaced_row(vm: str, build_dir: Path) -> StatusRow:
+    """A VM defined in vms/ that the placement does not list: it has no server to read."""
+    build = build_dir / f"{vm}.ign"
+    build_sha = hashlib.sha256(build.read_bytes()).hexdigest() if build.exists() else None
+    return StatusRow(vm, "-", "no placement", "-", None, build_sha, "no placement", "-", "-", "-", "-")
 
 
 def fleet_status(placements: list[Placement], cloud_for: Callable[[str], Cloud], build_dir: Path) -> list[StatusRow]:
