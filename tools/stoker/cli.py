@@ -18,7 +18,7 @@ from .errors import StokerError, UsageError
 COMMAND_MODULES = {
     "stoker.boot.cli": ("image", "boot", "boot-test"),
     "stoker.butane.cli": ("butane",),
-    "stoker.cloud.cli": ("plan", "deploy", "status", "adopt", "rollback"),
+    "stoker.cloud.cli": ("plan", "deploy", "adopt", "rollback", "status"),
     "stoker.fleet.cli": ("list", "render", "ignition", "validate", "secrets-example"),
 }
 
