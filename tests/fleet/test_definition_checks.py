@@ -79,7 +79,7 @@ def test_good_time_zones(repo, capsys, zone):
 
 def test_a_bind_mount_of_a_path_nothing_creates_is_a_warning_at_its_line(repo, capsys):
     f = repo / "vms/bastion.yaml"
-    edit(f, "{source: /var/projects/ebisc/acme, target: /var/www/acme, relabel: z, read_only: true}",
+    edit(f, "{source: acme, target: /var/www/acme, relabel: z, read_only: true}",
          "{source: /var/projects/ebisc/acme-typo, target: /var/www/acme, relabel: z, read_only: true}")
     line, col = line_col(f, "/var/projects/ebisc/acme-typo")
     rc, out = render(repo, capsys, "bastion")
@@ -93,7 +93,7 @@ def test_a_bind_mount_of_a_path_nothing_creates_is_a_warning_at_its_line(repo, c
 
 def test_a_bind_mount_of_a_file_or_a_parent_the_config_creates_is_fine(repo, capsys):
     f = repo / "vms/bastion.yaml"
-    edit(f, "{source: /var/projects/ebisc/acme, target: /var/www/acme, relabel: z, read_only: true}",
+    edit(f, "{source: acme, target: /var/www/acme, relabel: z, read_only: true}",
          "{source: /etc/stoker/nginx, target: /var/www/acme, relabel: z, read_only: true}")
     rc, out = render(repo, capsys, "bastion", "--strict")
     assert rc == 0, out

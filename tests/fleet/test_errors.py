@@ -114,7 +114,7 @@ def test_port_clash(repo, capsys):
 
 def test_path_clash_with_a_fragment(repo, capsys):
     f = repo / "vms/bastion.yaml"
-    edit(f, "files:\n", "files:\n  - {path: /etc/ssh/sshd_config.d/40-stoker.conf, source: files/bastion/nginx/conf.d/30-aliases.conf}\n")
+    edit(f, "\nfiles:\n", "\nfiles:\n  - {path: /etc/ssh/sshd_config.d/40-stoker.conf, source: files/bastion/nginx/conf.d/30-aliases.conf}\n")
     line, col = line_col(f, "{path: /etc/ssh/sshd_config.d/40-stoker.conf")
     err = dev(repo, capsys)
     assert f"vms/bastion.yaml:{line}:{col}: path /etc/ssh/sshd_config.d/40-stoker.conf is claimed twice" in err

@@ -347,7 +347,7 @@ def test_a_vm_file_name_that_is_no_host_name(repo, capsys):
 
 def test_secrets_nobody_asks_for_are_warnings(tmp_path, capsys):
     path = tmp_path / "secrets.yaml"
-    path.write_text("trackr:\n  X: 1\nbastion:\n  MONGODB_PASWORD: a\n")
+    path.write_text("trackr:\n  X: 1\nbastion:\n  MONGODB_PASWORD: a\n  HTPASSWD_CELLS_STAGE: 'u:x'\n")
     path.chmod(0o600)
     args = ["ignition", "bastion", "--root", str(ROOT), "--build-dir", str(tmp_path / "b"), "--secrets", str(path)]
     rc, out = run(capsys, *args)

@@ -109,3 +109,39 @@ def test_a_broken_secrets_file_is_located_and_never_quoted(tmp_path, capsys, tex
     err = capsys.readouterr().err
     assert rc == 1 and expected in err.replace(str(tmp_path) + "/", "")
     assert "hunter2" not in err and "Traceback" not in err
+
+
+def test_a_secret_file_holds_the_whole_multi_line_value_with_its_mode_and_owner(tmp_path, capsys):
+    path = tmp_path / "secrets.yaml"
+    path.write_text("bastion:\n  HTPASSWD_CELLS_STAGE: |\n    alice:$apr1$x$hunter2\n    bob:$apr1$y$hunter3\n")
+    path.chmod(0o600)
+    rc = main(["ignition", "bastion", "--root", str(ROOT), "--build-dir", str(tmp_path / "b"), "--secrets", str(path)])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    cfg = Config(json.loads((tmp_path / "b/bastion.ign").read_text()))
+    entry = cfg.files["/etc/stoker/files/htpasswd/cells-stage"]
+    assert cfg.text("/etc/stoker/files/htpasswd/cells-stage") == "alice:$apr1$x$hunter2\nbob:$apr1$y$hunter3\n"
+    assert entry["mode"] == 0o640 and entry["user"]["id"] == 0 and entry["group"]["id"] == 101
+    assert "hunter2" not in (tmp_path / "b/bastion.bu").read_text()
+    assert "hunter2" not in out.out + out.err
+
+
+def test_a_missing_secret_file_value_is_an_error_at_its_definition(tmp_path, capsys):
+    path = tmp_path / "secrets.yaml"
+    path.write_text("bastion: {}\n")
+    path.chmod(0o600)
+    rc = main(["ignition", "bastion", "--root", str(ROOT), "--build-dir", str(tmp_path / "b"), "--secrets", str(path)])
+    line, col = line_col(ROOT / "vms/bastion.yaml", "HTPASSWD_CELLS_STAGE:")
+    err = capsys.readouterr().err
+    assert rc == 1 and f"vms/bastion.yaml:{line}:{col + 22}: secret file HTPASSWD_CELLS_STAGE of VM bastion is not " \
+                       "defined" in err
+
+
+def test_a_name_cannot_be_both_a_secret_file_and_an_environment_secret(repo, capsys):
+    from .conftest import edit
+
+    edit(repo / "vms/bastion.yaml", "secret_files:\n  HTPASSWD_CELLS_STAGE:", "secret_files:\n  TOKEN:")
+    edit(repo / "vms/bastion.yaml", "    image: letsencrypt:latest\n", "    image: letsencrypt:latest\n    secrets: [TOKEN]\n")
+    rc = main(["ignition", "bastion", "--root", str(repo), "--build-dir", str(repo / "b"), "--dev-secrets"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "secret TOKEN is both a secret file and an environment secret" in err

@@ -50,11 +50,19 @@ def test_data_volume_is_never_wiped_and_mounted_with_owned_directories(rendered,
             assert "RequiresMountsFor=/var/mnt/cinder1" in cfg.quadlet(name)
 
 
-def test_bastion_has_no_data_volume_but_its_state_directories(rendered):
+def test_bastion_keeps_its_certificates_on_a_data_volume_and_its_htpasswd_as_a_secret_file(rendered):
     config = rendered["bastion"][1]
-    assert "filesystems" not in config.get("storage", {})
+    (fs,) = config["storage"]["filesystems"]
+    assert fs["path"] == "/var/mnt/bastion-data" and fs["wipeFilesystem"] is False
     paths = {d["path"] for d in config["storage"]["directories"]}
-    assert "/var/projects/ebisc/letsencrypt" in paths
+    assert {"/var/mnt/bastion-data/letsencrypt", "/var/mnt/bastion-data/acme"} <= paths
+    cfg = Config(config)
+    nginx = cfg.quadlet("nginx")
+    assert "Volume=/var/mnt/bastion-data/letsencrypt:/etc/letsencrypt:z,ro" in nginx
+    assert "RequiresMountsFor=/var/mnt/bastion-data" in nginx
+    htpasswd = cfg.files["/etc/stoker/files/htpasswd/cells-stage"]
+    assert htpasswd["mode"] == 0o640 and htpasswd["group"]["id"] == 101
+    assert cfg.text("/etc/stoker/secret-files") == "/etc/stoker/files/htpasswd/cells-stage\n"
 
 
 def test_secrets_files_are_root_only(rendered):

@@ -21,6 +21,7 @@ from . import quadlet
 
 VERSIONS = ("1.4.0", "1.5.0", "1.6.0", "1.7.0")
 ZINCATI_FILE = "/etc/zincati/config.d/55-updates-strategy.toml"
+SECRET_FILES_MANIFEST = "/etc/stoker/secret-files"  # the paths of the VM's secret files, one per line
 
 
 @dataclass
@@ -34,7 +35,8 @@ class Claim:
 class Assembled:
     vm: VM
     document: dict  # the merged Butane document
-    secret_files: dict[str, "object"] = field(default_factory=dict)  # path -> Container
+    secret_files: dict[str, "object"] = field(default_factory=dict)  # env file path -> Container
+    secret_file_values: dict[str, "object"] = field(default_factory=dict)  # secret file path -> SecretFile
     claims: list[Claim] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     origins: "Origins" = field(default_factory=lambda: Origins())
@@ -152,6 +154,21 @@ def generated_part(fleet: Fleet, vm: VM, out: Assembled) -> tuple[dict, Origins]
         add_file(_file(f.path, text, f.mode), f.definition,
                  {"path": f.definition + ("path",), "mode": f.definition + ("mode",),
                   "contents": f.definition + ("source",)})
+
+    for name, sf in sorted(vm.secret_files.items()):
+        entry = _file(sf.path, f"# secret file {name}: its contents are put into the Ignition config by stoker\n",
+                      sf.mode)
+        if sf.owner is not None:
+            entry["user"] = {"id": sf.owner}
+        if sf.group is not None:
+            entry["group"] = {"id": sf.group}
+        out.secret_file_values[sf.path] = sf
+        add_file(entry, sf.definition, {"path": sf.definition + ("path",), "mode": sf.definition + ("mode",)})
+    if vm.secret_files:
+        # Which files are secrets, for stoker plan to mask (stoker.cloud.diff reads it).
+        add_file(_file(SECRET_FILES_MANIFEST, "".join(f"{sf.path}\n" for sf in
+                                                      sorted(vm.secret_files.values(), key=lambda f: f.path)), 0o644),
+                 ("secret_files",))
 
     for net in vm.networks:
         path = f"{quadlet.QUADLET_DIR}/{net}.network"

@@ -99,6 +99,17 @@ class PlainFile:
 
 
 @dataclass
+class SecretFile:
+    """A file whose whole contents are the value of secret `name`."""
+    name: str
+    path: str
+    mode: int
+    owner: int | None
+    group: int | None
+    definition: tuple  # ("secret_files", name)
+
+
+@dataclass
 class VM:
     name: str
     file: str
@@ -117,6 +128,7 @@ class VM:
     jobs: dict[str, Container]
     timers: dict[str, Timer]
     extends: str | None = None
+    secret_files: dict[str, SecretFile] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)  # found while loading; not errors
 
     @property
@@ -130,7 +142,8 @@ class VM:
         return self.marks.key(path)
 
     def secret_names(self) -> list[str]:
-        names: set[str] = set()
+        """Every secret the VM needs: its containers' environment secrets and its secret files."""
+        names: set[str] = set(self.secret_files)
         for c in self.containers.values():
             names.update(c.secrets)
         return sorted(names)
@@ -600,7 +613,14 @@ def _build_vm(fleet: Fleet, name, file, data, marks: Marks, extends, problems: C
     timers = {n: Timer(n, t["job"], t["on_calendar"], t.get("description", ""), bool(t.get("persistent", False)),
                        t.get("randomized_delay"), ("timers", n))
               for n, t in (data.get("timers") or {}).items() if t is not None}
-    return VM(name=name, file=file, data=data, marks=marks, hostname=data["hostname"],
+    secret_files = {n: SecretFile(n, f["path"], f.get("mode", 0o600), f.get("owner"), f.get("group", f.get("owner")),
+                                  ("secret_files", n))
+                    for n, f in (data.get("secret_files") or {}).items() if f is not None}
+    env_secrets = {s for c in list(services.values()) + list(jobs.values()) for s in c.secrets}
+    for n in sorted(set(secret_files) & env_secrets):
+        add(("secret_files", n), f"secret {n} is both a secret file and an environment secret of a container; "
+                                 "give the file its own name")
+    return VM(secret_files=secret_files, name=name, file=file, data=data, marks=marks, hostname=data["hostname"],
               butane_version=data["butane_version"], fragments=list(data.get("fragments", [])), users=users,
               files=files, directories=list(data.get("directories", [])), data_volume=volume,
               networks=list(data.get("networks", [])), updates=data.get("updates"), services=services,

@@ -20,7 +20,7 @@ from .checks import check_vm, mount_source_warnings, target_podman
 from .definitions import VM, Fleet
 from .errors import ERROR, WARNING, FleetError, Problem
 from .quadlet import env_file_contents
-from .secrets import DEV_MARKER, Secrets, values_for
+from .secrets import DEV_MARKER, Secrets, file_values_for, values_for
 
 VM_RECORD = "/etc/stoker/vm"  # read by stoker.cloud.gate
 
@@ -136,13 +136,17 @@ def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str
     out = Rendered(vm, text, assembled=assembled)
     result = translate(text, files_dir=fleet.root, strict=False, filename=f"build/{name}.bu")
     problems += _translation_problems(result, assembled)
-    values = None
+    values, file_values = None, {}
     if with_ignition:
         if secrets is None:
             problems.append(Problem(vm.file, None, None, "rendering Ignition needs secrets (or --dev-secrets)"))
         else:
             try:
                 values = values_for(secrets, vm, list(assembled.secret_files.values()))
+            except FleetError as exc:
+                problems += exc.problems
+            try:
+                file_values = file_values_for(secrets, vm)
             except FleetError as exc:
                 problems += exc.problems
     errors = [p for p in problems if p.kind == ERROR]
@@ -159,6 +163,8 @@ def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str
         if c is not None:
             # Replace the placeholder wholesale; drop any compression/hash of the placeholder.
             entry["contents"] = {"source": data_url(env_file_contents(c, values[c.name]))}
+        if entry.get("path") in file_values:
+            entry["contents"] = {"source": data_url(file_values[entry["path"]])}
     # The VM this config is for: `stoker deploy` refuses it for any other VM.
     files.append({"path": VM_RECORD, "mode": 0o644, "overwrite": True, "contents": {"source": data_url(vm.name + "\n")}})
     out.dev_secrets = secrets.uses_dev_values(vm.name, vm.secret_names())

@@ -153,6 +153,12 @@ def values_for(secrets: Secrets, vm, names_by_container) -> dict[str, dict[str, 
                     f"secret {name} of VM {vm.name} is not defined (set {vm.name}.{name} in "
                     f"{secrets.source if secrets.marks is not None else 'the secrets file'} "
                     f"or {env_var_name(vm.name, name)}; --dev-secrets fills throwaway values)"))
+            elif not _utf8(value):
+                if name not in reported:
+                    reported.add(name)
+                    problems.append(Problem.at(vm.where(c.path + ("secrets", i)), vm.file,
+                                               f"secret {name} of VM {vm.name} (from {secrets.origin(vm.name, name)}) "
+                                               "is not UTF-8 text"))
             elif "\n" in value or "\r" in value:
                 if name not in reported:
                     reported.add(name)
@@ -162,6 +168,38 @@ def values_for(secrets: Secrets, vm, names_by_container) -> dict[str, dict[str, 
             else:
                 values[name] = value
         out[c.name] = values
+    if problems:
+        raise FleetError(problems)
+    return out
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a \ud800 escape in YAML)
+        return False
+    return True
+
+
+def file_values_for(secrets: Secrets, vm) -> dict[str, str]:
+    """{secret file path: its contents} for the VM's secret files; a missing value
+    is an error at the file's definition line. Values may span lines; a dev value
+    ends with a line break, as a file does."""
+    out: dict[str, str] = {}
+    problems: list[Problem] = []
+    for name, sf in sorted(vm.secret_files.items()):
+        value = secrets.lookup(vm.name, name)
+        if value is None:
+            problems.append(Problem.at(vm.where(sf.definition), vm.file,
+                                       f"secret file {name} of VM {vm.name} is not defined (set {vm.name}.{name} in "
+                                       f"{secrets.source if secrets.marks is not None else 'the secrets file'}, a "
+                                       f"multi-line YAML value, or {env_var_name(vm.name, name)})"))
+            continue
+        if not _utf8(value):
+            problems.append(Problem.at(vm.where(sf.definition), vm.file, f"secret file {name} of VM {vm.name} (from "
+                                                                         f"{secrets.origin(vm.name, name)}) is not UTF-8 text"))
+            continue
+        out[sf.path] = value + "\n" if secrets.uses_dev_values(vm.name, [name]) else str(value)
     if problems:
         raise FleetError(problems)
     return out
