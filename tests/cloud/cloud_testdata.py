@@ -72,3 +72,59 @@ def tracker_config(image_tag: str = "6.0", password: str = "hunter2-first", extr
         },
         "systemd": {"units": units},
     }
+
+
+def placement_with(**tracker) -> str:
+    """PLACEMENT with the tracker VM's fields replaced (None removes one)."""
+    import yaml
+
+    doc = yaml.safe_load(PLACEMENT)
+    fields = doc["placement"]["vms"]["tracker"]
+    for key, value in tracker.items():
+        if value is None:
+            fields.pop(key, None)
+        else:
+            fields[key] = value
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+# Secret values named and quoted the ways the name patterns miss: spaces, $ and
+# a backslash, regex metacharacters, a value shorter than the masking minimum.
+SECRETS = {"PASSPHRASE": "correct horse battery staple", "DB_PASS": "Zq9!pl#x(.*)",
+           "DB_PASSWORD": "pa ss word", "WEIRD_VALUE": "do$llar\\back", "APP_PIN": "x7q"}
+
+
+def secrets_config(secrets: dict[str, str] | None = None, **kw) -> dict:
+    """tracker_config with an app whose secrets (SECRETS by default) sit in
+    /etc/stoker/app.env and also show up, quoted, escaped and encoded, in a unit,
+    a Quadlet file and a plain config file, where a diff would show them."""
+    from urllib.parse import quote
+
+    s = dict(SECRETS if secrets is None else secrets)
+    doc = tracker_config(**kw)
+    basic = base64.b64encode(f"app:{s['DB_PASS']}".encode()).decode()
+    systemd_weird = s["WEIRD_VALUE"].replace("\\", "\\\\")
+    doc["storage"]["files"] += [
+        {"path": "/etc/stoker/app.env", "mode": 0o600,
+         "contents": {"source": data_url("".join(f"{k}={v}\n" for k, v in s.items()))}},
+        {"path": "/etc/app/config.yaml", "mode": 0o644, "contents": {"source": data_url(
+            f"database: postgres://app:{quote(s['DB_PASS'], safe='')}@10.0.0.20/app\n"
+            f"passphrase: \"{s['PASSPHRASE']}\"\n"
+            f"authorization: Basic {basic}\n"
+            f"weird: {s['WEIRD_VALUE']}\n"
+            f"pin: {s['APP_PIN']}\n")}},
+        {"path": "/etc/containers/systemd/app.container", "mode": 0o644, "contents": {"source": data_url(
+            "[Container]\nImage=registry.example.org/fleet/app:1.0\nEnvironmentFile=/etc/stoker/app.env\n"
+            f"Environment=\"DB_PASSWORD={s['DB_PASSWORD']}\"\n"
+            f"Environment=PASSPHRASE='{s['PASSPHRASE']}'\n"
+            "PublishPort=127.0.0.1:9000:9000\n\n[Install]\nWantedBy=multi-user.target\n")}},
+    ]
+    doc["systemd"]["units"].append({
+        "name": "app-migrate.service", "enabled": False,
+        "contents": "[Service]\nType=oneshot\n"
+                    f"Environment=\"DB_PASSWORD={s['DB_PASSWORD']}\"\n"
+                    f"Environment=\"WEIRD_VALUE={systemd_weird}\"\n"
+                    f"Environment=APP_PIN={s['APP_PIN']}\n"
+                    f"ExecStart=/usr/bin/podman run --rm -e DB_PASS='{s['DB_PASS']}' "
+                    "registry.example.org/fleet/app:1.0 migrate\n"})
+    return doc

@@ -1,5 +1,5 @@
 """A small local OpenStack: the parts of Keystone v3, Nova, Cinder, Glance and
-Neutron that stoker uses, served over HTTP on 127.0.0.1.
+Neutron (networks, security groups and their rules) that stoker uses, served over HTTP on 127.0.0.1.
 
 It is driven by the real openstacksdk (through a clouds.yaml that points at it)
 and checks every request against the API's documented shape. A request that
@@ -79,11 +79,18 @@ class FakeCloud:
     fresh_console_on_rebuild: bool = False
     kernel_lines: bool = True  # False: the log has no kernel lines (no "Linux version" banner), as on some clouds
     identity_url: str | None = None  # where Keystone answers, when not at {base}/identity (see serve_identity)
+    # Nova's answer to a rebuild whose user_data it rejects: 400 with its
+    # validation message, which quotes the rejected value ("Invalid input for
+    # field/attribute user_data. Value: <the base64>. ...", the jsonschema
+    # validator in nova/api/validation/validators.py), so a client that prints
+    # the error prints the config.
+    reject_rebuild_user_data: bool = False
     servers: dict = field(default_factory=dict)
     volumes: dict = field(default_factory=dict)
     images: dict = field(default_factory=dict)
     flavors: dict = field(default_factory=dict)
     networks: dict = field(default_factory=dict)
+    security_groups: dict = field(default_factory=dict)  # Neutron's, by id, each with its security_group_rules
     tokens: set = field(default_factory=set)
     listeners: list = field(default_factory=list)  # (server, timer, serving, open) of serve_identity
     requests: list = field(default_factory=list)
@@ -102,6 +109,18 @@ class FakeCloud:
         nid = str(uuid.uuid4())
         self.networks[nid] = {"id": nid, "name": "fleet-private", "status": "ACTIVE",
                               "subnets": [], "admin_state_up": True}
+        # Neutron's "default" group: all egress, and ingress only from ports in the
+        # same group (remote_group_id), for IPv4 and IPv6; no port is open to addresses.
+        default = self.add_security_group("default")
+        for ethertype in ("IPv4", "IPv6"):
+            self.add_rule(default, direction="egress", ethertype=ethertype)
+            self.add_rule(default, ethertype=ethertype, remote_group_id=default)
+        web = self.add_security_group("internal-web")
+        self.add_rule(web, protocol="tcp", port_range_min=8080, port_range_max=8080, remote_ip_prefix="10.0.0.0/8")
+        public = self.add_security_group("public-web")
+        for port in (80, 443):
+            self.add_rule(public, protocol="tcp", port_range_min=port, port_range_max=port,
+                          remote_ip_prefix="0.0.0.0/0")
 
     # -- helpers for tests ------------------------------------------------
     def fail_next(self, method: str, path_re: str, status: int, count: int = 1, body_key: str | None = None,
@@ -151,6 +170,28 @@ class FakeCloud:
         for vid in server["volumes"]:
             self.volumes[vid].update(status="available", attachments=[])
         server["volumes"] = []
+
+    def add_security_group(self, name: str) -> str:
+        """A Neutron security group with no rules; returns its id."""
+        gid = str(uuid.uuid4())
+        self.security_groups[gid] = {"id": gid, "name": name, "description": "", "project_id": PROJECT_ID,
+                                     "tenant_id": PROJECT_ID, "stateful": True, "security_group_rules": []}
+        return gid
+
+    def add_rule(self, group_id: str, direction: str = "ingress", ethertype: str = "IPv4", protocol=None,
+                 port_range_min=None, port_range_max=None, remote_ip_prefix=None, remote_group_id=None) -> str:
+        """A rule in the Networking API's shape: protocol None is any protocol,
+        no port range is every port, no remote is any source."""
+        rid = str(uuid.uuid4())
+        self.security_groups[group_id]["security_group_rules"].append({
+            "id": rid, "security_group_id": group_id, "direction": direction, "ethertype": ethertype,
+            "protocol": protocol, "port_range_min": port_range_min, "port_range_max": port_range_max,
+            "remote_ip_prefix": remote_ip_prefix, "remote_group_id": remote_group_id,
+            "remote_address_group_id": None, "project_id": PROJECT_ID, "tenant_id": PROJECT_ID, "description": ""})
+        return rid
+
+    def group_id(self, name: str) -> str:
+        return next(g for g, v in self.security_groups.items() if v["name"] == name)
 
     def image_id(self, name: str) -> str:
         return next(i for i, img in self.images.items() if img["name"] == name)
@@ -557,6 +598,10 @@ def server_action(cloud: FakeCloud, server: dict, body, mv):
             _bad(cloud, "rebuild: 'imageRef' is a required property")
         if "user_data" in args and mv < (2, 57):
             _bad(cloud, "rebuild: additional properties are not allowed ('user_data' was unexpected)")
+        if "user_data" in args and cloud.reject_rebuild_user_data:
+            raise _Reply(400, {"badRequest": {"code": 400, "message": (
+                f"Invalid input for field/attribute user_data. Value: {args['user_data']}. "
+                "'user_data' is not a 'base64'")}})
         if args["imageRef"] not in cloud.images:
             _bad(cloud, f"Image {args['imageRef']} could not be found.")
         if server["status"] not in ("ACTIVE", "SHUTOFF", "ERROR"):
@@ -587,6 +632,26 @@ def server_action(cloud: FakeCloud, server: dict, body, mv):
         if length not in (None, -1):
             lines = lines[-length:] if length else []
         return 200, {"output": "".join(line + "\n" for line in lines)}, {}
+    if action in ("addSecurityGroup", "removeSecurityGroup"):
+        # Compute API: {"addSecurityGroup": {"name": NAME}}; 404 for an unknown
+        # group, 400 when it is already there (add) or not there (remove).
+        if not isinstance(args, dict) or set(args) != {"name"} or not isinstance(args["name"], str):
+            _bad(cloud, f"{action} takes exactly {{'name': <security group name>}}")
+        found = [g["name"] for g in cloud.security_groups.values() if args["name"] in (g["name"], g["id"])]
+        if not found:
+            raise _Reply(404, {"itemNotFound": {"code": 404, "message": f"Security group {args['name']} not found."}})
+        name = found[0]
+        if action == "addSecurityGroup":
+            if name in server["security_groups"]:
+                raise _Reply(400, {"badRequest": {"code": 400, "message":
+                                   f"Security group {name} is already associated with the instance {server['id']}"}})
+            server["security_groups"].append(name)
+        else:
+            if name not in server["security_groups"]:
+                raise _Reply(400, {"badRequest": {"code": 400, "message":
+                                   f"Security group {name} not associated with the instance {server['id']}"}})
+            server["security_groups"].remove(name)
+        return 202, None, {}
     _bad(cloud, f"action {action!r} is not implemented by the fake")
 
 
@@ -711,6 +776,21 @@ def network(cloud: FakeCloud, method, path, query, body, headers):
         if m[1] in cloud.networks:
             return 200, {"network": cloud.networks[m[1]]}, {}
         _not_found(f"Network {m[1]}")
+    # Security groups (Networking API: GET /v2.0/security-groups embeds each
+    # group's security_group_rules; filters by field value).
+    if method == "GET" and path == "/v2.0/security-groups":
+        found = [g for g in cloud.security_groups.values()
+                 if all(g.get(k) == v for k, v in query.items() if k in ("name", "id", "project_id"))]
+        return 200, {"security_groups": found}, {}
+    if m := re.fullmatch(r"/v2.0/security-groups/([^/]+)", path):
+        if method == "GET" and m[1] in cloud.security_groups:
+            return 200, {"security_group": cloud.security_groups[m[1]]}, {}
+        raise _Reply(404, {"NeutronError": {"type": "SecurityGroupNotFound", "detail": "",
+                                            "message": f"Security group {m[1]} does not exist"}})
+    if method == "GET" and path == "/v2.0/security-group-rules":
+        rules = [r for g in cloud.security_groups.values() for r in g["security_group_rules"]
+                 if query.get("security_group_id") in (None, r["security_group_id"])]
+        return 200, {"security_group_rules": rules}, {}
     _not_found(path)
 
 

@@ -23,7 +23,6 @@ from typing import Any
 from .connection import Cloud, find_or_none
 from .errors import RefusedError
 from .placement import Placement
-from .plan import describe_server
 from .state import META_VM
 
 META_ADOPTED = "stoker_adopted_at"

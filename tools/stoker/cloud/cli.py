@@ -17,10 +17,11 @@ from .config import load_config
 from .connection import Cloud, Timings
 from .deploy import execute
 from .gate import check_config
-from .plan import DeployPlan, describe_server, make_plan, read_cloud
+from .plan import DeployPlan, describe_server, make_plan, mask_error, read_cloud
 from .safety import preflight, volume_device
 from .steps import Event
-from .diff import render
+from .diff import Masker, render
+from .errors import CloudError
 from .placement import Placement, known_vms, load_placement
 from .status import fleet_status
 
@@ -103,7 +104,10 @@ def _load(args, for_deploy: bool):
     config = load_config(path)
     preflight(placement, config, allow_dev_secrets=not for_deploy)  # refusals that need no cloud come first
     # Is it this VM's config, and does it pass validation (strictly, before any change to the cloud)?
-    notes = check_config(placement, config, args.root, strict=for_deploy)
+    try:
+        notes = check_config(placement, config, args.root, strict=for_deploy)
+    except CloudError as exc:  # a tool's finding may quote a unit line, secret value and all
+        raise mask_error(exc, Masker.for_configs(config.document)) from None
     return placement, config, notes
 
 
@@ -118,31 +122,52 @@ def _prepare(args, console: Console, force: bool = False, for_deploy: bool = Tru
 
 
 def _show_plan(console: Console, plan: DeployPlan, text_diffs: bool = True) -> None:
-    p = plan.placement
+    """The plan as the operator reads it: what the deploy does and why, the
+    placement drift (each `~` line says what applying it takes), warnings, the
+    config diff, and what the deploy refuses. Every line goes through the plan's
+    Masker, so no secret value of the old or the new config is printed."""
+    p, mask = plan.placement, plan.mask
     server = getattr(plan.state.server, "id", None)
-    title = {"create": f"create server {p.server_name}", "rebuild": f"rebuild server {p.server_name} ({server})",
-             "attach": f"attach volume to {p.server_name} ({server})", "none": "no changes"}[plan.action]
-    console.print(f"[bold]{escape(p.vm)}[/]: {escape(title)}  [dim]({escape(plan.reason)})[/]", soft_wrap=True)
-    console.print(f"  config {plan.config.sha256[:12]} ({len(plan.config.user_data):,} base64 chars of user-data)"
-                  + (f", deployed {plan.previous_sha[:12]} (compared with {plan.previous_source})"
-                     if plan.previous_sha else ""))
+    titles = {"create": f"create server {p.server_name}", "rebuild": f"rebuild server {p.server_name} ({server})",
+              "attach": f"attach volume to {p.server_name} ({server})",
+              "update": f"update server {p.server_name} ({server}) without a rebuild", "none": "no changes"}
+    title = titles.get(plan.action) or (f"refused (it would {titles[plan.intended]})"
+                                        if plan.intended in titles and plan.intended != "none" else
+                                        "refused (the config itself is unchanged)")
+
+    def say(text: str, style: str | None = None) -> None:
+        text = escape(mask(text))
+        console.print(f"[{style}]{text}[/]" if style else text, highlight=False, soft_wrap=True)
+    console.print(f"[bold]{escape(p.vm)}[/]: {escape(mask(title))}  [dim]({escape(mask(plan.reason))})[/]",
+                  soft_wrap=True)
+    say(f"  config {plan.config.sha256[:12]} ({len(plan.config.user_data):,} base64 chars of user-data)"
+        + (f", deployed {plan.previous_sha[:12]} (compared with {plan.previous_source})" if plan.previous_sha else ""))
     if p.volume:
         vol = plan.state.volume
         where = ("will be created" if vol is None else
                  "attached" if plan.state.volume_server else "exists, not attached")
         device = f", seen as {volume_device(vol.id)}" if vol is not None else ""
-        console.print(f"  data volume {escape(p.volume.name)} ({p.volume.size} GiB): {where}{device}; never deleted")
+        say(f"  data volume {p.volume.name} ({p.volume.size} GiB): {where}{device}; never deleted")
     for warning in plan.warnings:
-        console.print(f"  [yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        console.print(f"  [yellow]warning:[/] {escape(mask(warning))}", soft_wrap=True, highlight=False)
+    applied = {"rebuild": "the rebuild applies it", "stoker": "stoker applies it",
+               "refused": "the deploy refuses it"}
+    for d in plan.drift:
+        say(f"{d.line()}  (placement)", "yellow")
+        say(f"    {applied[d.applied_by]}: {d.how}")
     styles = {"+": "green", "-": "red", "~": "yellow"}
     for line in render(plan.diff, text_diffs):
         head = line.lstrip()
         style = styles.get(line[0]) if not line.startswith("    ") else (
             "green" if head.startswith("+") and not head.startswith("+++") else
             "red" if head.startswith("-") and not head.startswith("---") else "cyan" if head.startswith("@@") else None)
-        console.print(f"[{style}]{escape(line)}[/]" if style else escape(line), highlight=False, soft_wrap=True)
-    if plan.diff.changed:
-        console.print(f"[bold]Plan:[/] {plan.diff.summary()}.")
+        say(line, style)
+    if plan.diff.changed or plan.drift:
+        console.print(f"[bold]Plan:[/] {escape(plan.diff.summary(extra_changes=len(plan.drift)))}.")
+    for d in plan.drift:
+        if d.applied_by == "refused":
+            console.print(f"[bold red]refused:[/] {escape(mask(f'{d.item} {d.old} → {d.new}'))}; how to recover: "
+                          f"{escape(mask(d.hint))}", soft_wrap=True, highlight=False)
 
 
 def cmd_plan(args) -> int:
