@@ -69,6 +69,7 @@ def test_deployed_configs_are_private_and_kept_with_their_outcome(fake, repo, st
     assert stat.S_IMODE((state / "tracker.ign").stat().st_mode) == 0o600
     history = state / "history" / "tracker"
     assert stat.S_IMODE(history.stat().st_mode) == 0o700
+    assert stat.S_IMODE(history.parent.stat().st_mode) == 0o700, "no directory under state/ is readable by others"
     log = json.loads((history / "deploys.json").read_text())
     assert [(d["action"], d["outcome"]) for d in log] == [("create", "success")]
     assert stat.S_IMODE((history / f"{log[0]['sha256']}.ign").stat().st_mode) == 0o600

@@ -89,9 +89,9 @@ def test_over_the_limit_config_is_wrapped_valid_and_smaller(fleet, dev_secrets):
 
 
 def test_render_wraps_automatically_when_over_the_limit(fleet, dev_secrets, monkeypatch):
-    monkeypatch.setitem(budget.PROVIDERS, "aws", (8 * 1024, "raw"))
+    monkeypatch.setitem(budget.PROVIDERS, "aws", (10 * 1024, "raw"))
     r = render_vm(fleet, "ims", dev_secrets, provider="aws")
-    assert r.wrapped and len(r.ignition) < 8 * 1024 < len(r.full_ignition)
+    assert r.wrapped and len(r.ignition) < 10 * 1024 < len(r.full_ignition)
     assert budget.unwrap(r.ignition) == r.full_ignition
 
 

@@ -77,3 +77,17 @@ def test_secrets_files_are_root_only(rendered):
             if "EnvironmentFile=" in q:
                 assert f"EnvironmentFile=/etc/stoker/{name}.env" in q
                 assert f"/etc/stoker/{name}.env" in env_files
+
+
+@pytest.mark.parametrize("vm,volume", [("ims", "ims-data"), ("ims-staging", "ims-staging-data"),
+                                       ("tracker", "tracker-data"), ("bastion", "bastion-data")])
+def test_every_data_disk_is_named_by_a_placeholder_that_deploy_binds_completely(rendered, vm, volume):
+    from stoker.volumes import bind_serial, placeholder_serial, uses_placeholder
+
+    r, doc = rendered[vm]
+    placeholder = placeholder_serial(volume)
+    assert doc["storage"]["filesystems"][0]["device"] == f"/dev/disk/by-id/virtio-{placeholder}"
+    assert uses_placeholder(r.ignition, volume)
+    bound = bind_serial(r.ignition, volume, "0123abcd-4567-89ef-0123-456789abcdef")
+    assert not uses_placeholder(bound, volume), "no form of the placeholder is left (plain or systemd-escaped)"
+    assert b"virtio-0123abcd-4567-89ef-0" in bound

@@ -13,7 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import StokerError, UsageError
-from .config import load_config
+from .config import bind_volume, load_config
 from .connection import Cloud, Timings
 from .deploy import execute
 from .gate import check_config
@@ -116,6 +116,9 @@ def _prepare(args, console: Console, force: bool = False, for_deploy: bool = Tru
     cloud = Cloud.connect(_cloud_name(args, placement), _timings(args), vm=placement.vm)
     with console.status(f"reading {placement.vm} from cloud {cloud.name}…"):
         state = read_cloud(cloud, placement)
+    if placement.volume and state.volume is not None:
+        # The config names the data disk by a placeholder until its volume exists: bind it now.
+        config = bind_volume(config, placement, state.volume.id)
     plan = make_plan(placement, config, state, args.root / "state", cloud=cloud, force=force)
     plan.warnings += [f"validation: {note}" for note in notes]
     return cloud, plan

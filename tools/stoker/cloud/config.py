@@ -100,3 +100,20 @@ def dev_secret_places(doc: dict) -> list[str]:
         if any(DEV_SECRET_PREFIX in t for t in texts):
             places.append(unit["name"])
     return places
+
+
+def bind_volume(config: Config, placement, volume_id: str) -> Config:
+    """`config` with the placeholder serial of the placement's data volume bound
+    to the volume `volume_id` (stoker.volumes); `config` itself when it pins
+    the disk by name or has no data volume. RefusedError when the placeholder
+    cannot be rewritten."""
+    from ..volumes import bind_serial
+    from .errors import RefusedError
+
+    try:
+        raw = bind_serial(config.raw, placement.volume.name, volume_id)
+    except ValueError as exc:
+        raise RefusedError(str(exc), vm=placement.vm, step="bind volume",
+                           hint="name the data volume only in its filesystem (data_volume:), not in file contents") \
+            from None
+    return config if raw == config.raw else Config(config.path, raw)

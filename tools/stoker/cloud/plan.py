@@ -245,11 +245,18 @@ def _volume_warnings(placement: Placement, config: Config, state: CloudState, do
             warnings.append(f"volume {placement.volume.name} is {volume.size} GiB, placement says "
                             f"{placement.volume.size} GiB; stoker never resizes volumes")
     elif placement.volume:
+        from ..volumes import placeholder_serial
+
+        placeholder = f"/dev/disk/by-id/virtio-{placeholder_serial(placement.volume.name)}"
         virtio = sorted({d["device"] for d in data_devices(doc) if d["device"].startswith("/dev/disk/by-id/virtio-")})
-        if virtio:
-            warnings.append(f"volume {placement.volume.name} will be created; the config expects it at "
+        if virtio == [placeholder]:
+            warnings.append(f"volume {placement.volume.name} will be created, and the config bound to its disk "
+                            "(/dev/disk/by-id/virtio- + the first 20 characters of its id) before the server is")
+        elif virtio:
+            warnings.append(f"volume {placement.volume.name} will be created; the config pins its disk at "
                             f"{', '.join(virtio)}, which names the disk by the volume's id: the deploy stops "
-                            "after creating the volume and says what to put in fleet.yaml")
+                            "after creating the volume (set fleet.yaml volumes."
+                            f"{placement.volume.name}: null to let stoker bind it)")
     return warnings
 
 

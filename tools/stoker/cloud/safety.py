@@ -46,5 +46,6 @@ def check_volume_device(placement: Placement, config: Config, volume_id: str, st
         raise VolumeSafetyError(
             f"the config expects the data disk at {', '.join(wrong)}, but volume {placement.volume.name} "
             f"({volume_id}) appears as {want}", vm=placement.vm, step=step,
-            hint=f"set fleet.yaml volumes.{placement.volume.name}: {want.rsplit('/', 1)[1]}, run "
-                 f"`make ignition vm={placement.vm}`, and deploy again (the volume is kept)")
+            hint=f"set fleet.yaml volumes.{placement.volume.name}: null (stoker then binds the config to the "
+                 f"volume it finds or creates), render it again with `make ignition vm={placement.vm} "
+                 "secrets=FILE`, and deploy again (the volume is kept)")

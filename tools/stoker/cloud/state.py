@@ -48,11 +48,16 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _private_dir(path: Path) -> Path:
-    """`path` created (parents too) or tightened to 0700."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    if path.stat().st_mode & 0o077:
-        os.chmod(path, DIR_MODE)
+def _private_dir(path: Path, top: Path | None = None) -> Path:
+    """`path` created or tightened to 0700, and so is every directory from
+    `top` (a parent of `path`) down to it."""
+    chain = [path]
+    while top is not None and chain[-1] != top and top in chain[-1].parents:
+        chain.append(chain[-1].parent)
+    for directory in reversed(chain):
+        directory.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        if directory.stat().st_mode & 0o077:
+            os.chmod(directory, DIR_MODE)
     return path
 
 
@@ -88,7 +93,7 @@ def history(state_dir: Path, vm: str) -> list[Deploy]:
 
 
 def _write_history(state_dir: Path, vm: str, deploys: list[Deploy]) -> None:
-    directory = _private_dir(_history_dir(state_dir, vm))
+    directory = _private_dir(_history_dir(state_dir, vm), Path(state_dir))
     write_atomic(directory / "deploys.json", (json.dumps([asdict(d) for d in deploys], indent=1) + "\n").encode(),
                  FILE_MODE)
 
@@ -96,7 +101,7 @@ def _write_history(state_dir: Path, vm: str, deploys: list[Deploy]) -> None:
 def record_deploy(state_dir: Path, vm: str, config: Config, action: str, server: str | None) -> None:
     """Keep `config` by its sha256 and log the deploy as pending."""
     _private_dir(Path(state_dir))
-    directory = _private_dir(_history_dir(state_dir, vm))
+    directory = _private_dir(_history_dir(state_dir, vm), Path(state_dir))
     kept = directory / f"{config.sha256}.ign"
     if not kept.exists():
         write_atomic(kept, config.raw, FILE_MODE)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from .config import bind_volume
 from .connection import Cloud, find_or_none
 from .errors import ApiError, CloudError, IgnitionFailed, WaitTimeout
 from .safety import check_volume_device
@@ -117,6 +118,8 @@ def create_volume(run: Run) -> None:
         return v.status == "available", v.status
     _wait(run, "wait volume", run.cloud.timings.volume_timeout, probe,
           f"volume {p.volume.name} ({run.volume_id}) is kept; run the deploy again once it is available")
+    # The config named the new disk by a placeholder: now that the volume has an id, bind it.
+    run.plan.config = bind_volume(run.plan.config, p, run.volume_id)
     check_volume_device(p, run.plan.config, run.volume_id, "create volume")
 
 

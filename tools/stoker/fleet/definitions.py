@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..volumes import placeholder_serial
 from .errors import Collector, FleetError, Problem
 from .located import Marks, load
 from .schemacheck import check, load_schema
@@ -554,6 +555,9 @@ def _build_vm(fleet: Fleet, name, file, data, marks: Marks, extends, problems: C
                 add(("data_volume", "device", "by_volume"),
                     f"volume {dev['by_volume']!r} is not defined in {FLEET_FILE} volumes{_did_you_mean(dev['by_volume'], vols)}")
                 device = "/dev/null"
+            elif vols[dev["by_volume"]] is None:
+                # Bound to the real volume's serial by `stoker deploy` (stoker.volumes).
+                device = f"/dev/disk/by-id/virtio-{placeholder_serial(dev['by_volume'])}"
             else:
                 device = f"/dev/disk/by-id/{vols[dev['by_volume']]}"
         else:

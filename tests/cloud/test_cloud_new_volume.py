@@ -1,0 +1,91 @@
+"""A new VM with a new data volume deploys in one command (fleet.yaml
+`volumes: {NAME: null}`): the config names the disk by a placeholder serial
+until the volume exists, and the deploy binds it to the volume's real serial."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from cloud_testdata import VOLUME_ID, tracker_config
+
+from stoker.fleet import budget
+from stoker.volumes import bind_serial, placeholder_serial
+
+PLACEHOLDER = f"/dev/disk/by-id/virtio-{placeholder_serial('tracker-data')}"
+
+
+def _placeholder_config() -> dict:
+    doc = tracker_config(device=PLACEHOLDER)
+    # As Butane writes it for a mount unit's dependency: systemd-escaped.
+    escaped = PLACEHOLDER[1:].replace("-", "\\x2d").replace("/", "-")
+    doc["systemd"]["units"].append({
+        "name": "data-check.service", "enabled": True,
+        "contents": f"[Unit]\nRequires={escaped}.device\nAfter={escaped}.device\n\n[Service]\nType=oneshot\n"
+                    "ExecStart=/bin/true\n\n[Install]\nWantedBy=multi-user.target\n"})
+    return doc
+
+
+def _sent(server: dict) -> str:
+    raw = server["user_data_bytes"]
+    inner = budget.unwrap(raw)
+    return (inner or raw).decode()
+
+
+def test_a_new_vm_with_a_new_volume_deploys_in_one_command(fake, repo, stoker):
+    del fake.volumes[VOLUME_ID]
+    repo.write_build(_placeholder_config())
+    code, out, err = stoker("plan", "tracker")
+    assert code == 0 and "volume tracker-data will be created, and the config bound to its disk" in out + err
+
+    code, out, err = stoker("deploy", "tracker", "--yes")
+    assert code == 0, err
+    vol = fake.volume_by_name("tracker-data")
+    server = fake.server_by_name("tracker")
+    assert vol["id"] in server["volumes"]
+    sent = _sent(server)
+    serial = vol["id"][:20]
+    assert f"/dev/disk/by-id/virtio-{serial}" in sent
+    assert f"virtio\\\\x2d{serial.replace('-', chr(92) * 2 + 'x2d')}" in sent, "escaped unit names are bound too"
+    assert placeholder_serial("tracker-data") not in sent
+
+    # The deployed (bound) config is what later plans compare with: nothing to do.
+    code, out, _ = stoker("plan", "tracker", "--detailed-exitcode")
+    assert code == 0 and "no changes" in out, out
+
+
+def test_an_existing_volume_is_bound_without_creating_anything(fake, repo, stoker):
+    repo.write_build(_placeholder_config())
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 0, err
+    assert not fake.calls("POST", r"/volumes$"), "the existing volume is used"
+    assert f"/dev/disk/by-id/virtio-{VOLUME_ID[:20]}" in _sent(fake.server_by_name("tracker"))
+
+
+def test_dry_run_creates_nothing_and_says_the_volume_will_be_bound(fake, repo, stoker):
+    del fake.volumes[VOLUME_ID]
+    repo.write_build(_placeholder_config())
+    code, out, err = stoker("deploy", "tracker", "--dry-run")
+    assert code == 0, err
+    assert fake.mutating_calls() == []
+    assert "bound to its disk" in out + err
+
+
+def test_binding_reaches_a_wrapped_config_and_keeps_it_wrapped():
+    raw = json.dumps(_placeholder_config()).encode()
+    wrapped = budget.wrap(raw, "3.3.0")
+    bound = bind_serial(wrapped, "tracker-data", VOLUME_ID)
+    assert budget.unwrap(bound) is not None
+    inner = budget.unwrap(bound).decode()
+    assert f"virtio-{VOLUME_ID[:20]}" in inner and placeholder_serial("tracker-data") not in inner
+
+
+def test_a_placeholder_inside_file_contents_is_refused_with_a_located_hint(fake, repo, stoker):
+    doc = _placeholder_config()
+    doc["storage"]["files"].append({"path": "/etc/tracker/disk", "contents": {
+        "source": "data:;base64," + __import__("base64").b64encode(gzip.compress(PLACEHOLDER.encode())).decode(),
+        "compression": "gzip"}})
+    repo.write_build(doc)
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1 and "placeholder serial of volume tracker-data" in err and "step bind volume" in err
+    assert fake.mutating_calls() == []
