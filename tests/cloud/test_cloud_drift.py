@@ -10,7 +10,9 @@ import pytest
 from cloud_testdata import DEVICE, data_url, placement_with, tracker_config
 
 from stoker.cloud.diff import diff_configs, render
-from stoker.cloud.plan import Rule, filesystem_mismatch, parse_publish, rule_admits
+from stoker.cloud.filesystems import filesystem_mismatch
+from stoker.cloud.live import Rule
+from stoker.cloud.ports import parse_publish, rule_admits
 
 
 def _deployed(fake, repo, stoker, doc=None):
@@ -345,7 +347,7 @@ def test_rules_match_by_direction_ethertype_protocol_and_port_range():
 
 
 def test_ports_published_by_podman_run_in_units_and_by_quadlet_drop_ins_are_found():
-    from stoker.cloud.plan import published_ports
+    from stoker.cloud.ports import published_ports
 
     doc = _with_quadlet("[Container]\nContainerName=web\nImage=docker.io/library/nginx:1.27\n")
     doc["storage"]["files"].append({"path": "/etc/containers/systemd/nginx.container.d/10-ports.conf",

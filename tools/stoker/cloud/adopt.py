@@ -2,7 +2,7 @@
 
 The operators are moving off long-lived hand-made servers with the names the
 VMs have, so a deploy refuses a server without stoker's metadata
-(plan.check_owner). `stoker adopt VM` reads such a server (GET only), says
+(live.check_owner). `stoker adopt VM` reads such a server (GET only), says
 what the next deploy's rebuild destroys and what it keeps, and, once the
 operator agrees, records `stoker_vm` (and the time) in the server's metadata;
 the next deploy then rebuilds it as usual.

@@ -17,7 +17,8 @@ from .config import bind_volume, load_config
 from .connection import Cloud, Timings
 from .deploy import execute
 from .gate import check_config
-from .plan import DeployPlan, describe_server, make_plan, mask_error, read_cloud
+from .live import describe_server, read_cloud
+from .plan import DeployPlan, make_plan, mask_error
 from .safety import preflight, volume_device
 from .steps import Event
 from .diff import Masker, render
