@@ -356,5 +356,6 @@ def test_ports_published_by_podman_run_in_units_and_by_quadlet_drop_ins_are_foun
         "[Service]\nExecStart=/usr/bin/podman run --rm --name=metrics \\\n  -p9100:9100 --publish 9101:9101 "
         "--publish=127.0.0.1:9102:9102 quay.io/prometheus/node-exporter:v1.8\n")})
     found = {(p.container, p.first, p.protocol) for p in published_ports(doc)}
-    assert found == {("nginx", 8443, "tcp"), ("tracker", 8080, "tcp"), ("metrics", 9100, "tcp"),
+    # The drop-in belongs to nginx.container, whose container is named web.
+    assert found == {("web", 8443, "tcp"), ("tracker", 8080, "tcp"), ("metrics", 9100, "tcp"),
                      ("metrics", 9101, "tcp")}

@@ -18,7 +18,7 @@ from .connection import Cloud, Timings
 from .deploy import execute
 from .gate import check_config
 from .live import describe_server, read_cloud
-from .plan import DeployPlan, make_plan, mask_error
+from .plan import DeployPlan, loss_refusal, make_plan, mask_error
 from .safety import preflight, volume_device
 from .steps import Event
 from .diff import Masker, render
@@ -48,12 +48,15 @@ def register(sub) -> None:
     p.add_argument("--detailed-exitcode", action="store_true",
                    help="exit 0 when nothing would change, 2 when something would, 1 on error "
                         "(as terraform plan -detailed-exitcode)")
+    p.add_argument("--json", action="store_true", help="the plan as one JSON object, for scripts (secrets masked)")
     p.set_defaults(func=cmd_plan)
     p = sub.add_parser("deploy", help="create or rebuild a VM's server from its Ignition config")
     common(p)
     p.add_argument("--yes", action="store_true", help="rebuild without asking")
     p.add_argument("--dry-run", action="store_true", help="print the API calls a deploy would make; change nothing")
     p.add_argument("--force", action="store_true", help="rebuild even when the deployed config is the same")
+    p.add_argument("--accept-loss", action="store_true",
+                   help="rebuild even though containers keep state on the root disk, which the rebuild loses")
     p.set_defaults(func=cmd_deploy)
     p = sub.add_parser("adopt", help="take over a server stoker did not create (shows what a rebuild destroys)")
     common(p)
@@ -64,6 +67,8 @@ def register(sub) -> None:
     p.add_argument("--to", metavar="SHA256", help="the kept config to go back to (a prefix of 8+ digits)")
     p.add_argument("--yes", action="store_true", help="rebuild without asking")
     p.add_argument("--dry-run", action="store_true", help="print the API calls; change nothing")
+    p.add_argument("--accept-loss", action="store_true",
+                   help="roll back even though containers keep state on the root disk, which the rebuild loses")
     p.set_defaults(func=cmd_rollback, force=False)
     p = sub.add_parser("status", help="one table for the fleet: servers, deployed configs, drift")
     common(p, vm=False)
@@ -112,7 +117,8 @@ def _load(args, for_deploy: bool):
     return placement, config, notes
 
 
-def _prepare(args, console: Console, force: bool = False, for_deploy: bool = True) -> tuple[Cloud, DeployPlan]:
+def _prepare(args, console: Console, force: bool = False, for_deploy: bool = True,
+             accept_loss: bool = False) -> tuple[Cloud, DeployPlan]:
     placement, config, notes = _load(args, for_deploy)
     cloud = Cloud.connect(_cloud_name(args, placement), _timings(args), vm=placement.vm)
     with console.status(f"reading {placement.vm} from cloud {cloud.name}…"):
@@ -120,7 +126,7 @@ def _prepare(args, console: Console, force: bool = False, for_deploy: bool = Tru
     if placement.volume and state.volume is not None:
         # The config names the data disk by a placeholder until its volume exists: bind it now.
         config = bind_volume(config, placement, state.volume.id)
-    plan = make_plan(placement, config, state, args.root / "state", cloud=cloud, force=force)
+    plan = make_plan(placement, config, state, args.root / "state", cloud=cloud, force=force, accept_loss=accept_loss)
     plan.warnings += [f"validation: {note}" for note in notes]
     return cloud, plan
 
@@ -154,6 +160,15 @@ def _show_plan(console: Console, plan: DeployPlan, text_diffs: bool = True) -> N
         say(f"  data volume {p.volume.name} ({p.volume.size} GiB): {where}{device}; never deleted")
     for warning in plan.warnings:
         console.print(f"  [yellow]warning:[/] {escape(mask(warning))}", soft_wrap=True, highlight=False)
+    if plan.losses:
+        heading = "lost on rebuild" if plan.rebuilds else "not kept across rebuilds"
+        for loss in plan.losses:
+            say(f"  ! {heading}: {loss.line()}", "red" if plan.rebuilds else "yellow")
+        if plan.rebuilds:
+            say(f"    (read from {plan.losses_of}; " + ("accepted with --accept-loss)" if plan.accept_loss else
+                "a deploy needs --accept-loss, or keep that state on the data volume)"), "red")
+        else:
+            say("    (on the root disk: the next rebuild loses it; keep it on the data volume)", "yellow")
     applied = {"rebuild": "the rebuild applies it", "stoker": "stoker applies it",
                "refused": "the deploy refuses it"}
     for d in plan.drift:
@@ -175,9 +190,16 @@ def _show_plan(console: Console, plan: DeployPlan, text_diffs: bool = True) -> N
 
 
 def cmd_plan(args) -> int:
-    console = _console()
+    # With --json, stdout holds the JSON object alone; progress goes to stderr.
+    console = Console(stderr=True, emoji=False) if args.json else _console()
     _, plan = _prepare(args, console, for_deploy=False)
-    _show_plan(console, plan)
+    if args.json:
+        import json
+
+        from .report import plan_report
+        print(json.dumps(plan_report(plan), indent=2, ensure_ascii=False))
+    else:
+        _show_plan(console, plan)
     if not args.detailed_exitcode:
         return EXIT_NO_CHANGES
     return EXIT_CHANGES if plan.changes else EXIT_NO_CHANGES
@@ -185,14 +207,19 @@ def cmd_plan(args) -> int:
 
 def cmd_deploy(args) -> int:
     console = _console()
-    cloud, plan = _prepare(args, console, force=args.force)
+    cloud, plan = _prepare(args, console, force=args.force, accept_loss=args.accept_loss)
     # A new server's plan lists what it gets; the text of every file is for `stoker plan`.
     _show_plan(console, plan, text_diffs=plan.action != "create")
     if args.dry_run:
         console.print("[bold]API calls this deploy would make[/] (dry run; nothing was changed):")
         for call in plan.api_calls():
             console.print("  " + escape(call.text()), highlight=False, soft_wrap=True)
+        if plan.blocked_by_loss:
+            console.print("[bold red]A deploy would be refused[/] before any of these calls: the rebuild loses "
+                          "the state listed above; --accept-loss allows it.", soft_wrap=True)
         return 0
+    if plan.blocked_by_loss:
+        raise mask_error(loss_refusal(plan), plan.mask)
     if not plan.changes:
         console.print("Nothing to do: the server already runs this config.")
         return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from .connection import Cloud
-from .plan import DeployPlan
+from .plan import DeployPlan, loss_refusal, mask_error
 from .state import record_deploy, record_outcome
 from .steps import Event, Run
 
@@ -28,7 +28,11 @@ def execute(cloud: Cloud, plan: DeployPlan, state_dir: Path, emit: Callable[[Eve
             clock=time.monotonic) -> DeployResult:
     """Run the plan's steps. A create or rebuild is kept in the deploy history
     (state/history/<vm>/) with its outcome: Ignition's verdict, or
-    "interrupted" when a step failed or was stopped before one."""
+    "interrupted" when a step failed or was stopped before one. A rebuild that
+    would lose state not accepted (plan.blocked_by_loss) is refused before any
+    change."""
+    if plan.blocked_by_loss:
+        raise mask_error(loss_refusal(plan), plan.mask)
     start = clock()
     run = Run(cloud, plan, state_dir, emit, clock)
     vm, sha = plan.placement.vm, plan.config.sha256

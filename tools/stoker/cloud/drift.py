@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from .live import CloudState, _image_id
 from .placement import Placement
 
+
 @dataclass
 class Drift:
     """One way the live server differs from its placement, and what applying it

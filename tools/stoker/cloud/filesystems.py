@@ -9,6 +9,7 @@ from .live import CloudState
 from .placement import Placement
 from .safety import volume_device
 
+
 def _canonical_uuid(fmt: str | None, uuid: str) -> str:
     """As Ignition compares UUIDs: lower case; a vfat volume id without its dash
     (coreos/ignition internal/exec/stages/disks/filesystems.go canonicalizeFilesystemUUID)."""

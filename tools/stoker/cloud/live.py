@@ -12,6 +12,7 @@ from .errors import ApiError, RefusedError
 from .placement import Placement
 from .state import META_VM
 
+
 @dataclass(frozen=True)
 class Rule:
     """An ingress or egress rule of a Neutron security group, in the API's terms

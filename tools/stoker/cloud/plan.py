@@ -20,6 +20,7 @@ from .drift import Drift, _wanted_groups, placement_drift
 from .errors import CloudError, RefusedError, VolumeSafetyError
 from .filesystems import check_filesystem_change
 from .live import CloudState
+from .losses import Loss, lost_on_rebuild
 from .placement import Placement
 from .ports import port_warnings
 from .safety import check_volume_device, preflight
@@ -66,6 +67,18 @@ class DeployPlan:
     drift: list[Drift] = field(default_factory=list)
     intended: str | None = None      # for action "refused": what the deploy would otherwise have done
     mask: Masker = field(default_factory=Masker)  # every line shown of this plan goes through it
+    losses: list[Loss] = field(default_factory=list)  # state the rebuild loses (stoker.cloud.losses)
+    losses_of: str = ""              # which config the losses were read from
+    accept_loss: bool = False        # the operator accepted them (--accept-loss)
+
+    @property
+    def rebuilds(self) -> bool:
+        return self.action == "rebuild" or (self.action == "refused" and self.intended == "rebuild")
+
+    @property
+    def blocked_by_loss(self) -> bool:
+        """A rebuild that would lose state the operator has not accepted losing."""
+        return self.rebuilds and bool(self.losses) and not self.accept_loss
 
     @property
     def changes(self) -> bool:
@@ -153,7 +166,7 @@ def mask_error(exc: CloudError, mask: Callable[[str], str]) -> CloudError:
 
 
 def make_plan(placement: Placement, config: Config, state: CloudState, state_dir: Path,
-              cloud: Cloud | None = None, force: bool = False) -> DeployPlan:
+              cloud: Cloud | None = None, force: bool = False, accept_loss: bool = False) -> DeployPlan:
     """The plan for one deploy. Every refusal raised here, and every line the
     plan later shows, is masked with the secret values of the new config and
     of the one deployed before."""
@@ -164,7 +177,21 @@ def make_plan(placement: Placement, config: Config, state: CloudState, state_dir
     whole = [config.user_data, getattr(state.server, "user_data", None) or ""]
     mask = Masker.for_configs(old_doc, config.document, literal=whole)
     try:
-        return _make_plan(placement, config, state, state_dir, cloud, force, old_doc, source, mask)
+        plan = _make_plan(placement, config, state, state_dir, cloud, force, old_doc, source, mask)
+    except CloudError as exc:
+        raise mask_error(exc, mask) from None
+    plan.accept_loss = accept_loss
+    if plan.rebuilds:
+        # What is on the root disk now was written under the deployed config.
+        plan.losses_of = "the deployed config" if old_doc is not None else \
+            "the new config (the deployed one is unknown)"
+        plan.losses = lost_on_rebuild(old_doc if old_doc is not None else config.document)
+    elif plan.action == "create":
+        plan.losses_of = "the new config"
+        plan.losses = lost_on_rebuild(config.document)
+    try:
+        plan.steps = _steps(plan, cloud.timings if cloud else Timings())
+        return plan
     except CloudError as exc:
         raise mask_error(exc, mask) from None
 
@@ -233,7 +260,6 @@ def _make_plan(placement: Placement, config: Config, state: CloudState, state_di
         plan.intended, plan.action = action, "refused"
         plan.reason = (f"the placement changes the server's {', '.join(d.item for d in refused)}, which a deploy "
                        "does not apply")
-    plan.steps = _steps(plan, cloud.timings if cloud else Timings())
     return plan
 
 
@@ -248,6 +274,17 @@ def refusal(plan: DeployPlan) -> RefusedError:
 
 def _refuse(run: "run_steps.Run") -> None:
     raise refusal(run.plan)
+
+
+def loss_refusal(plan: DeployPlan) -> RefusedError:
+    """The error a rebuild stops with, before any change, when it would lose
+    state the operator has not accepted losing."""
+    what = "; ".join(loss.line() for loss in plan.losses)
+    return RefusedError(f"the rebuild replaces the root disk and loses what containers wrote there: {what}",
+                        vm=plan.placement.vm, server=getattr(plan.state.server, "id", None), step="plan",
+                        hint="keep that state on the data volume (mount it from a data_volume directory) and "
+                             "deploy again; or, if it is worth nothing, deploy with --accept-loss "
+                             "(make deploy accept_loss=1)")
 
 
 def _group_changes(plan: DeployPlan) -> tuple[list[str], list[str]]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import shlex
 from dataclasses import dataclass
 
-from .diff import _files, _is_text, _units
+from .containers import quadlet_files, run_commands
 from .live import CloudState, Rule
 from .placement import Placement
+
 
 @dataclass(frozen=True)
 class Published:
@@ -64,55 +64,19 @@ def parse_publish(value: str, container: str) -> list[Published]:
     return [Published(container, first, last, p, address) for p in protocols]
 
 
-_QUADLET_FILE = re.compile(r"/containers/systemd/(?:users/)?(?:[^/]+/)*?([^/]+)\.(container|pod)(?:\.d/[^/]+\.conf)?$")
-
-
 def published_ports(doc: dict) -> list[Published]:
     """Host ports the config's containers publish: PublishPort= in the
-    [Container] or [Pod] section of Quadlet files (…/containers/systemd/NAME.container
-    or .pod, and their NAME.container.d/*.conf drop-ins), and -p / --publish of
-    `podman run` / `docker run` command lines in units. A container is named by
-    ContainerName= or --name, else by its Quadlet file."""
+    [Container] or [Pod] section of Quadlet files (and their drop-ins), and
+    -p / --publish of `podman run` / `docker run` command lines in units. A
+    container is named by ContainerName= or --name, else by its Quadlet file
+    or unit."""
     found: list[Published] = []
-    for path, f in sorted(_files(doc).items()):
-        m = _QUADLET_FILE.search(path)
-        if not m or not _is_text(f["data"]):
-            continue
-        name, section, ports = m[1], None, []
-        for line in f["data"].decode().splitlines():
-            line = line.strip()
-            if line.startswith("["):
-                section = line.strip("[]")
-            elif section in ("Container", "Pod") and "=" in line:
-                key, value = (x.strip() for x in line.split("=", 1))
-                if key == "ContainerName" and value:
-                    name = value
-                elif key == "PublishPort":
-                    ports.append(value)
-        found += [pub for value in ports for pub in parse_publish(value, name)]
-    for unit in _units(doc).values():
-        text = re.sub(r"\\\n", " ", unit["text"])
-        for line in text.splitlines():
-            if not re.search(r"\b(podman|docker)\b.*\b(run|create)\b", line):
-                continue
-            try:
-                words = shlex.split(line.split("=", 1)[1] if line.lstrip().startswith("Exec") else line)
-            except ValueError:
-                continue
-            name, values = "", []
-            for i, word in enumerate(words):
-                nxt = words[i + 1] if i + 1 < len(words) else ""
-                if word in ("-p", "--publish"):
-                    values.append(nxt)
-                elif word.startswith("--publish="):
-                    values.append(word.split("=", 1)[1])
-                elif word.startswith("-p") and not word.startswith("--") and len(word) > 2:
-                    values.append(word[2:])  # -p8080:80, the value attached to the short flag
-                elif word == "--name":
-                    name = nxt
-                elif word.startswith("--name="):
-                    name = word.split("=", 1)[1]
-            found += [pub for value in values for pub in parse_publish(value, name or "container")]
+    for q in quadlet_files(doc):
+        if q.kind in ("container", "pod"):
+            values = q.values("Container", "PublishPort") + q.values("Pod", "PublishPort")
+            found += [pub for value in values for pub in parse_publish(value, q.container_name)]
+    for run in run_commands(doc):
+        found += [pub for value in run.options("-p", "--publish") for pub in parse_publish(value, run.name)]
     return list(dict.fromkeys(found))
 
 
