@@ -132,8 +132,7 @@ def test_values_that_would_break_a_unit_are_refused(repo, capsys, old, new, expe
 
 
 def test_exec_start_post_must_be_a_command_line(repo, capsys):
-    edit(repo / "vms/bastion.yaml", 'exec_start_post: ["-/usr/bin/podman kill --signal HUP nginx"]',
-         'exec_start_post: ["@@@ bad"]')
+    edit(repo / "vms/bastion.yaml", '"-/usr/bin/podman kill --signal HUP nginx"]', '"@@@ bad"]')
     rc, out = render(repo, capsys, "bastion")
     assert rc == 1 and "exec_start_post '@@@ bad' is not a command line" in out
 

@@ -91,3 +91,54 @@ def test_every_data_disk_is_named_by_a_placeholder_that_deploy_binds_completely(
     bound = bind_serial(r.ignition, volume, "0123abcd-4567-89ef-0123-456789abcdef")
     assert not uses_placeholder(bound, volume), "no form of the placeholder is left (plain or systemd-escaped)"
     assert b"virtio-0123abcd-4567-89ef-0" in bound
+
+
+def test_a_new_bastion_serves_at_once_with_self_signed_certificates_until_lets_encrypts(rendered, tmp_path):
+    """nginx waits for tls-certs.service, which runs the rendered stoker-tls-certs:
+    run here on the rendered nginx config, as the bastion would."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl") or not shutil.which("bash"):
+        pytest.skip("needs bash and openssl (Debian packages bash, openssl)")
+    cfg = Config(rendered["bastion"][1])
+    nginx = cfg.quadlet("nginx")
+    assert "Requires=tls-certs.service" in nginx and "After=tls-certs.service" in nginx
+    assert "ExecStartPost=/usr/local/sbin/stoker-tls-certs" in cfg.quadlet("letsencrypt")
+    assert cfg.files["/usr/local/sbin/stoker-tls-certs"]["mode"] == 0o755
+    conf = tmp_path / "conf.d"
+    conf.mkdir()
+    sites = set()
+    for path in cfg.files:
+        if path.startswith("/etc/stoker/nginx/conf.d/"):
+            text = cfg.text(path)
+            (conf / path.rsplit("/", 1)[1]).write_text(text)
+            assert "/etc/letsencrypt/live/" not in text, "nginx reads current/, which the script keeps"
+            sites |= {line.split("/")[4] for line in text.splitlines() if "ssl_certificate " in line}
+    assert len(sites) >= 2
+    script = tmp_path / "stoker-tls-certs"
+    script.write_text(cfg.text("/usr/local/sbin/stoker-tls-certs"))
+    le = tmp_path / "letsencrypt"
+
+    def run():
+        proc = subprocess.run(["bash", str(script), str(le), str(conf)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    out = run()
+    for site in sites:
+        assert f"{site}: nginx uses ../selfsigned/{site}" in out
+        cert = le / "current" / site / "fullchain.pem"
+        subject = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-subject", "-checkend", "86400"],
+                                 capture_output=True, text=True)
+        assert subject.returncode == 0 and site in subject.stdout
+        assert (le / "current" / site / "privkey.pem").stat().st_mode & 0o077 == 0, "the key is root's alone"
+    assert run() == "", "nothing to do on the next boot"
+    # certbot got a real certificate for one site: the next run (after renewal) switches to it
+    site = sorted(sites)[0]
+    live = le / "live" / site
+    live.mkdir(parents=True)
+    for name in ("fullchain.pem", "privkey.pem"):
+        (live / name).write_bytes((le / "selfsigned" / site / name).read_bytes())
+    assert f"{site}: nginx uses ../live/{site}" in run()
+    assert (le / "current" / site).readlink().as_posix() == f"../live/{site}"
