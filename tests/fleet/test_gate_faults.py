@@ -236,11 +236,6 @@ def test_usage_errors_exit_2(capsys, args):
     assert rc == 2, out
 
 
-def test_validate_of_a_directory_is_a_usage_error(tmp_path, capsys):
-    rc, out = run(capsys, "validate", str(tmp_path))
-    assert rc == 2 and "is a directory" in out
-
-
 def test_ctrl_c_exits_130_with_one_line(capsys, monkeypatch):
     import stoker.fleet.cli as fleet_cli
 
@@ -365,3 +360,107 @@ def test_a_secret_with_a_line_break_names_where_it_came_from(tmp_path, capsys, m
     assert rc == 1 and (f"vms/tracker.yaml:{line}:{col}: secret IMS_PASS of VM tracker (from environment variable "
                         "STOKER_SECRET_TRACKER_IMS_PASS) contains a line break") in out
     assert "two\nlines" not in out
+
+
+# -- second review ----------------------------------------------------------
+
+def test_an_ordering_cycle_between_services_is_refused_at_the_after_line(repo, capsys):
+    f = repo / "vms/tracker.yaml"
+    edit(f, "    description: Tracker MongoDB\n",
+         "    description: Tracker MongoDB\n    after: [tracker-webserver]\n")
+    rc, out = render(repo, capsys)
+    line, col = line_col(f, "[tracker-webserver]")
+    assert rc == 1 and f"vms/tracker.yaml:{line}:{col}: ordering cycle: mongodb.service → " \
+                      "tracker-webserver.service → mongodb.service" in out
+    assert not (repo / "build" / "tracker.ign").exists()
+
+
+def test_an_ordering_cycle_in_a_plain_config_fails_validation(tmp_path, capsys):
+    units = [{"name": "a.service", "enabled": True, "contents": "[Unit]\nAfter=b.service\n[Service]\nExecStart=/bin/true\n"
+              "[Install]\nWantedBy=multi-user.target\n"},
+             {"name": "b.service", "enabled": True, "contents": "[Unit]\nBefore=c.service\nAfter=a.service\n[Service]\n"
+              "ExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"},
+             {"name": "c.service", "contents": "[Unit]\nAfter=b.service\n[Service]\nExecStart=/bin/true\n"}]
+    rc, out = run(capsys, "validate", ign(tmp_path, v33(systemd={"units": units})))
+    assert rc == 1 and "ordering cycle: a.service → b.service → a.service" in out
+    assert "c.service →" not in out, "b before c and c after b is one ordering, not a cycle"
+
+
+@pytest.mark.parametrize("version", ["3.0.0", "3.3.0", "3.6.0"])
+def test_an_entry_under_a_file_fails_validation(tmp_path, capsys, version):
+    config = {"ignition": {"version": version},
+              "storage": {"files": [{"path": "/etc/foo"}], "directories": [{"path": "/etc/foo/bar"}]}}
+    rc, out = run(capsys, "validate", "--strict", ign(tmp_path, config))
+    assert rc == 1 and "$.storage.directories.0.path: /etc/foo/bar is under /etc/foo" in out
+
+
+def test_an_entry_under_a_file_of_a_fragment_is_refused_at_render(repo, capsys):
+    f = repo / "butane/sshd.bu"
+    text = f.read_text()
+    at = text.index("    - path: /etc/ssh/sshd_config.d/40-stoker.conf")
+    f.write_text(text[:at] + "    - path: /etc/ssh/sshd_config.d/40-stoker.conf/sub\n      mode: 0644\n" + text[at:])
+    rc, out = render(repo, capsys)
+    assert rc == 1 and "/etc/ssh/sshd_config.d/40-stoker.conf/sub is under /etc/ssh/sshd_config.d/40-stoker.conf" in out
+    assert "butane/sshd.bu:" in out
+
+
+@pytest.mark.parametrize("version", ["3.0.0", "3.1.0", "3.2.0"])
+@pytest.mark.parametrize("link", [{"path": "/etc/l"}, {"path": "/etc/l", "target": ""}])
+def test_a_link_without_a_target_fails_validation_on_every_spec(tmp_path, capsys, version, link):
+    rc, out = run(capsys, "validate", ign(tmp_path, {"ignition": {"version": version}, "storage": {"links": [link]}}))
+    assert rc == 1 and "$.storage.links.0.target: the link has no target" in out
+
+
+def test_a_nul_in_a_path_and_an_id_beyond_32_bits_fail_validation(tmp_path, capsys):
+    config = v33(storage={"files": [{"path": "/etc/f\0o"}, {"path": "/etc/x", "user": {"id": 1 << 40}}]},
+                 passwd={"users": [{"name": "app", "uid": 1 << 32}]})
+    rc, out = run(capsys, "validate", ign(tmp_path, config))
+    assert rc == 1
+    assert "$.storage.files.0.path: the path holds a NUL character" in out
+    assert "$.storage.files.1.user.id: 1099511627776 is beyond Linux's 32-bit" in out and "read it as 0" in out
+    assert "$.passwd.users.0.uid: 4294967296 is beyond" in out
+
+
+def test_file_contents_fetched_at_boot_are_a_warning_and_fail_strict(tmp_path, capsys):
+    path = ign(tmp_path, v33(storage={"files": [{"path": "/etc/x", "contents": {"source": "http://example.com/x"}}]}))
+    rc, out = run(capsys, "validate", path)
+    assert rc == 0 and "$.storage.files.0.contents: fetched at boot from http://example.com/x" in out
+    rc, out = run(capsys, "validate", "--strict", path)
+    assert rc == 1
+
+
+def test_nested_aliases_are_refused_quickly_instead_of_expanding(repo, capsys):
+    f = repo / "vms/tracker.yaml"
+    levels = ["x0: &a0 [" + ", ".join(["v"] * 9) + "]"]
+    levels += [f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    f.write_text(f.read_text() + "\n" + "\n".join(levels) + "\n")
+    rc, out = render(repo, capsys)
+    assert rc == 1 and "expands to more than 100,000 values through YAML aliases" in out
+
+
+@pytest.mark.parametrize("text", ["users: !!python/object:os.Foo\n  core: {ssh_keys: [operators]}\n",
+                                  "users: !custom\n  core: {ssh_keys: [operators]}\n",
+                                  "users: !!set {a, b}\n"])
+def test_a_tag_on_a_mapping_or_list_is_refused_at_its_line(repo, capsys, text):
+    f = repo / "vms/tracker.yaml"
+    body = f.read_text()
+    start = body.index("users:")
+    end = body.index("\n", body.index("core:", start))
+    f.write_text(body[:start] + text.rstrip("\n") + body[end:])
+    rc, out = render(repo, capsys)
+    assert rc == 1 and "is not supported here" in out
+    assert f"vms/tracker.yaml:{line_col(f, 'users:')[0]}:8" in out
+
+
+def test_a_tag_on_a_secrets_file_section_is_refused(tmp_path, capsys):
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("tracker: !!python/object:os.Foo\n  MONGODB_PASSWORD: x\n")
+    secrets.chmod(0o600)
+    rc, out = run(capsys, "ignition", "tracker", "--root", str(ROOT), "--build-dir", str(tmp_path / "b"),
+                  "--secrets", str(secrets))
+    assert rc == 1 and f"{secrets}:1:10" in out and "YAML tags" in out
+
+
+def test_a_directory_given_as_a_config_is_an_error_not_a_usage_error(tmp_path, capsys):
+    rc, out = run(capsys, "validate", str(tmp_path))
+    assert rc == 1 and "is a directory" in out

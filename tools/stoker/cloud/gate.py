@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
+from ..errors import StokerError
+from ..fleet.located import load
 from .config import Config, effective_config
 from .errors import RefusedError
 from .placement import Placement
@@ -39,17 +39,17 @@ def _fleet_facts(root: Path, vm: str) -> tuple[str, str | None]:
     the VM name and the default Podman when the repository does not say."""
     hostname, podman = vm, None
     try:
-        definition = yaml.safe_load((root / "vms" / f"{vm}.yaml").read_text()) or {}
+        definition = load((root / "vms" / f"{vm}.yaml").read_text(), f"vms/{vm}.yaml")[0] or {}
         if isinstance(definition, dict) and isinstance(definition.get("hostname"), str):
             hostname = definition["hostname"]
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+    except (OSError, StokerError, UnicodeDecodeError):
         pass
     try:
-        fleet = yaml.safe_load((root / "fleet.yaml").read_text()) or {}
+        fleet = load((root / "fleet.yaml").read_text(), "fleet.yaml")[0] or {}
         target = fleet.get("target") if isinstance(fleet, dict) else None
         if isinstance(target, dict) and target.get("podman"):
             podman = str(target["podman"])
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+    except (OSError, StokerError, UnicodeDecodeError):
         pass
     return hostname, podman
 

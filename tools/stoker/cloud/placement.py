@@ -13,7 +13,6 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 from .errors import PlacementError
 
@@ -58,10 +57,12 @@ def _near(word: str, choices) -> str:
 
 
 def _read_yaml(path: Path) -> dict:
+    from ..fleet.located import load  # located errors, no tags, bounded aliases
+
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise PlacementError(f"{path}: not valid YAML: {exc}") from None
+        data = load(path.read_text(), str(path))[0] or {}
+    except UnicodeDecodeError:
+        raise PlacementError(f"{path}: not UTF-8 text") from None
     if not isinstance(data, dict):
         raise PlacementError(f"{path}: expected a mapping at the top")
     return data

@@ -240,7 +240,7 @@ def _validate_file(path: str, podman: str | None):
     from .validation import validate_ignition_bytes
 
     if os.path.isdir(path):
-        raise UsageError(f"{path} is a directory: give an Ignition config file (build/VM.ign) or a VM name")
+        raise StokerError(f"{path} is a directory: give an Ignition config file (build/VM.ign) or a VM name")
     try:
         data = Path(path).read_bytes()
     except OSError as exc:

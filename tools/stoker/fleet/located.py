@@ -70,6 +70,10 @@ def load(text: str, file: str) -> tuple[object, Marks]:
         if root is None:
             return None, marks
         problems: list[Problem] = []
+        if (big := _expands_beyond(root, MAX_VALUES)) is not None:
+            raise FleetError(Problem(file, *_where(file, big)[1:],
+                                     f"this value expands to more than {MAX_VALUES:,} values through YAML "
+                                     "aliases (*name); write it out or use fewer aliases"))
         try:
             data = _build(loader, root, (), file, marks, problems)
         except RecursionError:
@@ -91,8 +95,56 @@ def _reader_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
     return Problem(file, line, col, f"not valid YAML: character #x{getattr(exc, 'character', 0):04x} is not allowed")
 
 
+# A definition has hundreds of values; aliases may repeat a part, but a
+# document that expands beyond this (nested aliases grow exponentially: the
+# "billion laughs" pattern) is refused before it is built.
+MAX_VALUES = 100_000
+
+
+def _expands_beyond(root: yaml.Node, limit: int) -> yaml.Node | None:
+    """The first node (in document order) whose expansion, aliases followed,
+    exceeds `limit` values; None when the whole document stays within it.
+    Sizes are memoised per node, so shared nodes are counted without
+    expanding them."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = limit + 1  # a node that contains itself (a recursive alias) is too big
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            children = []
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        sizes[id(node)] = total
+        return total
+
+    def find(node: yaml.Node) -> yaml.Node:
+        children = ([n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else
+                    node.value if isinstance(node, yaml.SequenceNode) else [])
+        for child in children:
+            if sizes.get(id(child), 0) > limit:
+                return find(child) if child is not node else node
+        return node
+
+    return find(root) if size(root) > limit else None
+
+
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 def _build(loader, node, path, file, marks: Marks, problems):
     marks.values[path] = _where(file, node)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
+        problems.append(Problem(file, *_where(file, node)[1:], f"YAML tag {node.tag!r} is not supported here"))
+        return None
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:

@@ -9,6 +9,8 @@ render never leaves a half-written output.
 
 from __future__ import annotations
 
+import posixpath
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,7 +92,39 @@ def fragment_unit_problems(fleet: Fleet, assembled: Assembled, podman: str) -> l
     found = [problem(u, line, message) for u in all_units if not generated(u)
              for line, message in unit_problems(u, podman)]
     found += [problem(u, line, message) for u, line, message in set_problems(all_units) if not generated(u)]
+    found += ordering_problems(vm, all_units, document, generated, problem)
     return found
+
+
+def ordering_problems(vm, all_units, document: dict, generated, problem) -> list[Problem]:
+    """Ordering cycles between the VM's units (stoker.fleet.ordering): at the
+    `after:` of the service or job that wrote the cycle's first ordering, or at
+    the fragment line."""
+    from .ordering import ordering_cycles
+
+    found = []
+    for unit, line, message in ordering_cycles(document, all_units):
+        if not generated(unit):
+            found.append(problem(unit, line, message))
+            continue
+        base = posixpath.splitext(posixpath.basename(unit.name))[0]
+        where = None
+        for section in ("services", "jobs"):
+            if isinstance((vm.data.get(section) or {}).get(base), dict):
+                where = vm.marks.value((section, base, "after")) or vm.marks.value((section, base))
+        found.append(Problem.at(where, vm.file, message) if where else problem(unit, line, message))
+    return found
+
+
+def boot_failure_problems(assembled: Assembled) -> list[Problem]:
+    """What Ignition's files stage cannot do at boot (stoker.ignition.bootfail),
+    found in the assembled Butane document, whose storage and passwd entries
+    keep their paths and ids in the Ignition config: each at the line that
+    wrote it (fragment or definition)."""
+    from ..ignition.bootfail import boot_failures
+
+    return [Problem.at(assembled.origins.locate(e.path), assembled.vm.file, e.message)
+            for e in boot_failures(assembled.document)]
 
 
 def _line_of_block(fleet: Fleet, where, line: int):
@@ -132,6 +166,7 @@ def render_vm(fleet: Fleet, name: str, secrets: Secrets | None, *, provider: str
     problems += assembled.problems + claim_problems(assembled.claims, vm)
     problems += mount_source_warnings(vm, assembled.document)
     problems += fragment_unit_problems(fleet, assembled, podman)
+    problems += boot_failure_problems(assembled)
     text = to_yaml(vm, assembled.document)
     out = Rendered(vm, text, assembled=assembled)
     result = translate(text, files_dir=fleet.root, strict=False, filename=f"build/{name}.bu")

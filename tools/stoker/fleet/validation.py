@@ -66,8 +66,9 @@ def validate_ignition_bytes(data: bytes, label: str, *, podman: str | None = Non
     if result.config is None or not result.ok:
         reason = "the config is not valid Ignition (see above)"
         return checks + [Check(name, SKIPPED, reason) for name in
-                         ("inline data (stoker)", "units and Quadlet files (stoker)", "ignition-validate",
+                         ("files stage (stoker)", "inline data (stoker)", "units and Quadlet files (stoker)", "ignition-validate",
                           "systemd-analyze verify", "Quadlet dry run")]
+    checks.append(_boot_check(result, label))
     checks.append(_inline_check(result.config, label))
     children = inline_configs(result.config) if depth < 4 else []  # Ignition follows no deeper in practice
     replace = next((child for path, child in children if path[-1] == "replace"), None)
@@ -88,7 +89,7 @@ def validate_ignition_bytes(data: bytes, label: str, *, podman: str | None = Non
                    validate_ignition_bytes(child, f"{label} (merge {path[-1]})", podman=podman, labels=labels,
                                            depth=depth + 1)]
     files = unit_files(result.config)
-    checks.append(_contents_check(files, podman, label, labels))
+    checks.append(_contents_check(files, podman, label, labels, result.config))
     checks.append(_ignition_validate(data, result.version))
     checks.append(_systemd_verify(files, labels))
     checks.append(_quadlet_dryrun(files, podman, labels))
@@ -111,6 +112,17 @@ def _ignition_check(result, label: str) -> Check:
     return Check(name, OK, f"Ignition's rules for spec {result.version}: {files} files, {units} units")
 
 
+def _boot_check(result, label: str) -> Check:
+    """What Ignition accepts but cannot do at boot (stoker.ignition.bootfail)."""
+    name = "files stage (stoker)"
+    if result.boot:
+        return Check(name, FAILED, "\n".join(
+            f"{label}:{e.line}:{e.column}: error at {format_path(e.path)}: {e.message}" if e.line else
+            f"{label}: error at {format_path(e.path)}: {e.message}" for e in result.boot))
+    return Check(name, OK, "no entry under a file, no NUL in a path, every link has a target, "
+                           "ids within 32 bits")
+
+
 def _inline_check(config: dict, label: str) -> Check:
     """Inline data as Ignition reads it at boot (gzip, hashes), and what comes from elsewhere."""
     from ..ignition.inline import inline_problems, remote_sources
@@ -119,7 +131,7 @@ def _inline_check(config: dict, label: str) -> Check:
     found = inline_problems(config)
     lines = [f"{label}: {e.kind} at {format_path(e.path)}: {e.message}" for e in found]
     remote = [f"{label}: {format_path(path)}: fetched at boot from {source.split('?')[0][:100]}; not checked"
-              for path, source in remote_sources(config) if path[:2] == ("ignition", "config")]
+              for path, source in remote_sources(config)]
     if any(e.kind == "error" for e in found):
         return Check(name, FAILED, "\n".join(lines))
     if lines or remote:
@@ -134,10 +146,13 @@ def _where(unit: UnitFile, line: int | None, label: str, labels: Labels) -> str:
     return f"{label}: {format_path(unit.path)} ({inside})"
 
 
-def _contents_check(files: list[UnitFile], podman: str, label: str, labels: Labels) -> Check:
+def _contents_check(files: list[UnitFile], podman: str, label: str, labels: Labels, config: dict) -> Check:
+    from .ordering import ordering_cycles
+
     name = "units and Quadlet files (stoker)"
     found = [f"{_where(u, line, label, labels)}: {message}" for u in files for line, message in unit_problems(u, podman)]
     found += [f"{_where(u, line, label, labels)}: {message}" for u, line, message in set_problems(files)]
+    found += [f"{_where(u, line, label, labels)}: {message}" for u, line, message in ordering_cycles(config, files)]
     if found:
         return Check(name, FAILED, "\n".join(found))
     unchecked = [f"{_where(u, None, label, labels)}: not checked: {u.unchecked}" for u in files if u.unchecked]

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from ..report import ERROR, WARNING, Entry
 from . import messages as msg
+from .bootfail import boot_failures
 from .decode import decode, unused_key_findings
 from .duplicates import find_duplicates
 from .gojson import JSONSyntaxError, ObjectNode, parse_document, plain, to_bytes
@@ -51,6 +52,9 @@ class DocumentResult:
                           # version text as read when it parses but is not supported; None if unreadable
     config: dict | None   # the parsed JSON object as written (later duplicate keys win), or None
     entries: list[Entry] = field(default_factory=list)
+    # What Ignition's validation accepts but its files stage cannot do at boot
+    # (stoker.ignition.bootfail): errors of stoker's, apart from Ignition's verdict.
+    boot: list[Entry] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -118,7 +122,10 @@ def validate_document(data: bytes | str) -> DocumentResult:
             entries.append(entry(found.kind, found.path, found.message, offset))
     entries += [entry(WARNING, path, message, offset)
                 for path, message, offset in unused_key_findings(decoded, tree)]
-    return DocumentResult(version, config, entries)
+    boot = [entry(found.kind, found.path, found.message, _nearest(decoded.positions, found.path))
+            for found in boot_failures(config or {})
+            if not any(found.path[:len(bad)] == bad for bad in mistyped)]
+    return DocumentResult(version, config, entries, boot)
 
 
 def _lower(path: tuple) -> tuple:
