@@ -89,3 +89,28 @@ def test_a_placeholder_inside_file_contents_is_refused_with_a_located_hint(fake,
     code, _, err = stoker("deploy", "tracker", "--yes")
     assert code == 1 and "placeholder serial of volume tracker-data" in err and "step bind volume" in err
     assert fake.mutating_calls() == []
+
+
+def test_status_and_history_know_the_bound_config(fake, repo, stoker):
+    import json as _json
+
+    del fake.volumes[VOLUME_ID]
+    repo.write_build(_placeholder_config())
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    deployed = fake.server_by_name("tracker")["metadata"]["stoker_config_sha256"]
+    rows = _json.loads(stoker("status", "--json")[1])
+    tracker = next(r for r in rows if r["vm"] == "tracker")
+    assert tracker["drift"] == "in sync" and tracker["build_sha"] == deployed
+    history = repo.root / "state" / "history" / "tracker"
+    log = _json.loads((history / "deploys.json").read_text())
+    assert [d["sha256"] for d in log] == [deployed], "kept by the sha256 the server records"
+    assert (history / f"{deployed}.ign").exists()
+    code, out, err = stoker("rollback", "tracker", "--to", deployed[:12], "--yes")
+    assert code == 0 and "Nothing to do" in out, err
+
+
+def test_a_deploy_stopped_before_the_server_is_touched_keeps_no_history(fake, repo, stoker):
+    del fake.volumes[VOLUME_ID]  # the config pins the old volume's serial: stops after creating the new one
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1 and "step create volume" in err
+    assert not (repo.root / "state" / "history" / "tracker" / "deploys.json").exists()

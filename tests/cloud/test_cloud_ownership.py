@@ -97,8 +97,10 @@ def test_rollback_redeploys_the_last_config_that_booted(fake, repo, stoker):
 
 def test_rollback_to_a_given_config_and_when_there_is_none(fake, repo, stoker):
     code, _, err = stoker("rollback", "tracker", "--yes")
-    assert code == 1 and "no earlier config of tracker whose Ignition succeeded" in err
+    assert code == 1 and "does not exist" in err and "nothing to roll back" in err
     assert stoker("deploy", "tracker", "--yes")[0] == 0
+    code, _, err = stoker("rollback", "tracker", "--yes")
+    assert code == 1 and "no earlier config of tracker whose Ignition succeeded" in err, "one deploy: nothing earlier"
     code, _, err = stoker("rollback", "tracker", "--to", "deadbeef00", "--yes")
     assert code == 1 and "no kept config of tracker matches" in err
 
@@ -117,3 +119,28 @@ def test_status_names_servers_stoker_does_not_own_and_vms_without_placement(fake
     rows = {r["vm"]: r for r in json.loads(out)}
     assert rows["tracker"]["drift"] == "not stoker's"
     assert rows["ims"]["drift"] == "no placement" and rows["bastion"]["drift"] == "not deployed"
+
+
+def test_rollback_only_considers_configs_this_server_ran(fake, repo, stoker):
+    """The same VM deployed to another server (another cloud, or a server since
+    replaced) shares state/: its configs are not this server's history."""
+    import json
+
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    history = repo.root / "state" / "history" / "tracker" / "deploys.json"
+    log = json.loads(history.read_text())
+    log.insert(0, {**log[0], "sha256": "0" * 64, "server": "a-server-in-another-cloud"})
+    history.write_text(json.dumps(log))
+    code, _, err = stoker("rollback", "tracker", "--yes")
+    assert code == 1 and "no earlier config of tracker whose Ignition succeeded on server" in err
+
+
+def test_an_adopted_server_is_not_compared_with_another_servers_state(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0  # state/tracker.ign: this server's config
+    server = fake.server_by_name("tracker")
+    del fake.servers[server["id"]]
+    fake.detach(server) if server.get("volumes") else None
+    fake.add_hand_made_server("tracker", "10.0.0.13")
+    assert stoker("adopt", "tracker", "--yes")[0] == 0
+    code, out, _ = stoker("plan", "tracker")
+    assert code == 0 and "(not recorded)" in out and "every item shows as added" in out

@@ -288,20 +288,33 @@ def cmd_adopt(args) -> int:
 
 
 def cmd_rollback(args) -> int:
-    from .state import history, kept_config, read_state, rollback_target
+    from .connection import find_or_none
+    from .state import META_SHA, history, kept_config, rollback_target
 
     state_dir = args.root / "state"
-    current = read_state(state_dir, args.vm)
+    placement = load_placement(args.vm, args.root)
+    # The configs this server ran: the history may also hold the same VM's deploys elsewhere.
+    cloud = Cloud.connect(_cloud_name(args, placement), _timings(args), vm=placement.vm)
+    server = cloud.call("find server", lambda: find_or_none(cloud.conn.compute.find_server, placement.server_name),
+                        vm=placement.vm)
+    if server is None:
+        raise StokerError(f"{args.vm}: server {placement.server_name} does not exist in cloud {cloud.name}; "
+                          "there is nothing to roll back (`stoker deploy` creates it)")
+    server = cloud.call("read server", lambda: cloud.conn.compute.get_server(server.id), vm=placement.vm,
+                        server=server.id)
+    current = (server.metadata or {}).get(META_SHA)
     if args.to:
         config = kept_config(state_dir, args.vm, args.to)
         if config is None:
             raise StokerError(f"no kept config of {args.vm} matches {args.to!r} in {state_dir}/history/{args.vm}/ "
                               "(give 8 or more digits of its sha256)")
     else:
-        target = rollback_target(state_dir, args.vm, current.sha256 if current else None)
+        target = rollback_target(state_dir, args.vm, current, server.id)
         if target is None:
-            known = ", ".join(f"{d.sha256[:12]} {d.time} {d.outcome}" for d in history(state_dir, args.vm)) or "none"
-            raise StokerError(f"no earlier config of {args.vm} whose Ignition succeeded (history: {known})")
+            mine = [d for d in history(state_dir, args.vm) if d.server == server.id]
+            known = ", ".join(f"{d.sha256[:12]} {d.time} {d.outcome}" for d in mine) or "none"
+            raise StokerError(f"no earlier config of {args.vm} whose Ignition succeeded on server {server.id} "
+                              f"(its history: {known})")
         config = kept_config(state_dir, args.vm, target.sha256)
         _console().print(f"rolling {args.vm} back to config {target.sha256[:12]}, deployed {target.time} "
                          f"(Ignition {target.outcome})")

@@ -35,20 +35,24 @@ def execute(cloud: Cloud, plan: DeployPlan, state_dir: Path, emit: Callable[[Eve
         raise mask_error(loss_refusal(plan), plan.mask)
     start = clock()
     run = Run(cloud, plan, state_dir, emit, clock)
-    vm, sha = plan.placement.vm, plan.config.sha256
-    kept = plan.action in ("create", "rebuild")
-    if kept:
-        record_deploy(state_dir, vm, plan.config, plan.action, run.server_id)
+    vm = plan.placement.vm
+    # Kept once the server is about to get the config: by then the config is
+    # bound to its data volume (create volume binds a new one), so the history
+    # holds what the server runs, by the sha256 the server records.
+    recorded: str | None = None
     try:
         for step in plan.steps:
+            if step.name in ("create server", "rebuild server") and recorded is None:
+                recorded = run.plan.config.sha256
+                record_deploy(state_dir, vm, run.plan.config, plan.action, run.server_id)
             emit(Event("step", step.name))
             step.run(run)
             emit(Event("done", step.name))
     except BaseException:
-        if kept:
+        if recorded:
             outcome = run.ignition if run.ignition in ("success", "failed", "unknown") else "interrupted"
-            record_outcome(state_dir, vm, sha, outcome, run.server_id)
+            record_outcome(state_dir, vm, recorded, outcome, run.server_id)
         raise
-    if kept:
-        record_outcome(state_dir, vm, sha, run.ignition, run.server_id)
+    if recorded:
+        record_outcome(state_dir, vm, recorded, run.ignition, run.server_id)
     return DeployResult(plan.action, run.server_id, run.ignition, list(cloud.retried), clock() - start)

@@ -98,7 +98,9 @@ def previous_config(state: CloudState, placement: Placement, state_dir: Path) ->
     compute 2.3+ where policy allows), else unknown."""
     deployed = state.metadata.get(META_SHA)
     local = read_state(state_dir, placement.vm)
-    if local is not None and (deployed is None or local.sha256 == deployed):
+    # state/<vm>.ign is this server's only when the server says it runs it (an adopted
+    # server, or the same VM in another cloud, runs something else).
+    if local is not None and deployed is not None and local.sha256 == deployed:
         return local.document, str(state_dir / f"{placement.vm}.ign")
     user_data = getattr(state.server, "user_data", None)
     if user_data:

@@ -132,9 +132,13 @@ def kept_config(state_dir: Path, vm: str, sha256: str) -> Config | None:
     return parse_config(matches[0].read_bytes(), matches[0])
 
 
-def rollback_target(state_dir: Path, vm: str, current_sha: str | None) -> Deploy | None:
-    """The newest deploy before the current config whose Ignition succeeded."""
+def rollback_target(state_dir: Path, vm: str, current_sha: str | None, server: str | None = None) -> Deploy | None:
+    """The newest deploy before the current config whose Ignition succeeded;
+    with `server`, only deploys to that server (the same VM may have run
+    elsewhere: another cloud, or a server since replaced)."""
     for deploy in reversed(history(state_dir, vm)):
+        if server is not None and deploy.server != server:
+            continue
         if deploy.sha256 != current_sha and deploy.outcome == "success":
             return deploy
     return None
