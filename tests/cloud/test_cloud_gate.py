@@ -16,11 +16,11 @@ def test_another_vms_config_is_refused(fake, repo, stoker):
 
 def test_a_config_without_the_vms_host_name_is_refused(fake, repo, stoker):
     config = tracker_config()
-    config["storage"]["files"] = [f for f in config["storage"]["files"] if f["path"] not in ("/etc/hostname",
-                                                                                             "/etc/stoker/vm")]
+    config["storage"]["files"] = [f for f in config["storage"]["files"] if f["path"] != "/etc/hostname"]
     repo.write_build(config)
     code, _, err = stoker("deploy", "tracker", "--yes")
     assert code == 1 and "sets no /etc/hostname; VM tracker is 'tracker'" in err
+    assert "make ignition vm=tracker secrets=FILE" in err, "the hint, followed, gives a deployable config"
     assert fake.mutating_calls() == []
 
 
@@ -44,4 +44,14 @@ def test_a_warning_is_shown_by_plan_and_refuses_the_deploy(fake, repo, stoker):
     assert code == 0 and "validation: Ignition 3.3.0 (stoker) warning" in out and "unused key filez" in out
     code, _, err = stoker("deploy", "tracker", "--yes")
     assert code == 1 and "does not pass validation (strict)" in err and "unused key filez" in err
+    assert fake.mutating_calls() == []
+
+
+def test_a_config_without_the_vm_record_is_refused(fake, repo, stoker):
+    doc = tracker_config()
+    doc["storage"]["files"] = [f for f in doc["storage"]["files"] if f["path"] != "/etc/stoker/vm"]
+    repo.write_build(doc)
+    for command in (("deploy", "tracker", "--yes"), ("deploy", "tracker", "--dry-run")):
+        code, _, err = stoker(*command)
+        assert code == 1 and "has no /etc/stoker/vm" in err and "make ignition vm=tracker secrets=FILE" in err
     assert fake.mutating_calls() == []

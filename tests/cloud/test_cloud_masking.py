@@ -175,3 +175,22 @@ def test_a_validation_refusal_that_quotes_a_unit_line_masks_the_secret(fake, rep
         code, out, err = stoker(*command)
         assert code == 1 and "does not pass validation" in err
         assert "pa ss word" not in out + err
+
+
+def test_a_value_with_spaces_is_masked_whole_and_its_first_word_nowhere_else():
+    doc = tracker_config()
+    doc["storage"]["files"].append({"path": "/etc/stoker/app.env", "mode": 0o600, "contents": {
+        "source": data_url("MONGODB_PASS=mongo pass  two  spaces\n")}})
+    values = secret_values(doc)
+    assert "mongo pass  two  spaces" in values and "mongo" not in values
+    mask = Masker(values)
+    assert mask("Requires=mongodb.service\nMONGODB_PASS=mongo pass  two  spaces") == \
+        f"Requires=mongodb.service\nMONGODB_PASS={MASK}"
+
+
+def test_hints_keep_stokers_own_words(fake, repo, stoker):
+    doc = tracker_config()
+    doc["storage"]["files"] = [f for f in doc["storage"]["files"] if f["path"] != "/etc/hostname"]
+    repo.write_build(doc)
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1 and "make ignition vm=tracker secrets=FILE" in err, err

@@ -199,13 +199,19 @@ class Masker:
         return cls(values, literal)
 
     def __call__(self, text: str) -> str:
+        return mask_text(self.values_only(text)) if text else text
+
+    def values_only(self, text: str) -> str:
+        """`text` with the known secret values masked, without the pattern layer:
+        for stoker's own words (hints such as `make ignition secrets=FILE`),
+        which quote no config line a secret-looking name could sit in."""
         if not text:
             return text
         if self._long is not None:
             text = self._long.sub(MASK, text)
         if self._short is not None:
             text = self._short.sub(lambda m: f"{m[1]}{MASK}{m[1]}", text)
-        return mask_text(text)
+        return text
 
 
 def _texts(doc: dict) -> list[str]:
@@ -260,9 +266,15 @@ def secret_values(doc: dict) -> set[str]:
     for user in (doc.get("passwd") or {}).get("users") or []:
         if user.get("passwordHash"):
             values.add(user["passwordHash"])
+    exact = sorted(values, key=len, reverse=True)  # known whole: what the pattern layer finds may be a part
     for text in _texts(doc):
         values.update(m[2] for m in _URL_CREDENTIALS.finditer(text))
         for start, end in _secret_spans(text):
+            if any(len(v) > end - start and text.startswith(v, start) for v in exact):
+                # The first word of a known value with spaces (NAME=two words): the
+                # whole value is masked already; the word alone would mask ordinary
+                # text elsewhere and tell how the secret begins.
+                continue
             values.add(text[start:end])
             values.add(re.sub(r"\\(.)", r"\1", text[start:end]))  # as the unit's reader unescapes it
     return {v for v in values if v.strip() and v != MASK}

@@ -17,11 +17,16 @@ class CloudError(StokerError):
                  step: str | None = None, hint: str | None = None):
         self.vm, self.server, self.step, self.hint = vm, server, step, hint
         self.detail = message
-        where = ", ".join(f"{k} {v}" for k, v in (("vm", vm), ("server", server), ("step", step)) if v)
-        text = f"{where}: {message}" if where else message
-        if hint:
-            text += f"\n  how to recover: {hint}"
-        super().__init__(text)
+        super().__init__(self.text())
+
+    def text(self) -> str:
+        """The message as shown: where (vm, server, step), what, and how to recover."""
+        where = ", ".join(f"{k} {v}" for k, v in (("vm", self.vm), ("server", self.server), ("step", self.step))
+                          if v)
+        text = f"{where}: {self.detail}" if where else self.detail
+        if self.hint:
+            text += f"\n  how to recover: {self.hint}"
+        return text
 
 
 class PlacementError(CloudError):

@@ -58,14 +58,18 @@ def check_belongs(placement: Placement, config: Config, hostname: str) -> None:
     vm = placement.vm
     doc = effective_config(config.document)
     recorded = (_file_text(doc, VM_RECORD) or "").strip()
-    if recorded and recorded != vm:
+    if not recorded:
+        raise RefusedError(f"{config.path or 'the config'} has no {VM_RECORD}, which every config `stoker ignition` "
+                           "renders carries: stoker cannot tell which VM it is for", vm=vm, step="check config",
+                           hint=f"deploy build/{vm}.ign as rendered: make ignition vm={vm} secrets=FILE")
+    if recorded != vm:
         raise RefusedError(f"{config.path or 'the config'} is the config of VM {recorded!r}, not {vm!r}", vm=vm,
                            step="check config", hint=f"deploy build/{vm}.ign (make ignition vm={vm} secrets=FILE)")
     actual = (_file_text(doc, "/etc/hostname") or "").strip()
     if actual != hostname:
         what = f"sets host name {actual!r}" if actual else "sets no /etc/hostname"
         raise RefusedError(f"{config.path or 'the config'} {what}; VM {vm} is {hostname!r}", vm=vm,
-                           step="check config", hint=f"deploy the config rendered for {vm}: make ignition vm={vm}")
+                           step="check config", hint=f"deploy the config rendered for {vm}: make ignition vm={vm} secrets=FILE")
 
 
 def check_config(placement: Placement, config: Config, root: Path, *, strict: bool) -> list[str]:

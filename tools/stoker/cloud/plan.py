@@ -161,9 +161,9 @@ def mask_error(exc: CloudError, mask: Callable[[str], str]) -> CloudError:
     """`exc` with its message and hint passed through `mask` (errors built from
     config content, and cloud answers that echo a request, leave no secret)."""
     exc.detail = mask(exc.detail)
-    if exc.hint:
-        exc.hint = mask(exc.hint)
-    exc.args = tuple(mask(a) if isinstance(a, str) else a for a in exc.args)
+    if exc.hint:  # stoker's own words: only known values (`secrets=FILE` is not a secret)
+        exc.hint = getattr(mask, "values_only", mask)(exc.hint)
+    exc.args = (exc.text(),)
     return exc
 
 
