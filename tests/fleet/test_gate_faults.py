@@ -464,3 +464,16 @@ def test_a_tag_on_a_secrets_file_section_is_refused(tmp_path, capsys):
 def test_a_directory_given_as_a_config_is_an_error_not_a_usage_error(tmp_path, capsys):
     rc, out = run(capsys, "validate", str(tmp_path))
     assert rc == 1 and "is a directory" in out
+
+
+def test_the_verdict_does_not_depend_on_the_umask(capsys):
+    import shutil
+
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze not installed (Debian package systemd)")
+    old = os.umask(0)
+    try:
+        rc, out = run(capsys, "validate", "tracker", "--root", str(ROOT))
+    finally:
+        os.umask(old)
+    assert rc == 0 and "world-writable" not in out

@@ -43,6 +43,7 @@ def write_unit_files(units, files, directory: Path) -> list[Path]:
             continue
         path = directory / unit.name
         path.write_text(unit.text, encoding="utf-8")
+        path.chmod(0o644)  # as Ignition writes units; systemd warns about world-writable ones (umask 000)
         written.append(path)
     for f in files:
         base, _, suffix = f.name.rsplit("/", 1)[-1].rpartition(".")
@@ -51,6 +52,7 @@ def write_unit_files(units, files, directory: Path) -> list[Path]:
         service = f"{base}{QUADLET_SERVICE_SUFFIXES[suffix]}.service"
         if _file_name_ok(service) and not (directory / service).exists():
             (directory / service).write_text(_STAND_IN, encoding="utf-8")
+            (directory / service).chmod(0o644)
     return written
 
 

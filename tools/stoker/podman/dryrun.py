@@ -113,6 +113,7 @@ def _run(argv: list[str], files: dict[str, str], timeout: float, where: str, ver
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
+                path.chmod(0o644)  # whatever the umask: as Ignition writes them
             except OSError as exc:  # a name too long for a file name: stoker's own checks report it
                 return DryRun("skipped", reason=f"cannot hand {name[:60]}{'...' if len(name) > 60 else ''} to the "
                                                 f"generator: {exc.strerror}", generator=where, podman_version=version)
