@@ -131,3 +131,32 @@ def test_a_volume_lost_in_the_rebuild_is_attached_again(fake, repo, stoker):
     assert code == 0, err
     assert "not attached after the deploy; attaching it" in out
     _volume_alive(fake, fake.server_by_name("tracker"))
+
+
+def test_a_missing_security_group_refuses_a_create_before_any_change(fake, repo, stoker):
+    from cloud_testdata import placement_with
+
+    (repo.root / "fleet.yaml").write_text(placement_with(security_groups=["default", "ssh-nowhere"]))
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1 and "security group ssh-nowhere" in err and "openstack security group create" in err
+    assert fake.mutating_calls() == []
+
+
+def test_a_deploy_that_ended_before_the_verdict_reads_it_when_run_again(fake, repo, stoker):
+    import json
+
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    server = fake.server_by_name("tracker")
+    server["metadata"]["stoker_ignition"] = "pending"  # as a deploy interrupted while watching the console leaves it
+    history = repo.root / "state" / "history" / "tracker" / "deploys.json"
+    log = json.loads(history.read_text())
+    log[-1]["outcome"] = "interrupted"
+    history.write_text(json.dumps(log))
+    code, out, _ = stoker("plan", "tracker", "--detailed-exitcode")
+    assert code == 2 and "read Ignition's verdict" in out and "pending" in out
+    rebuilds = len(fake.calls("POST", r"/action$"))
+    code, out, err = stoker("deploy", "tracker", "--yes")
+    assert code == 0, err
+    assert "Ignition: success" in out and server["metadata"]["stoker_ignition"] == "success"
+    assert not [r for r in fake.calls("POST", r"/action$")[rebuilds:] if "rebuild" in (r.body or {})], "no rebuild"
+    assert json.loads(history.read_text())[-1]["outcome"] == "success"

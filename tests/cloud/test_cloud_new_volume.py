@@ -114,3 +114,33 @@ def test_a_deploy_stopped_before_the_server_is_touched_keeps_no_history(fake, re
     code, _, err = stoker("deploy", "tracker", "--yes")
     assert code == 1 and "step create volume" in err
     assert not (repo.root / "state" / "history" / "tracker" / "deploys.json").exists()
+
+
+def _fleet(repo, volume: str) -> None:
+    import yaml
+    from cloud_testdata import placement_with
+
+    doc = yaml.safe_load(placement_with(volume={"name": volume, "size": 50}))
+    doc["volumes"] = {"tracker-data": None, "tracker-data2": None}
+    (repo.root / "fleet.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_a_config_for_another_volume_than_the_placements_is_refused(fake, repo, stoker):
+    _fleet(repo, "tracker-data2")
+    repo.write_build(_placeholder_config())  # its disk is tracker-data's
+    code, _, err = stoker("deploy", "tracker", "--yes")
+    assert code == 1 and "data disk is volume tracker-data" in err and "attaches volume tracker-data2" in err
+    assert "by_volume" in err and fake.mutating_calls() == []
+
+
+def test_switching_the_data_volume_says_the_old_one_stays_unmounted(fake, repo, stoker):
+    _fleet(repo, "tracker-data")
+    repo.write_build(_placeholder_config())
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    _fleet(repo, "tracker-data2")
+    doc = _placeholder_config()
+    hex_of = lambda name: placeholder_serial(name)[len("stoker-"):]  # noqa: E731 (every escaped form keeps it)
+    repo.write_build(json.loads(json.dumps(doc).replace(hex_of("tracker-data"), hex_of("tracker-data2"))))
+    code, out, err = stoker("plan", "tracker")
+    assert code == 0, err
+    assert f"volume {VOLUME_ID} is attached to the server" in out and "does not mount it" in out

@@ -477,3 +477,12 @@ def test_the_verdict_does_not_depend_on_the_umask(capsys):
     finally:
         os.umask(old)
     assert rc == 0 and "world-writable" not in out
+
+
+def test_a_data_volume_other_than_the_placements_is_refused_at_render(repo, capsys):
+    edit(repo / "fleet.yaml", "volume: {name: tracker-data, size: 50}", "volume: {name: tracker-data2, size: 50}")
+    rc, out = render(repo, capsys)
+    line, col = line_col(repo / "vms/tracker.yaml", "by_volume: tracker-data")
+    assert rc == 1 and f"vms/tracker.yaml:{line}:" in out
+    assert "data volume 'tracker-data' of tracker is not the volume fleet.yaml placement attaches to it " \
+           "('tracker-data2', line" in out

@@ -140,7 +140,8 @@ def _show_plan(console: Console, plan: DeployPlan, text_diffs: bool = True) -> N
     server = getattr(plan.state.server, "id", None)
     titles = {"create": f"create server {p.server_name}", "rebuild": f"rebuild server {p.server_name} ({server})",
               "attach": f"attach volume to {p.server_name} ({server})",
-              "update": f"update server {p.server_name} ({server}) without a rebuild", "none": "no changes"}
+              "update": f"update server {p.server_name} ({server}) without a rebuild",
+              "verdict": f"read Ignition's verdict on {p.server_name} ({server}); no rebuild", "none": "no changes"}
     title = titles.get(plan.action) or (f"refused (it would {titles[plan.intended]})"
                                         if plan.intended in titles and plan.intended != "none" else
                                         "refused (the config itself is unchanged)")
@@ -225,7 +226,8 @@ def cmd_deploy(args) -> int:
         return 0
     if plan.action == "rebuild" and not args.yes:
         if not sys.stdin.isatty():
-            raise UsageError("a rebuild needs confirmation: run in a terminal or pass --yes")
+            raise UsageError(f"rebuilding {plan.placement.vm} needs confirmation: run in a terminal, or pass "
+                             "--yes (make: yes=1)")
         answer = console.input(f"Rebuild {plan.placement.server_name}? Its root disk is replaced; "
                                "the data volume stays. [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
@@ -248,7 +250,17 @@ def cmd_deploy(args) -> int:
                     progress.update(task, completed=1)
             elif event.kind == "warn":
                 progress.console.print(f"[yellow]warning:[/] {escape(event.message)}")
-        result = execute(cloud, plan, args.root / "state", emit)
+        try:
+            result = execute(cloud, plan, args.root / "state", emit)
+        except KeyboardInterrupt:
+            step = next(reversed(tasks), "plan")
+            progress.console.print(
+                f"[red]interrupted[/]: vm {escape(plan.placement.vm)}, server "
+                f"{escape(str(getattr(plan.state.server, 'id', None) or '(new)'))}, step {escape(step)}. "
+                f"`stoker deploy {escape(plan.placement.vm)}` again picks up from what the cloud shows: it "
+                "creates or rebuilds what is missing, or reads Ignition's verdict if only that is left.",
+                soft_wrap=True)
+            raise
     for retry in result.retried:
         console.print(f"[dim]retried after {escape(retry)}[/]")
     console.print(f"[green]Deployed[/] {plan.placement.vm}: {result.action} of server {result.server_id} in "

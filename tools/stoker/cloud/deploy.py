@@ -55,4 +55,7 @@ def execute(cloud: Cloud, plan: DeployPlan, state_dir: Path, emit: Callable[[Eve
         raise
     if recorded:
         record_outcome(state_dir, vm, recorded, run.ignition, run.server_id)
+    elif plan.action == "verdict":  # the verdict the interrupted deploy did not see
+        record_outcome(state_dir, vm, plan.config.sha256, run.ignition, run.server_id,
+                       replace=("pending", "interrupted"))
     return DeployResult(plan.action, run.server_id, run.ignition, list(cloud.retried), clock() - start)

@@ -72,6 +72,30 @@ def check_belongs(placement: Placement, config: Config, hostname: str) -> None:
                            step="check config", hint=f"deploy the config rendered for {vm}: make ignition vm={vm} secrets=FILE")
 
 
+def check_volume_name(placement: Placement, config: Config, root: Path) -> None:
+    """Refuse a config whose data disk is another fleet volume than the one the
+    placement attaches (the config names a volume by its placeholder serial,
+    stoker.volumes): the deploy would attach one volume and mount none."""
+    from ..volumes import uses_placeholder
+
+    try:
+        fleet = load((Path(root) / "fleet.yaml").read_text(), "fleet.yaml")[0] or {}
+    except (OSError, StokerError, UnicodeDecodeError):
+        return
+    names = [n for n in (fleet.get("volumes") or {}) if isinstance(n, str)] if isinstance(fleet, dict) else []
+    used = [n for n in names if uses_placeholder(config.raw, n)]
+    want = placement.volume.name if placement.volume else None
+    other = [n for n in used if n != want]
+    if other:
+        placed = f"attaches volume {want}" if want else "attaches no volume"
+        raise RefusedError(f"the config's data disk is volume {other[0]} (vms/{placement.vm}.yaml data_volume "
+                           f"device by_volume), but the placement {placed}", vm=placement.vm, step="check config",
+                           hint=f"make them the same volume: data_volume.device.by_volume in vms/{placement.vm}.yaml "
+                                f"and volume.name in fleet.yaml placement for {placement.vm}, then render again "
+                                f"(make ignition vm={placement.vm} secrets=FILE); a new volume starts empty, "
+                                "copy the data across by hand")
+
+
 def check_config(placement: Placement, config: Config, root: Path, *, strict: bool) -> list[str]:
     """Refuse a config that is not this VM's or does not pass validation;
     return what the operator should still read (warnings, skipped checks)."""
@@ -79,6 +103,7 @@ def check_config(placement: Placement, config: Config, root: Path, *, strict: bo
 
     hostname, podman = _fleet_facts(Path(root), placement.vm)
     check_belongs(placement, config, hostname)
+    check_volume_name(placement, config, root)
     label = str(config.path or f"{placement.vm}.ign")
     checks = validate_ignition_bytes(config.raw, label, podman=podman)
     failing = [c for c in checks if verdict_fails(c, strict)]

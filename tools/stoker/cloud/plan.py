@@ -130,6 +130,13 @@ def _volume_warnings(placement: Placement, config: Config, state: CloudState, do
             f"{state.volume_server}; it would not be attached to this one", vm=vm,
             server=getattr(server, "id", None), step="plan",
             hint="detach it from the other server (openstack server remove volume) once that server is stopped")
+    if server is not None and placement.volume:
+        others = [v.get("id") for v in getattr(server, "attached_volumes", None) or []
+                  if isinstance(v, dict) and v.get("id") != getattr(volume, "id", None)]
+        if others:
+            warnings.append(f"volume {', '.join(others)} is attached to the server, and the placement's data volume "
+                            f"is {placement.volume.name}: it stays attached but the config does not mount it; "
+                            "its data is not copied (detach it by hand once it is no longer needed)")
     if volume is not None:
         check_volume_device(placement, config, volume.id, "plan")
         wiping = [f["device"] for f in data_devices(doc) if f.get("wipeFilesystem")]
@@ -213,9 +220,14 @@ def _make_plan(placement: Placement, config: Config, state: CloudState, state_di
         check_filesystem_change(placement, state, old_doc, doc)
     drift, notes = placement_drift(placement, state)
     warnings += notes
-    if state.security_groups is not None:
-        warnings += [f"security group {g} does not exist in the cloud" for g, found in state.security_groups.items()
-                     if found is None]
+    missing = [g for g, found in (state.security_groups or {}).items() if found is None]
+    if missing and server is None:
+        # Nova answers 400 to a create that names a missing group, after stoker made the volume.
+        raise RefusedError(f"security group {', '.join(missing)} of the placement does not exist in the cloud: "
+                           "Nova would refuse to create the server", vm=vm, step="plan",
+                           hint=f"create it (`openstack security group create {missing[0]}`, then its rules), or "
+                                f"remove it from fleet.yaml placement for {vm}, and deploy again")
+    warnings += [f"security group {g} does not exist in the cloud" for g in missing]
     warnings += port_warnings(placement, state, doc)
     by_rebuild = [d for d in drift if d.applied_by == "rebuild"]
     diff = diff_configs(old_doc, config.document, mask)
@@ -224,7 +236,12 @@ def _make_plan(placement: Placement, config: Config, state: CloudState, state_di
     elif same_config and not force and server.status != "ERROR" and not by_rebuild:
         diff = ConfigDiff([], mask)
         action, reason = "none", f"server {server.id} already runs config {config.sha256[:12]}"
-        if state.metadata.get(META_IGNITION) == "failed":
+        if state.metadata.get(META_IGNITION) == "pending":
+            # The deploy that rebuilt it stopped (interrupted, timed out) before Ignition's verdict.
+            action, reason = "verdict", (f"server {server.id} runs config {config.sha256[:12]}, but the deploy "
+                                         "that put it there ended before Ignition's verdict (stoker_ignition: "
+                                         "pending)")
+        elif state.metadata.get(META_IGNITION) == "failed":
             warnings.append("Ignition failed on the last deploy of this config; --force rebuilds anyway")
         if server.status != "ACTIVE":
             warnings.append(f"server is {server.status}; a deploy with an unchanged config does not touch it")
@@ -285,8 +302,8 @@ def loss_refusal(plan: DeployPlan) -> RefusedError:
     return RefusedError(f"the rebuild replaces the root disk and loses what containers wrote there: {what}",
                         vm=plan.placement.vm, server=getattr(plan.state.server, "id", None), step="plan",
                         hint="keep that state on the data volume (mount it from a data_volume directory) and "
-                             "deploy again; or, if it is worth nothing, deploy with --accept-loss "
-                             "(make deploy accept_loss=1)")
+                             "deploy again; or, if it is worth nothing, run the same command with --accept-loss "
+                             "(make: accept_loss=1)")
 
 
 def _group_changes(plan: DeployPlan) -> tuple[list[str], list[str]]:
@@ -391,6 +408,9 @@ def _plan_steps(plan: DeployPlan, timings: Timings) -> list[Step]:
                 for g in remove], apply_security_groups))
         if plan.action in ("attach", "update"):
             return steps
+    if plan.action == "verdict":
+        pass  # the config is on the server: wait for it to settle and read Ignition's verdict
+    elif plan.action != "create":
         steps.append(Step("read console", [call(
             "POST", "compute", f"/servers/{sid}/action", {"os-getConsoleOutput": {}},
             note="console before the rebuild, to tell old boots from new")], run_steps.console_before))

@@ -110,11 +110,12 @@ def record_deploy(state_dir: Path, vm: str, config: Config, action: str, server:
     _write_history(state_dir, vm, deploys)
 
 
-def record_outcome(state_dir: Path, vm: str, sha256: str, outcome: str, server: str | None = None) -> None:
-    """Set the outcome of the newest pending deploy of `sha256`."""
+def record_outcome(state_dir: Path, vm: str, sha256: str, outcome: str, server: str | None = None,
+                   replace: tuple[str, ...] = ("pending",)) -> None:
+    """Set the outcome of the newest deploy of `sha256` whose outcome is one of `replace`."""
     deploys = history(state_dir, vm)
     for deploy in reversed(deploys):
-        if deploy.sha256 == sha256 and deploy.outcome == "pending":
+        if deploy.sha256 == sha256 and deploy.outcome in replace:
             deploy.outcome = outcome
             deploy.server = deploy.server or server
             break

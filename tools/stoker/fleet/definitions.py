@@ -357,6 +357,7 @@ def load_fleet(root: Path | None = None) -> Fleet:
         if found and name in fleet.broken:
             fleet.broken[name] = found + [p for p in fleet.broken[name] if p not in found]
     _shared_volumes(fleet)
+    _placement_volumes(fleet)
     return fleet
 
 
@@ -388,6 +389,26 @@ def _shared_volumes(fleet: Fleet) -> None:
         where = vm.marks.value(("data_volume", "device", "by_volume"))
         fleet.broken[name] = [Problem.at(where, vm.file, f"data volume {volume!r} of {name} is also "
                                          f"the data volume of {owners[volume]}")]
+        del fleet.vms[name]
+
+
+def _placement_volumes(fleet: Fleet) -> None:
+    """The volume a VM's config mounts (data_volume device by_volume) is the one
+    its placement attaches (fleet.yaml placement.vms.VM.volume.name): otherwise
+    a deploy attaches one disk and the config waits for another."""
+    placed = ((fleet.data.get("placement") or {}).get("vms") or {}) if isinstance(fleet.data, dict) else {}
+    for name in sorted(fleet.vms):
+        vm = fleet.vms[name]
+        volume = ((vm.data.get("data_volume") or {}).get("device") or {}).get("by_volume")
+        attached = ((placed.get(name) or {}).get("volume") or {}) if isinstance(placed.get(name), dict) else {}
+        attached = attached.get("name") if isinstance(attached, dict) else None
+        if not volume or not attached or volume == attached:
+            continue
+        where = vm.marks.value(("data_volume", "device", "by_volume"))
+        line = fleet.marks.value(("placement", "vms", name, "volume", "name"))
+        fleet.broken[name] = [Problem.at(where, vm.file, (
+            f"data volume {volume!r} of {name} is not the volume {FLEET_FILE} placement attaches to it "
+            f"({attached!r}{f', line {line[1]}' if line else ''}): name the same volume in both"))]
         del fleet.vms[name]
 
 
