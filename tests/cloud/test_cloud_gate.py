@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from cloud_testdata import tracker_config
 
 
@@ -55,3 +56,27 @@ def test_a_config_without_the_vm_record_is_refused(fake, repo, stoker):
         code, _, err = stoker(*command)
         assert code == 1 and "has no /etc/stoker/vm" in err and "make ignition vm=tracker secrets=FILE" in err
     assert fake.mutating_calls() == []
+
+
+@pytest.mark.parametrize("make", ["truncated", "directory", "missing"])
+def test_an_unreadable_config_names_the_vm_the_step_and_a_way_out(fake, repo, stoker, tmp_path, make):
+    path = tmp_path / "x.ign"
+    if make == "truncated":
+        path.write_text('{"ignition": {"version": "3.3.0"}, "storage": {')
+    elif make == "directory":
+        path.mkdir()
+    code, _, err = stoker("deploy", "tracker", "--yes", "--config", str(path))
+    assert code == 1 and "vm tracker, step read config" in err and "how to recover" in err
+    assert fake.requests == []
+
+
+def test_plan_json_gives_a_refusal_as_json_too(fake, repo, stoker):
+    import json
+
+    doc = tracker_config()
+    doc["storage"]["files"] = [f for f in doc["storage"]["files"] if f["path"] != "/etc/hostname"]
+    repo.write_build(doc)
+    code, out, err = stoker("plan", "tracker", "--json")
+    assert code == 1 and "sets no /etc/hostname" in err
+    answer = json.loads(out)
+    assert answer["action"] == "error" and answer["step"] == "check config" and "secrets=FILE" in answer["hint"]

@@ -148,3 +148,11 @@ def test_plan_json_with_nothing_to_do(fake, repo, stoker):
     assert stoker("deploy", "tracker", "--yes")[0] == 0
     code, out, _ = stoker("plan", "tracker", "--json", "--detailed-exitcode")
     assert code == 0 and json.loads(out)["action"] == "none" and json.loads(out)["api_calls"] == []
+
+
+def test_a_rebuild_that_adds_root_disk_state_says_the_next_rebuild_loses_it(fake, repo, stoker):
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    repo.write_build(_uploads_on_root_disk())
+    code, out, _ = stoker("plan", "tracker")
+    assert code == 0 and "not kept across rebuilds: /var/lib/tracker/uploads" in out
+    assert "a deploy needs --accept-loss" not in out, "nothing is on the root disk yet"

@@ -22,7 +22,7 @@ from .plan import DeployPlan, loss_refusal, make_plan, mask_error
 from .safety import preflight, volume_device
 from .steps import Event
 from .diff import Masker, render
-from .errors import CloudError
+from .errors import CloudError, RefusedError
 from .placement import Placement, known_vms, load_placement
 from .status import fleet_status
 
@@ -106,8 +106,15 @@ def _load(args, for_deploy: bool):
     placement = load_placement(args.vm, args.root)
     path = args.config or args.root / "build" / f"{args.vm}.ign"
     if not path.exists() and args.config is None:
-        raise StokerError(f"{path} does not exist; run `make ignition vm={args.vm}` or pass --config FILE")
-    config = load_config(path)
+        raise StokerError(f"{path} does not exist; run `make ignition vm={args.vm} secrets=FILE` or pass --config FILE")
+    try:
+        config = load_config(path)
+    except CloudError:
+        raise
+    except StokerError as exc:
+        raise RefusedError(str(exc), vm=args.vm, step="read config",
+                           hint=f"render it (make ignition vm={args.vm} secrets=FILE), or pass --config with a "
+                                f"kept config (state/history/{args.vm}/SHA256.ign)") from None
     preflight(placement, config, allow_dev_secrets=not for_deploy)  # refusals that need no cloud come first
     # Is it this VM's config, and does it pass validation (strictly, before any change to the cloud)?
     try:
@@ -193,7 +200,14 @@ def _show_plan(console: Console, plan: DeployPlan, text_diffs: bool = True) -> N
 def cmd_plan(args) -> int:
     # With --json, stdout holds the JSON object alone; progress goes to stderr.
     console = Console(stderr=True, emoji=False) if args.json else _console()
-    _, plan = _prepare(args, console, for_deploy=False)
+    try:
+        _, plan = _prepare(args, console, for_deploy=False)
+    except CloudError as exc:
+        if args.json:  # scripts read stdout: the refusal as JSON too (the message also goes to stderr)
+            import json
+            print(json.dumps({"vm": args.vm, "action": "error", "error": exc.detail, "step": exc.step,
+                              "server": exc.server, "hint": exc.hint}, indent=2, ensure_ascii=False))
+        raise
     if args.json:
         import json
 

@@ -195,6 +195,9 @@ def make_plan(placement: Placement, config: Config, state: CloudState, state_dir
         plan.losses_of = "the deployed config" if old_doc is not None else \
             "the new config (the deployed one is unknown)"
         plan.losses = lost_on_rebuild(old_doc if old_doc is not None else config.document)
+        kept_now = {loss.what for loss in plan.losses}
+        plan.warnings += [f"not kept across rebuilds: {loss.line()}; the next rebuild loses it"
+                          for loss in lost_on_rebuild(config.document) if loss.what not in kept_now]
     elif plan.action == "create":
         plan.losses_of = "the new config"
         plan.losses = lost_on_rebuild(config.document)
