@@ -303,15 +303,16 @@ def test_output_not_created_under_strict(tmp_path):
     assert not (tmp_path / "out.ign").exists()
 
 
-def test_output_created_with_mode_0644(tmp_path):
-    old = os.umask(0o077)  # the mode is explicit, not whatever the umask leaves
+def test_output_created_with_mode_0644_less_the_umask(tmp_path):
+    # As the official tool: os.OpenFile(output, O_WRONLY|O_CREATE|O_TRUNC, 0644).
+    old = os.umask(0o077)
     try:
         run = run_input(tmp_path, OK, "-o", "out.ign")
     finally:
         os.umask(old)
     assert (run.rc, run.stdout, run.stderr) == (0, "", "")
     out = tmp_path / "out.ign"
-    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert out.read_text() == ('{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":'
                                '"/etc/motd","contents":{"compression":"","source":"data:,hi"}}]}}'
                                "\n")
@@ -428,6 +429,29 @@ def test_subprocess_binary_stdin_and_directory_input(tmp_path):
 @pytest.mark.skipif(not STOKER.exists(), reason=f"{STOKER} is not installed")
 def test_subprocess_success_writes_0644(tmp_path):
     (tmp_path / "in.bu").write_text(OK)
+    umask = os.umask(0)
+    os.umask(umask)
     run = stoker(["-o", "out.ign", "in.bu"], tmp_path)
     assert (run.rc, run.stdout, run.stderr) == (0, "", "")
-    assert stat.S_IMODE((tmp_path / "out.ign").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "out.ign").stat().st_mode) == 0o644 & ~umask
+
+
+def test_output_onto_an_existing_file_keeps_its_mode(tmp_path):
+    out = tmp_path / "out.ign"
+    out.write_text("previous\n")
+    out.chmod(0o640)
+    run = run_input(tmp_path, OK, "-o", "out.ign")
+    assert run.rc == 0 and stat.S_IMODE(out.stat().st_mode) == 0o640 and out.read_text().startswith("{")
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version(tmp_path, flag):
+    run = cli([flag], tmp_path)
+    assert run.rc == 0 and run.stdout.startswith("Fedora CoreOS Config Transpiler v0.29.0 (stoker ")
+
+
+def test_an_escape_naming_a_surrogate_is_yaml_v3s_error_not_a_traceback(tmp_path):
+    run = run_input(tmp_path, HEAD + 'storage:\n  files:\n    - path: /etc/a\n      contents:\n'
+                    '        inline: "\\ud83d\\ude00"\n')
+    err = failed(run)
+    assert "yaml: line 7: found invalid Unicode character escape code" in err

@@ -26,10 +26,38 @@ def register(sub) -> None:
                    help="report one line per problem, without source context")
     p.add_argument("--raw", "-r", action="store_true", help="accepted for compatibility; "
                    "has no effect for the fcos variant")
+    p.add_argument("--version", "-V", action="store_true", help="print the version and exit")
     p.set_defaults(func=run)
 
 
+# The official tool prints "Fedora CoreOS Config Transpiler" and its release
+# (butane internal/version/version.go); stoker follows v0.29.0's semantics.
+OFFICIAL_RELEASE = "v0.29.0"
+
+
+def _output_mode(path: str) -> int:
+    """As the official tool opens -o (O_CREATE|O_TRUNC, 0644): an existing file
+    keeps its mode; a new one gets 0644 less the umask."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode):
+        return stat.S_IMODE(st.st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o644 & ~umask
+
+
 def run(args) -> int:
+    if args.version:
+        from .. import __version__
+
+        print(f"Fedora CoreOS Config Transpiler {OFFICIAL_RELEASE} (stoker {__version__}, pure Python)")
+        return 0
     if args.input is None:
         filename, data = "<stdin>", sys.stdin.buffer.read()
     else:
@@ -57,7 +85,7 @@ def run(args) -> int:
     output = result.to_json(pretty=args.pretty) + "\n"
     if args.output:
         try:
-            write_atomic(args.output, output.encode("utf-8"), 0o644)
+            write_atomic(args.output, output.encode("utf-8"), _output_mode(args.output))
         except OSError as exc:
             print(f"failed to write output file: {go_os_error('open', args.output, exc)}",
                   file=sys.stderr)

@@ -7,6 +7,7 @@ not PyYAML's YAML 1.1 resolver.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import yaml
@@ -53,6 +54,7 @@ def compose(text: str) -> yaml.Node | None:
                 return None
             node = loader.get_node()
             _check_duplicates(node)
+            _check_escapes(node)
             _apply_merge_keys(node)
             return node
         except (yaml.YAMLError, RecursionError, UnicodeError):
@@ -74,6 +76,7 @@ def _compose_python(text: str) -> yaml.Node | None:
             return None
         node = loader.get_node()
         _check_duplicates(node)
+        _check_escapes(node)
         _apply_merge_keys(node)
     except RecursionError:
         raise YamlError("yaml: exceeded max depth") from None
@@ -115,6 +118,30 @@ def _check_duplicates(node, seen=None) -> None:
     elif isinstance(node, yaml.SequenceNode):
         for v in node.value:
             _check_duplicates(v, seen)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_escapes(node, seen=None) -> None:
+    """yaml.v3 refuses a \\u or \\U escape that names a UTF-16 surrogate
+    (scannerc.go: "found invalid Unicode character escape code"); PyYAML keeps
+    it as a lone surrogate that no UTF-8 output can hold. The line is the
+    scalar's, as yaml.v3 reports scanner errors (decode.go, parser.fail)."""
+    seen = seen if seen is not None else set()
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        if node.style == '"' and _SURROGATE.search(node.value):
+            raise YamlError(f"yaml: line {node.start_mark.line + 1}: found invalid Unicode character escape code")
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            _check_escapes(k, seen)
+            _check_escapes(v, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for v in node.value:
+            _check_escapes(v, seen)
 
 
 def _apply_merge_keys(node, seen=None) -> None:
