@@ -109,6 +109,11 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     if decoder.errors:
         result.error = "yaml: unmarshal errors:\n  " + "\n  ".join(decoder.errors)
         return result
+    for path in decoder.mismatched:
+        line, col = position(root, path)
+        where = "$" + "".join(f".{part}" for part in path)
+        report.add("warning", path, f"context tree does not match content tree at {where}. Line and column "
+                   "reporting may be inconsistent. Unused keys may not be reported.", line, col)
     for path in decoder.unused:
         line, col = key_position(root, path)
         report.add("warning", path, f"unused key {path[-1]}", line, col)

@@ -5,7 +5,7 @@
 - Integers: decimal, `0o`/`0x`/`0b` prefixes, and a leading 0 for octal; `_` is
   ignored. A quoted scalar is a string and cannot become an int or a bool.
 - Booleans: true/false, and yes/no/on/off/y/n in any case.
-- `~`, `null` or an empty value means absent.
+- `~`, `null` or an empty value means absent; a null list item is dropped.
 
 Keys the version's schema does not know are collected as `unused key` warnings;
 values of the wrong type as unmarshal errors (reported all together, as yaml.v3 does).
@@ -13,6 +13,7 @@ values of the wrong type as unmarshal errors (reported all together, as yaml.v3 
 
 from __future__ import annotations
 
+import base64
 import re
 
 import yaml
@@ -74,6 +75,9 @@ class Decoder:
         self.version = version
         self.errors: list[str] = []  # yaml.v3 unmarshal error lines
         self.unused: list[tuple] = []  # paths of unknown keys
+        # paths where a struct is expected and the YAML holds no mapping (a null
+        # value, or a list whose items shifted when yaml.v3 dropped a null one)
+        self.mismatched: list[tuple] = []
 
     def _fail(self, node, into) -> None:
         value = f" `{node.value}`" if isinstance(node, yaml.ScalarNode) else ""
@@ -83,6 +87,10 @@ class Decoder:
     def decode(self, node, t, path: tuple = ()):
         """The value of `node` as type `t`, or None when absent or wrong."""
         if node is None or is_null(node):
+            if node is not None and isinstance(t, Struct) and path:
+                # yaml.v3 leaves the struct zero; Butane's unused-key walk then
+                # finds no mapping there and warns (ValidateUnusedKeys).
+                self.mismatched.append(path)
             return None
         if isinstance(t, Struct):
             return self._struct(node, t, path)
@@ -92,8 +100,14 @@ class Decoder:
                 return None
             out = []
             for i, item in enumerate(node.value):
+                if is_null(item):
+                    continue  # yaml.v3 drops a null item of a list of structs, strings, numbers
                 v = self.decode(item, t.item, path + (i,))
                 out.append(_zero(t.item) if v is None else v)
+            if isinstance(t.item, Struct):
+                # The walk pairs the decoded item j with the YAML item j.
+                self.mismatched += [path + (j,) for j in range(len(out))
+                                    if not isinstance(node.value[j], yaml.MappingNode)]
             return out
         if not isinstance(node, yaml.ScalarNode):
             self._fail(node, t)
@@ -102,6 +116,15 @@ class Decoder:
 
     def _scalar(self, node, t):
         tag, text = node.tag, node.value
+        if t == STR and tag == _TAG + "binary":
+            # yaml.v3 decodes !!binary into a string: the bytes themselves
+            # (bytes that are not UTF-8 are kept as they are, surrogate-escaped).
+            try:
+                return base64.b64decode("".join(text.split()), validate=True).decode("utf-8", "surrogateescape")
+            except ValueError:
+                self.errors.append(f"line {node.start_mark.line + 1}: cannot decode !!binary value: "
+                                   "illegal base64 data")
+                return None
         if t == STR:
             return text
         if tag == PLAIN or tag in (_TAG + "int", _TAG + "bool", _TAG + "float"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .schema import OUTPUT, ListOf, Struct
+from .schema import BOOL, INT, OUTPUT, STR, ListOf, Struct
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
             "<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
@@ -40,7 +40,14 @@ def prune(value, t=OUTPUT):
     if isinstance(t, Struct):
         out = {}
         for f in t.fields:
-            if f.sugar or f.ign not in value:
+            if f.sugar:
+                continue
+            if f.ign not in value:
+                # A non-pointer Go field without omitempty is written even when the
+                # YAML left it out or null: its zero value (`users: [{name: ~}]` ->
+                # {"name":""}), as encoding/json marshals it.
+                if f.always and not isinstance(f.type, (Struct, ListOf)):
+                    out[f.ign] = {STR: "", INT: 0, BOOL: False}.get(f.type)
                 continue
             v = value[f.ign]
             if isinstance(f.type, (Struct, ListOf)):

@@ -46,6 +46,7 @@ _FastLoader = type("_FastLoader", (_Resolver, yaml.CSafeLoader), {}) \
 
 def compose(text: str) -> yaml.Node | None:
     """The first YAML document's node tree (None for an empty document)."""
+    _check_directive(text)
     if _FastLoader is not None:
         loader = None
         try:
@@ -54,7 +55,7 @@ def compose(text: str) -> yaml.Node | None:
                 return None
             node = loader.get_node()
             _check_duplicates(node)
-            _check_escapes(node)
+            _check_escapes(node, text)
             _apply_merge_keys(node)
             return node
         except (yaml.YAMLError, RecursionError, UnicodeError):
@@ -76,7 +77,7 @@ def _compose_python(text: str) -> yaml.Node | None:
             return None
         node = loader.get_node()
         _check_duplicates(node)
-        _check_escapes(node)
+        _check_escapes(node, text)
         _apply_merge_keys(node)
     except RecursionError:
         raise YamlError("yaml: exceeded max depth") from None
@@ -121,27 +122,47 @@ def _check_duplicates(node, seen=None) -> None:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPE = re.compile(r"\\(.)", re.S)
+_YAML_DIRECTIVE = re.compile(r"\A(?:(?:#[^\n]*|%[^\n]*|[ \t]*)\n)*?%YAML[ \t]+(\d+)\.(\d+)", re.M)
 
 
-def _check_escapes(node, seen=None) -> None:
-    """yaml.v3 refuses a \\u or \\U escape that names a UTF-16 surrogate
-    (scannerc.go: "found invalid Unicode character escape code"); PyYAML keeps
-    it as a lone surrogate that no UTF-8 output can hold. The line is the
-    scalar's, as yaml.v3 reports scanner errors (decode.go, parser.fail)."""
+def _check_directive(text: str) -> None:
+    """yaml.v3 reads only YAML 1.1 documents: a %YAML directive of another
+    version is "found incompatible YAML document" (parserc.go; a parser error
+    on the first line is reported without a line, decode.go parser.fail)."""
+    m = _YAML_DIRECTIVE.match(text)
+    if m and (m[1], m[2]) != ("1", "1"):
+        line = text.count("\n", 0, m.start(1))
+        raise YamlError(f"yaml: {f'line {line}: ' if line else ''}found incompatible YAML document")
+
+
+def _check_escapes(node, text: str, seen=None) -> None:
+    """Double-quoted escapes as yaml.v3 reads them (scannerc.go), where PyYAML
+    differs: a \\u or \\U escape naming a UTF-16 surrogate is "found invalid
+    Unicode character escape code" (PyYAML keeps a lone surrogate no UTF-8
+    output can hold), and \\/ is "found unknown escape character" (a YAML 1.2
+    escape PyYAML accepts). The line is the scalar's, as yaml.v3 reports
+    scanner errors (decode.go, parser.fail)."""
     seen = seen if seen is not None else set()
     if id(node) in seen:
         return
     seen.add(id(node))
     if isinstance(node, yaml.ScalarNode):
-        if node.style == '"' and _SURROGATE.search(node.value):
-            raise YamlError(f"yaml: line {node.start_mark.line + 1}: found invalid Unicode character escape code")
+        if node.style != '"':
+            return
+        line = node.start_mark.line + 1
+        raw = text[node.start_mark.index:node.end_mark.index] if node.end_mark.index <= len(text) else ""
+        if any(m[1] == "/" for m in _ESCAPE.finditer(raw)):
+            raise YamlError(f"yaml: line {line}: found unknown escape character")
+        if _SURROGATE.search(node.value):
+            raise YamlError(f"yaml: line {line}: found invalid Unicode character escape code")
     elif isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            _check_escapes(k, seen)
-            _check_escapes(v, seen)
+            _check_escapes(k, text, seen)
+            _check_escapes(v, text, seen)
     elif isinstance(node, yaml.SequenceNode):
         for v in node.value:
-            _check_escapes(v, seen)
+            _check_escapes(v, text, seen)
 
 
 def _apply_merge_keys(node, seen=None) -> None:

@@ -52,7 +52,7 @@ class Translator:
 
     def _hook_Resource(self, value: dict, res: dict, src: tuple, out: tuple) -> None:
         if "inline" in value:
-            data, field = value["inline"].encode("utf-8"), "inline"
+            data, field = value["inline"].encode("utf-8", "surrogateescape"), "inline"
         elif "local" in value:
             field = "local"
             data = self.read(value["local"], src + ("local",))

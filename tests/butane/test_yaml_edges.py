@@ -1,0 +1,79 @@
+"""yaml.v3's semantics at the edges where PyYAML reads differently (issue
+"Butane complete", point 2): one input per kind, with the official result
+as the issue records it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stoker.butane import translate
+
+HEAD = "variant: fcos\nversion: 1.4.0\n"
+MISMATCH = ("context tree does not match content tree at {}. Line and column reporting may be inconsistent. "
+            "Unused keys may not be reported.")
+
+
+def _messages(result) -> list[tuple[str, tuple, str]]:
+    return [(e.kind, tuple(e.path), e.message) for e in result.report.entries]
+
+
+@pytest.mark.parametrize("body,path", [
+    ("storage:\n", ("storage",)),
+    ("storage:\n  # only a comment\n", ("storage",)),
+    ("passwd:\n", ("passwd",)),
+    ("storage:\n  files:\n    - path: /etc/a\n      contents:\n", ("storage", "files", 0, "contents")),
+])
+def test_a_key_without_a_value_where_a_mapping_is_expected_warns_and_fails_strict(body, path):
+    result = translate(HEAD + body)
+    where = "$" + "".join(f".{p}" for p in path)
+    assert ("warning", path, MISMATCH.format(where)) in _messages(result)
+    assert result.ok
+    assert not translate(HEAD + body, strict=True).ok
+
+
+@pytest.mark.parametrize("users", ["users:\n    -\n    - name: core\n", "users: [~, {name: core}]\n"])
+def test_a_null_item_of_a_list_of_objects_is_dropped_with_the_warning(users):
+    result = translate(HEAD + "passwd:\n  " + users)
+    assert json.loads(result.to_json())["passwd"] == {"users": [{"name": "core"}]}
+    assert ("warning", ("passwd", "users", 0), MISMATCH.format("$.passwd.users.0")) in _messages(result)
+
+
+def test_a_null_item_of_a_list_of_strings_is_dropped():
+    result = translate(HEAD + "passwd:\n  users:\n    - name: core\n      groups: [wheel, ~, sudo]\n")
+    assert json.loads(result.to_json())["passwd"]["users"][0]["groups"] == ["wheel", "sudo"]
+
+
+def test_a_null_name_is_the_empty_string_go_marshals():
+    result = translate(HEAD + "passwd:\n  users: [{name: ~}]\n")
+    assert result.to_json() == '{"ignition":{"version":"3.3.0"},"passwd":{"users":[{"name":""}]}}'
+
+
+def test_binary_scalars_are_decoded_into_strings():
+    result = translate(HEAD + "storage:\n  files:\n    - path: /etc/a\n      contents:\n"
+                              "        inline: !!binary aGVsbG8=\n")
+    assert json.loads(result.to_json())["storage"]["files"][0]["contents"]["source"] == "data:,hello"
+
+
+@pytest.mark.parametrize("body,error", [
+    ('storage:\n  files:\n    - path: "\\/etc\\/a"\n', "yaml: line 5: found unknown escape character"),
+    ('storage:\n  files:\n    - path: /etc/a\n      contents:\n        inline: "\\ud83d\\ude00"\n',
+     "yaml: line 7: found invalid Unicode character escape code"),
+])
+def test_double_quoted_escapes_follow_yaml_v3s_set(body, error):
+    result = translate(HEAD + body)
+    assert not result.ok and result.error == f"Error unmarshaling yaml: {error}"
+
+
+def test_an_escaped_backslash_before_a_slash_is_fine():
+    result = translate(HEAD + 'storage:\n  files:\n    - path: "/etc/a\\\\/b"\n')
+    assert result.ok and json.loads(result.to_json())["storage"]["files"][0]["path"] == "/etc/a\\/b"
+
+
+@pytest.mark.parametrize("directive,ok", [("%YAML 1.2\n---\n", False), ("%YAML 1.1\n---\n", True)])
+def test_only_yaml_1_1_documents_are_read(directive, ok):
+    result = translate(directive + HEAD)
+    assert result.ok == ok
+    if not ok:
+        assert result.error == "Error unmarshaling yaml: yaml: found incompatible YAML document"
