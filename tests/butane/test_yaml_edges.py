@@ -12,7 +12,7 @@ from stoker.butane import translate
 
 HEAD = "variant: fcos\nversion: 1.4.0\n"
 MISMATCH = ("context tree does not match content tree at {}. Line and column reporting may be inconsistent. "
-            "Unused keys may not be reported.")
+            "Unused keys may not be reported")
 
 
 def _messages(result) -> list[tuple[str, tuple, str]]:
@@ -77,3 +77,12 @@ def test_only_yaml_1_1_documents_are_read(directive, ok):
     assert result.ok == ok
     if not ok:
         assert result.error == "Error unmarshaling yaml: yaml: found incompatible YAML document"
+
+
+def test_an_inline_child_configs_problems_are_at_the_childs_own_paths():
+    child = '{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"etc/a"}]},"bogus":1}'
+    result = translate(HEAD + f"ignition:\n  config:\n    merge:\n      - inline: '{child}'\n")
+    assert not result.ok and result.error == "source config is invalid"
+    entries = [(e.kind, tuple(e.path), e.message, e.line, e.column) for e in result.report.entries]
+    assert ("error", ("storage", "files", 0, "path"), "path not absolute", 1, 1) in entries
+    assert ("warning", ("bogus",), "unused key bogus", 1, 1) in entries

@@ -21,6 +21,7 @@ from ..ignition import validate as ignition_validate
 from . import jsonout
 from .decode import Decoder
 from .schema import CONFIG, FCOS_VERSIONS, STR, F, Struct
+from ..ignition.messages import NOT_AN_OBJECT
 from .source import YamlError, compose, key_position, position
 from .translate import Translator
 from .validate import SourceValidator
@@ -112,8 +113,7 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     for path in decoder.mismatched:
         line, col = position(root, path)
         where = "$" + "".join(f".{part}" for part in path)
-        report.add("warning", path, f"context tree does not match content tree at {where}. Line and column "
-                   "reporting may be inconsistent. Unused keys may not be reported.", line, col)
+        report.add("warning", path, NOT_AN_OBJECT.format(path=where), line, col)
     for path in decoder.unused:
         line, col = key_position(root, path)
         report.add("warning", path, f"unused key {path[-1]}", line, col)
@@ -157,5 +157,8 @@ def _finish(result: Result, strict: bool) -> Result:
 def _locate(staged: Report, report: Report, root) -> None:
     """Give each entry the line and column of its YAML path."""
     for e in staged:
+        if e.line is not None:  # placed already (entries of an inline child config)
+            report.entries.append(e)
+            continue
         line, col = position(root, e.path) if e.path is not None else (None, None)
         report.entries.append(Entry(e.kind, e.path, e.message, line, col))

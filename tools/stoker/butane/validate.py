@@ -86,9 +86,15 @@ class SourceValidator:
             self.report.warning(path + ("version",), "skipping validation for the merge/replace "
                                 "ignition config due to an unkown version")
             return
-        for entry in validate(config, version):
-            self.report.add(entry.kind, path + ("inline",) + tuple(entry.path or ()),
-                            entry.message)
+        # As the official tool (v0.24+ validates inline merge/replace configs):
+        # the child's entries at the child's own paths, placed at line 1 col 1,
+        # and keys Ignition does not know in the child warned.
+        from ..ignition import validate_document
+
+        entries = validate(config, version)
+        unused = [e for e in validate_document(text).entries if e.message.startswith("unused key ")]
+        for entry in entries + unused:
+            self.report.add(entry.kind, tuple(entry.path or ()), entry.message, 1, 1)
 
     def _check_File(self, f: dict, path: tuple) -> None:
         self._check_mode(f, path, directory=False)
