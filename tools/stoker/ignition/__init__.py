@@ -19,9 +19,16 @@ from ..report import Entry
 from .document import DocumentResult, validate_document
 from .duplicates import find_duplicates
 from .gojson import parse_config
-from .schema import check_schema
 from .semantic import SemanticValidator
 from .versions import SUPPORTED_VERSIONS, check_supported
+
+
+def __getattr__(name: str):
+    # jsonschema costs ~80 ms to import: only check_schema needs it.
+    if name == "check_schema":
+        from .schema import check_schema
+        return check_schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["SUPPORTED_VERSIONS", "DocumentResult", "validate", "validate_document", "check_schema",
            "parse_config"]
