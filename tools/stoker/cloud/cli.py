@@ -3,6 +3,7 @@ cloud package that prints, asks and picks exit codes."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -204,13 +205,10 @@ def cmd_plan(args) -> int:
         _, plan = _prepare(args, console, for_deploy=False)
     except CloudError as exc:
         if args.json:  # scripts read stdout: the refusal as JSON too (the message also goes to stderr)
-            import json
             print(json.dumps({"vm": args.vm, "action": "error", "error": exc.detail, "step": exc.step,
                               "server": exc.server, "hint": exc.hint}, indent=2, ensure_ascii=False))
         raise
     if args.json:
-        import json
-
         from .report import plan_report
         print(json.dumps(plan_report(plan), indent=2, ensure_ascii=False))
     else:
@@ -349,7 +347,6 @@ def cmd_rollback(args) -> int:
 
 
 def cmd_status(args) -> int:
-    import json
     from dataclasses import asdict
 
     from .status import unplaced_row
