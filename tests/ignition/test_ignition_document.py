@@ -281,3 +281,15 @@ def test_case_13_warnings_are_located_in_the_pretty_output():
         "$.storage.directories.0.mode", "$.storage.files.0.mode", "$.systemd.units.0.contents"]
     assert [lines[e.line - 1][e.column - 1:] for e in result.entries] == [
         "755", "644", '"[Service]\\nExecStart=/usr/bin/true\\n",']
+
+
+def test_entries_under_links_are_found_by_prefix_as_often_as_the_link_is_listed():
+    from stoker.ignition import validate
+
+    config = {"ignition": {"version": "3.3.0"}, "storage": {
+        "links": [{"path": "/a", "target": "/x"}, {"path": "/a", "target": "/y"}, {"path": "/ab", "target": "/z"}],
+        "files": [{"path": "/a/b/c"}, {"path": "/abc"}], "directories": [{"path": "/ab/d"}]}}
+    found = [(e.path, e.message) for e in validate(config, "3.3.0") if "includes link" in e.message]
+    assert [p for p, _ in found].count(("storage", "files", 0)) == 2, found
+    assert ("storage", "directories", 0) in [p for p, _ in found]
+    assert ("storage", "files", 1) not in [p for p, _ in found], "/abc is not under /ab or /a"

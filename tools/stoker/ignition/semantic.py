@@ -13,6 +13,7 @@ are coreos/ignition v2.26.0 config/v3_*/types/*.go.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from ..report import ERROR, WARNING, Entry
@@ -255,11 +256,18 @@ class SemanticValidator:
 
     def _storage_cross_checks(self, storage: dict, directories: list[dict], files: list[dict],
                               links: list[dict], at: Path) -> None:
-        link_paths = [_text(link.get("path")) or "" for link in links]
+        link_paths = Counter(_text(link.get("path")) or "" for link in links)
 
         def under_link(node: dict) -> list[str]:
+            """Every link path P (as often as it is listed) with path.startswith(P + "/"):
+            the prefixes of `path` that end just before one of its slashes.
+            Linear in the path's length, whatever the number of links."""
             path = _text(node.get("path")) or ""
-            return [lp for lp in link_paths if path.startswith(lp + "/")]
+            found, at = [], path.find("/")
+            while at != -1:
+                found += [path[:at]] * link_paths.get(path[:at], 0)
+                at = path.find("/", at + 1)
+            return found
 
         for i, directory in enumerate(directories):
             for _ in under_link(directory):
