@@ -8,6 +8,7 @@ Three inputs, generated into a temporary directory:
            a data filesystem with its mount unit
   big      ~5 MB: 500 files, half inline text, half local binary files (-d files)
   entries  8000 files, 4000 directories, 4000 links (~1 MB of Butane)
+  trees    a local tree of 1000 files (~8 MB) and 2000 units
 
 For each: translate() in a loop in this process (best and median of the timed runs),
 and whole CLI runs (`stoker butane`, a fresh Python each time, fewer repetitions).
@@ -137,6 +138,18 @@ def many_entries(rnd: random.Random, files_dir: Path) -> dict:
         "links": [{"path": f"/etc/app/l{i}", "target": f"/etc/app/d{i % 100}/f{i}"} for i in range(4000)]}}
 
 
+def trees(rnd: random.Random, files_dir: Path) -> dict:
+    """Issue "Butane complete" point 6, first shape (scaled from 27 MB to ~8 MB
+    so the benchmark stays short): a local tree of 1000 files and 2000 units."""
+    for i in range(1000):
+        d = files_dir / "tree" / f"d{i % 50}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i}.txt").write_text("\n".join(_words(rnd, 12) for _ in range(110)))
+    units = [{"name": f"app{i}.service", "enabled": True, "contents": _unit(rnd, i, 4)} for i in range(2000)]
+    return {"variant": "fcos", "version": "1.5.0", "storage": {"trees": [{"local": "tree", "path": "/opt/tree"}]},
+            "systemd": {"units": units}}
+
+
 class _Dumper(yaml.SafeDumper):
     """Multi-line strings as literal blocks (`|`), as people write Butane."""
 
@@ -149,7 +162,8 @@ def to_yaml(doc: dict) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=1 << 20)
 
 
-CASES = [("small", small, 2000, 30), ("vm", vm, 300, 20), ("big", big, 15, 8), ("entries", many_entries, 3, 2)]
+CASES = [("small", small, 2000, 30), ("vm", vm, 300, 20), ("big", big, 15, 8), ("entries", many_entries, 3, 2),
+         ("trees", trees, 3, 2)]
 
 
 def time_inprocess(text: str, files_dir: str, runs: int, budget: float) -> list[float]:
@@ -210,7 +224,7 @@ def main() -> None:
             src = tmp / name / "config.bu"
             src.write_text(text)
             size = len(text.encode())
-            local = sum(p.stat().st_size for p in files_dir.iterdir())
+            local = sum(p.stat().st_size for p in files_dir.rglob("*") if p.is_file())
             if args.profile == name:
                 prof = cProfile.Profile()
                 prof.enable()
