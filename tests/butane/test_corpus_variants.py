@@ -1,5 +1,5 @@
 """The official butane v0.29.0's vectors for the other variants and versions
-(tests/butane/corpus-variants: fcos 1.0.0-1.3.0), compared as test_corpus.py compares tests/butane/corpus.
+(tests/butane/corpus-variants: fcos 1.0.0-1.3.0, flatcar, r4e, fiot), compared as test_corpus.py compares tests/butane/corpus.
 
 The openshift cases (17-27 in the reference set) are not copied: stoker does
 not implement the openshift variant (MachineConfig output, --raw); any that

@@ -1,5 +1,5 @@
-"""Pure-Python Butane -> Ignition, for the specs of specs.py: fcos 1.0.0-1.7.0
-(Ignition 3.0.0-3.6.0).
+"""Pure-Python Butane -> Ignition, for the specs of specs.py: fcos 1.0.0-1.7.0,
+flatcar, r4e and fiot (Ignition 3.0.0-3.6.0).
 
     result = translate(text, files_dir="files")
     if result.ok:
@@ -131,6 +131,15 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     staged = Report()
     translator = Translator(spec, files_dir, staged)
     config = translator.translate(value)
+    _locate(staged, report, root)
+    if staged.has_errors:
+        result.error = SOURCE_INVALID
+        return _finish(result, strict)
+
+    # The variant's field filters (flatcar, r4e, fiot), on the translated config.
+    staged = Report()
+    for out_path, message in specs.apply_filters(spec, config):
+        staged.error(translator.source_path(out_path), message)
     _locate(staged, report, root)
     if staged.has_errors:
         result.error = SOURCE_INVALID
