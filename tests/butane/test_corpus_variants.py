@@ -1,5 +1,6 @@
 """The official butane v0.29.0's vectors for the other variants and versions
-(tests/butane/corpus-variants: fcos 1.0.0-1.3.0, flatcar, r4e, fiot), compared as test_corpus.py compares tests/butane/corpus.
+(tests/butane/corpus-variants: fcos 1.0.0-1.3.0 and 1.8.0-experimental, flatcar,
+r4e, fiot), compared as test_corpus.py compares tests/butane/corpus.
 
 The openshift cases (17-27 in the reference set) are not copied: stoker does
 not implement the openshift variant (MachineConfig output, --raw); any that
@@ -17,7 +18,11 @@ from corpus_util import (VARIANTS_CORPUS, assert_same_outcome, compressions, dec
 MODES = modes(VARIANTS_CORPUS)
 _OPENSHIFT = "openshift variant not implemented by stoker"
 
-GZIP_THRESHOLD: set[str] = set()  # see the note where cases need it
+# Runs whose output has one file right at the gzip threshold: CPython's zlib makes
+# a gzip stream a few bytes shorter than Go's compress/flate, so stoker picks gzip
+# where the official tool keeps percent-encoding (a 249- against a 256-character data URL). The
+# decoded contents are compared instead (test_gzip_threshold_runs_decode_the_same).
+GZIP_THRESHOLD = {f"33-fiot-v1_1-exp-quadlets:{m}" for m in ("plain", "strict", "pretty", "rawerrors")}
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""Pure-Python Butane -> Ignition, for the specs of specs.py: fcos 1.0.0-1.7.0,
-flatcar, r4e and fiot (Ignition 3.0.0-3.6.0).
+"""Pure-Python Butane -> Ignition, for the specs of specs.py: fcos 1.0.0-1.7.0 and
+1.8.0-experimental, flatcar, r4e and fiot (Ignition 3.0.0-3.7.0-experimental).
 
     result = translate(text, files_dir="files")
     if result.ok:

@@ -95,7 +95,7 @@ def F(name, type_, since=(1, 0), **kw) -> Field:
     return Field(name, type_, since, **kw)
 
 
-V11, V12, V13, V14, V15, V16, V17 = (1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 7)
+V11, V12, V13, V14, V15, V16, V17, V18 = (1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 7), (1, 8)
 FCOS_ONLY = frozenset({"fcos"})
 
 HTTP_HEADER = Struct("HTTPHeader", [F("name", STR, always=True), F("value", STR)])
@@ -278,7 +278,22 @@ UNIT = Struct("Unit", [
     F("mask", BOOL),
     F("name", STR, always=True),
 ])
-SYSTEMD = Struct("Systemd", [F("units", ListOf(UNIT))])
+QUADLET_DROPIN = Struct("QuadletDropin", [
+    F("contents", STR),
+    F("contents_local", STR),
+    F("name", STR, always=True),
+])
+QUADLET = Struct("Quadlet", [
+    F("contents", STR),
+    F("contents_local", STR),
+    F("dropins", ListOf(QUADLET_DROPIN)),
+    F("name", STR, always=True),
+    F("rootful", BOOL),
+])
+SYSTEMD = Struct("Systemd", [
+    F("units", ListOf(UNIT)),
+    F("quadlets", ListOf(QUADLET), V18, sugar=True),
+])
 
 BOOT_LUKS = Struct("BootDeviceLuks", [
     F("cex", CEX, V16),

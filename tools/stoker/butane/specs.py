@@ -50,6 +50,8 @@ _EDGE = (
     Filter(("storage", "raid"), "raid is not supported in this spec version"),
 )
 
+EXP = "3.7.0-experimental"
+
 SPECS: dict[tuple[str, str], Spec] = {(s.variant, s.version): s for s in (
     Spec("fcos", "1.0.0", "3.0.0", (1, 0)),
     Spec("fcos", "1.1.0", "3.1.0", (1, 1)),
@@ -59,11 +61,15 @@ SPECS: dict[tuple[str, str], Spec] = {(s.variant, s.version): s for s in (
     Spec("fcos", "1.5.0", "3.4.0", (1, 5)),
     Spec("fcos", "1.6.0", "3.5.0", (1, 6)),
     Spec("fcos", "1.7.0", "3.6.0", (1, 7)),
+    Spec("fcos", "1.8.0-experimental", EXP, (1, 8)),
     Spec("flatcar", "1.0.0", "3.3.0", (1, 4), (_CLEVIS,)),
     Spec("flatcar", "1.1.0", "3.4.0", (1, 5), (_CLEVIS,)),
+    Spec("flatcar", "1.2.0-experimental", EXP, (1, 8), (_CEX,)),
     Spec("r4e", "1.0.0", "3.3.0", (1, 4), _EDGE),
     Spec("r4e", "1.1.0", "3.4.0", (1, 5), _EDGE),
+    Spec("r4e", "1.2.0-experimental", EXP, (1, 8), _EDGE),
     Spec("fiot", "1.0.0", "3.4.0", (1, 5), _EDGE),
+    Spec("fiot", "1.1.0-experimental", EXP, (1, 8), _EDGE),
 )}
 
 

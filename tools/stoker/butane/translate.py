@@ -2,7 +2,8 @@
 the source path it came from (so Ignition's findings point at the user's YAML).
 
 The order is the official tool's (SPEC §0.6): base sections, then mount units,
-then trees, then the fcos sugar (boot_device, partition checks, grub).
+then trees, then quadlets (level 1.8), then the fcos sugar (boot_device,
+partition checks, grub), which the other variants do not have.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ..report import Report
-from . import sugar, trees
+from . import quadlets, sugar, trees
 from .merge import PARENT, merge_with_transcript
 from .resources import ERR_NO_FILES_DIR, LocalFileError, data_url, pct_data_url, read_local
 from .schema import CONFIG, OUTPUT, ListOf, Struct
@@ -148,6 +149,7 @@ class Translator:
         if mount_units:
             out = self.merge_parent(mount_units, mount_table, out)
         trees.process(self, value, out)
+        quadlets.process(self, value, out)
         if not self.spec.fcos:
             return out
         boot, boot_table = sugar.boot_device(value, self.version)

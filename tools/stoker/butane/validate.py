@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..report import Report
+from .quadlets import QUADLET_EXTENSIONS, is_instance
 from .schema import CONFIG, ListOf, Struct
 from .specs import Spec
 
@@ -185,6 +186,26 @@ class SourceValidator:
         if layout in _S390X and devices:
             self.report.error(path + ("layout",),
                               "mirroring not supported on layouts: s390x-eckd, s390x-zfcp, s390x-virt")
+
+    def _check_Quadlet(self, q: dict, path: tuple) -> None:
+        name = q.get("name") or ""
+        if not name.endswith(QUADLET_EXTENSIONS):
+            self.report.error(path + ("name",), "unsupported file extension for quadlet: must "
+                              "be one of .container, .volume, .network, .kube, .image, .build, "
+                              ".pod, or .artifact")
+            return
+        if is_instance(name):
+            for field in ("contents", "contents_local"):
+                if field in q:
+                    self.report.error(path + (field,), "template instances cannot have "
+                                      "contents or contents_local")
+            return
+        self._check_QuadletDropin(q, path)
+
+    def _check_QuadletDropin(self, d: dict, path: tuple) -> None:
+        if "contents" in d and "contents_local" in d:
+            self.report.error(path + ("contents_local",),
+                              "only one of the following can be set: contents, contents_local")
 
     def _check_GrubUser(self, u: dict, path: tuple) -> None:
         if not u.get("name"):
