@@ -162,6 +162,39 @@ def test_unknown_version(tmp_path):
     assert err == PREFIX + "No translator exists for variant fcos with version 1.9.0\n"
 
 
+@pytest.mark.parametrize("variant,version", [
+    ("fcos", "1.8.0"),  # only 1.8.0-experimental is registered
+    ("fcos", "1.4.0+build.1"),  # the registry key is the semver string, metadata included
+    ("flatcar", "1.2.0"), ("r4e", "1.3.0"), ("fiot", "1.1.0"), ("rhcos", "0.2.0"),
+    ("openshift", "4.7.0"),
+])
+def test_unregistered_specs(tmp_path, variant, version):
+    err = failed(run_input(tmp_path, f"variant: {variant}\nversion: {version}\n"))
+    assert err == PREFIX + f"No translator exists for variant {variant} with version {version}\n"
+
+
+def test_rhcos_is_registered_only_to_fail(tmp_path):
+    err = failed(run_input(tmp_path, "variant: rhcos\nversion: 0.1.0\n"))
+    assert err == PREFIX + ("rhcos variant has been removed; use openshift variant instead: "
+                            "https://coreos.github.io/butane/upgrading-openshift/\n")
+
+
+def test_openshift_is_not_implemented(tmp_path):
+    err = failed(run_input(tmp_path, "variant: openshift\nversion: 4.14.0\n"))
+    assert "does not implement the openshift variant" in err
+
+
+@pytest.mark.parametrize("variant,version,ignition", [
+    ("fcos", "1.0.0", "3.0.0"), ("fcos", "1.3.0", "3.2.0"),
+    ("fcos", "1.8.0-experimental", "3.7.0-experimental"), ("flatcar", "1.0.0", "3.3.0"),
+    ("flatcar", "1.2.0-experimental", "3.7.0-experimental"), ("r4e", "1.1.0", "3.4.0"),
+    ("fiot", "1.0.0", "3.4.0"), ("fiot", "1.1.0-experimental", "3.7.0-experimental"),
+])
+def test_registered_specs(variant, version, ignition):
+    result = translate(f"variant: {variant}\nversion: {version}\n")
+    assert result.ok and result.config == {"ignition": {"version": ignition}}
+
+
 @pytest.mark.parametrize("text", ["variant: fcos\n", "variant: fcos\nversion: 1.5\n",
                                   "variant: fcos\nversion: v1.5.0\n"])
 def test_missing_or_bad_version(tmp_path, text):

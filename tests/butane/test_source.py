@@ -8,7 +8,8 @@ import yaml
 
 from stoker.butane import source
 
-INPUTS = sorted((Path(__file__).parent / "corpus").glob("*/input.bu"))
+INPUTS = sorted((Path(__file__).parent / "corpus").glob("*/input.bu")) \
+    + sorted((Path(__file__).parent / "corpus-variants").glob("*/input.bu"))
 
 
 def _marks(node, out):

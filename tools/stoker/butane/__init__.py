@@ -1,4 +1,5 @@
-"""Pure-Python Butane (fcos variant, spec 1.4.0-1.7.0) -> Ignition (3.3.0-3.6.0).
+"""Pure-Python Butane -> Ignition, for the specs of specs.py: fcos 1.0.0-1.7.0 and
+1.8.0-experimental, flatcar, r4e and fiot (Ignition 3.0.0-3.7.0-experimental).
 
     result = translate(text, files_dir="files")
     if result.ok:
@@ -20,8 +21,9 @@ from ..report import Entry, Report
 from ..ignition import validate as ignition_validate
 from . import jsonout
 from .decode import Decoder
-from .schema import CONFIG, FCOS_VERSIONS, STR, F, Struct
 from ..ignition.messages import NOT_AN_OBJECT
+from . import specs
+from .schema import CONFIG, STR, F, Struct
 from .source import YamlError, compose, key_position, position
 from .translate import Translator
 from .validate import SourceValidator
@@ -45,6 +47,7 @@ class Result:
     error: str | None = None  # the failure, e.g. "source config is invalid"
     butane_version: str | None = None
     ignition_version: str | None = None
+    spec: specs.Spec | None = None
 
     @property
     def ok(self) -> bool:
@@ -54,7 +57,8 @@ class Result:
         """The Ignition JSON as the official tool prints it (without the newline)."""
         if self.config is None:
             raise ValueError("translation failed: " + (self.error or ""))
-        return jsonout.dumps(self.config, pretty=pretty)
+        return jsonout.dumps(self.config, pretty=pretty,
+                             level=self.spec.level if self.spec else None)
 
 
 def _semver(text) -> tuple[int, int, int, str] | None:
@@ -93,19 +97,23 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     semver = _semver(version_text)
     if semver is None:
         return Result(None, error="error parsing version; must be a valid semver")
-    if variant == "rhcos":
-        return Result(None, error="the rhcos variant has been removed; use the openshift "
-                      "variant instead")
-    version = semver[:2]
-    if variant != "fcos" or semver[2:] != (0, "") or version not in FCOS_VERSIONS:
+    # The registry key is the semver string: build metadata is part of it, and
+    # _semver accepts no leading zeros, so the text is already go-semver's String().
+    if (variant, version_text) in specs.REMOVED:
+        return Result(None, error=specs.REMOVED[variant, version_text])
+    if (variant, version_text) in specs.NOT_IMPLEMENTED:
+        return Result(None, error=f"stoker does not implement the {variant} variant "
+                      f"(version {version_text}); use the official butane")
+    spec = specs.find(variant, version_text)
+    if spec is None:
         return Result(None, error=f"No translator exists for variant {variant} with version "
                       f"{version_text}")
-    ign_version = FCOS_VERSIONS[version]
-    result = Result(None, butane_version=version_text, ignition_version=ign_version)
+    version, ign_version = spec.level, spec.ignition
+    result = Result(None, butane_version=version_text, ignition_version=ign_version, spec=spec)
     report = result.report
 
     # Phase B: the whole document, typed.
-    decoder = Decoder(version)
+    decoder = Decoder(version, spec.variant)
     value = decoder.decode(root, CONFIG) or {}
     if decoder.errors:
         result.error = "yaml: unmarshal errors:\n  " + "\n  ".join(decoder.errors)
@@ -119,28 +127,38 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
         report.add("warning", path, f"unused key {path[-1]}", line, col)
 
     staged = Report()
-    SourceValidator(version, staged, ign_version).run(value)
+    SourceValidator(spec, staged).run(value)
     _locate(staged, report, root)
     if staged.has_errors:
         result.error = SOURCE_INVALID
         return _finish(result, strict)
 
     staged = Report()
-    translator = Translator(version, files_dir, staged)
+    translator = Translator(spec, files_dir, staged)
     config = translator.translate(value)
     _locate(staged, report, root)
     if staged.has_errors:
         result.error = SOURCE_INVALID
         return _finish(result, strict)
 
+    # The variant's field filters (flatcar, r4e, fiot), on the translated config.
     staged = Report()
-    for entry in ignition_validate(jsonout.prune(config), ign_version):
+    for out_path, message in specs.apply_filters(spec, config):
+        staged.error(translator.source_path(out_path), message)
+    _locate(staged, report, root)
+    if staged.has_errors:
+        result.error = SOURCE_INVALID
+        return _finish(result, strict)
+
+    staged = Report()
+    output = jsonout.prune(config, level=spec.level)
+    for entry in ignition_validate(output, ign_version):
         staged.add(entry.kind, translator.source_path(tuple(entry.path or ())), entry.message)
     _locate(staged, report, root)
     if staged.has_errors:
         result.error = OUTPUT_INVALID
         return _finish(result, strict)
-    result.config = jsonout.prune(config)
+    result.config = output
     return _finish(result, strict)
 
 

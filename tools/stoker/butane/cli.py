@@ -1,4 +1,5 @@
-"""`stoker butane`: a drop-in for the official butane CLI (fcos variant)."""
+"""`stoker butane`: a drop-in for the official butane CLI (fcos, flatcar, r4e and
+fiot variants; see specs.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from .resources import go_os_error
 def register(sub) -> None:
     p = sub.add_parser(
         "butane", help="translate a Butane config to Ignition (drop-in for the butane CLI)",
-        description="Translate a Butane config (fcos 1.4.0-1.7.0) to Ignition JSON. Exit "
+        description="Translate a Butane config (fcos 1.0.0-1.8.0-experimental, flatcar, "
+                    "r4e, fiot) to Ignition JSON. Exit "
                     "codes: 0 success, 1 translation error (or warnings under --strict), "
                     "2 usage error.")
     p.add_argument("input", nargs="?", metavar="INPUT", help="Butane file (default: stdin)")
@@ -25,7 +27,7 @@ def register(sub) -> None:
     p.add_argument("--raw-errors", action="store_true",
                    help="report one line per problem, without source context")
     p.add_argument("--raw", "-r", action="store_true", help="accepted for compatibility; "
-                   "has no effect for the fcos variant")
+                   "has no effect (it only matters for openshift)")
     p.add_argument("--version", "-V", action="store_true", help="print the version and exit")
     p.set_defaults(func=run)
 

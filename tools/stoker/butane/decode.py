@@ -71,8 +71,9 @@ def _parse_int(text: str) -> int | None:
 
 
 class Decoder:
-    def __init__(self, version: tuple[int, int]):
+    def __init__(self, version: tuple[int, int], variant: str = "fcos"):
         self.version = version
+        self.variant = variant
         self.errors: list[str] = []  # yaml.v3 unmarshal error lines
         self.unused: list[tuple] = []  # paths of unknown keys
         # paths where a struct is expected and the YAML holds no mapping (a null
@@ -148,16 +149,25 @@ class Decoder:
         if not isinstance(node, yaml.MappingNode):
             self._fail(node, t)
             return None
+        # Unknown keys of this mapping come first, then those below it in
+        # struct-field order (not document order), as the official tool reports them.
         out = {}
+        own, below = [], {}
+        outer = self.unused
         for knode, vnode in node.value:
             key = knode.value if isinstance(knode, yaml.ScalarNode) else None
-            f = t.accepts(key, self.version) if key is not None else None
+            f = t.accepts(key, self.version, self.variant) if key is not None else None
             if f is None:
-                self.unused.append(path + (key if key is not None else "?",))
+                own.append(path + (key if key is not None else "?",))
                 continue
+            self.unused = below.setdefault(key, [])
             v = self.decode(vnode, f.type, path + (key,))
             if v is not None:
                 out[key] = v
+        self.unused = outer
+        outer.extend(own)
+        for f in t.fields:
+            outer.extend(below.pop(f.name, []))
         return out
 
 

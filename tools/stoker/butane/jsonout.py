@@ -35,11 +35,12 @@ def go_string(s: str) -> str:
     return '"' + s + '"'
 
 
-def prune(value, t=OUTPUT):
-    """Drop what Go's omitempty drops, and order keys as the Go structs do."""
+def prune(value, t=OUTPUT, *, level: tuple[int, int] | None = None):
+    """Drop what Go's omitempty drops, and order keys as the Go structs do, for the
+    Ignition types of a schema level (schema.py; None: the newest)."""
     if isinstance(t, Struct):
         out = {}
-        for f in t.fields:
+        for f in t.fields_at(level):
             if f.sugar:
                 continue
             if f.ign not in value:
@@ -51,22 +52,22 @@ def prune(value, t=OUTPUT):
                 continue
             v = value[f.ign]
             if isinstance(f.type, (Struct, ListOf)):
-                v = prune(v, f.type)
-                if not v and not f.always:
+                v = prune(v, f.type, level=level)
+                if not v and not f.always_at(level):
                     continue
             elif f.omit_zero and v in (0, ""):
                 continue
             out[f.ign] = v
         return out
     if isinstance(t, ListOf):
-        return [prune(v, t.item) for v in value]
+        return [prune(v, t.item, level=level) for v in value]
     return value
 
 
-def dumps(config: dict, *, pretty: bool = False) -> str:
+def dumps(config: dict, *, pretty: bool = False, level: tuple[int, int] | None = None) -> str:
     """The config as JSON text (without the trailing newline)."""
     parts: list[str] = []
-    _write(prune(config), parts, pretty, 0)
+    _write(prune(config, level=level), parts, pretty, 0)
     return "".join(parts)
 
 

@@ -46,6 +46,11 @@ def data_url(data: bytes, *, compress: bool) -> tuple[str, str]:
     return "data:," + quote(data, safe=_UNRESERVED), ""
 
 
+def pct_data_url(data: bytes) -> str:
+    """The percent-encoded data URL (fcos 1.0.0 writes inline contents only this way)."""
+    return "data:," + quote(data, safe=_UNRESERVED)
+
+
 def decode_data_url(source: str, compression: str | None = None) -> bytes | None:
     """The bytes of a `data:` URL (gunzipped when compression is "gzip"), or None
     for any other source."""

@@ -1,9 +1,14 @@
-"""The Butane fcos schema as data: every struct, its fields, and the spec version
-that introduced each field.
+"""The Butane schema as data: every struct, its fields, and the spec level that
+introduced each field.
 
-One table serves every version: a field is accepted when the document's version is
-at least its `since`. Fields are listed in the order of the Ignition output (the Go
-struct order, SPEC §2), which is also the order Butane validates them in.
+One table serves every variant and version. A spec has a *level* (specs.py): the
+fcos release whose base schema it builds on, (1, 0) to (1, 8). A field is accepted
+when the level is at least its `since` and below its `until`, and, for the few
+variant-specific sections (`boot_device`, `grub`), when the variant is one of its
+`variants`. Fields are listed in the order of the Ignition output (the Go struct
+order, SPEC §2), which is also the order Butane validates them in. One name may
+appear twice with different types in different levels (fcos 1.0.0's
+ConfigReference became a Resource in 1.1.0).
 """
 
 from __future__ import annotations
@@ -12,8 +17,12 @@ from dataclasses import dataclass, field
 
 STR, INT, BOOL = "str", "int", "bool"
 
-# fcos spec version -> Ignition spec version
+# fcos spec version -> Ignition spec version (the released fcos specs of specs.py)
 FCOS_VERSIONS: dict[tuple[int, int], str] = {
+    (1, 0): "3.0.0",
+    (1, 1): "3.1.0",
+    (1, 2): "3.2.0",
+    (1, 3): "3.2.0",
     (1, 4): "3.3.0",
     (1, 5): "3.4.0",
     (1, 6): "3.5.0",
@@ -30,10 +39,21 @@ class ListOf:
 class Field:
     name: str  # the Butane (snake_case) name
     type: object  # STR, INT, BOOL, ListOf or Struct (resolved lazily by name)
-    since: tuple[int, int] = (1, 4)
+    since: tuple[int, int] = (1, 0)
     sugar: bool = False  # Butane-only: never copied to Ignition
     always: bool = False  # emitted even when empty (non-pointer Go field)
     omit_zero: bool = False  # non-pointer Go int/str with omitempty: 0/"" omitted
+    until: tuple[int, int] | None = None  # first level without it
+    variants: frozenset | None = None  # None: every variant
+    always_until: tuple[int, int] | None = None  # non-omitempty in Ignition before this level
+
+    def exists(self, level: tuple[int, int], variant: str = "fcos") -> bool:
+        return level >= self.since and (self.until is None or level < self.until) \
+            and (self.variants is None or variant in self.variants)
+
+    def always_at(self, level: tuple[int, int] | None) -> bool:
+        return self.always or (level is not None and self.always_until is not None
+                               and level < self.always_until)
 
     @property
     def ign(self) -> str:
@@ -46,12 +66,23 @@ class Struct:
     fields: list[Field] = field(default_factory=list)
 
     def __post_init__(self):
-        self.by_name = {f.name: f for f in self.fields}
-        self.by_ign = {f.ign: f for f in self.fields if not f.sugar}
+        # the newest definition of each name (fields without `until`)
+        self.by_name = {f.name: f for f in self.fields if f.until is None}
+        self.by_ign = {f.ign: f for f in self.fields if not f.sugar and f.until is None}
 
-    def accepts(self, name: str, version: tuple[int, int]) -> Field | None:
-        f = self.by_name.get(name)
-        return f if f is not None and version >= f.since else None
+    def accepts(self, name: str, version: tuple[int, int], variant: str = "fcos") -> Field | None:
+        for f in self.fields:
+            if f.name == name and f.exists(version, variant):
+                return f
+        return None
+
+    def fields_at(self, version: tuple[int, int] | None, variant: str | None = None) -> list[Field]:
+        """The fields of one level (all newest definitions when `version` is None)."""
+        if version is None:
+            return [f for f in self.fields if f.until is None]
+        return [f for f in self.fields
+                if version >= f.since and (f.until is None or version < f.until)
+                and (variant is None or f.variants is None or variant in f.variants)]
 
 
 def camel(snake: str) -> str:
@@ -60,36 +91,48 @@ def camel(snake: str) -> str:
     return head + "".join("MiB" if w == "mib" else w[:1].upper() + w[1:] for w in rest)
 
 
-def F(name, type_, since=(1, 4), **kw) -> Field:
+def F(name, type_, since=(1, 0), **kw) -> Field:
     return Field(name, type_, since, **kw)
 
 
-V15, V16, V17 = (1, 5), (1, 6), (1, 7)
+V11, V12, V13, V14, V15, V16, V17, V18 = (1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 7), (1, 8)
+FCOS_ONLY = frozenset({"fcos"})
 
 HTTP_HEADER = Struct("HTTPHeader", [F("name", STR, always=True), F("value", STR)])
 VERIFICATION = Struct("Verification", [F("hash", STR)])
+# Level 1.0 file contents (base v0_1 FileContents) are the Resource without
+# http_headers and local.
 RESOURCE = Struct("Resource", [
     F("compression", STR),
-    F("http_headers", ListOf(HTTP_HEADER)),
+    F("http_headers", ListOf(HTTP_HEADER), V11),
     F("source", STR),
     F("verification", VERIFICATION),
     F("inline", STR, sugar=True),
-    F("local", STR, sugar=True),
+    F("local", STR, V11, sugar=True),
 ])
+# Level 1.0 merge/replace configs and CAs (base v0_1): a source and a hash only.
+CONFIG_REFERENCE = Struct("ConfigReference", [F("source", STR), F("verification", VERIFICATION)])
+CA_REFERENCE = Struct("CaReference", [F("source", STR, always=True),
+                                      F("verification", VERIFICATION)])
 
 IGNITION_CONFIG = Struct("IgnitionConfig", [
-    F("merge", ListOf(RESOURCE)),
-    F("replace", RESOURCE),
+    F("merge", ListOf(CONFIG_REFERENCE), until=V11),
+    F("merge", ListOf(RESOURCE), V11),
+    F("replace", CONFIG_REFERENCE, until=V11),
+    F("replace", RESOURCE, V11),
 ])
 PROXY = Struct("Proxy", [
     F("http_proxy", STR), F("https_proxy", STR), F("no_proxy", ListOf(STR)),
 ])
-TLS = Struct("TLS", [F("certificate_authorities", ListOf(RESOURCE))])
+TLS = Struct("TLS", [
+    F("certificate_authorities", ListOf(CA_REFERENCE), until=V11),
+    F("certificate_authorities", ListOf(RESOURCE), V11),
+])
 SECURITY = Struct("Security", [F("tls", TLS)])
 TIMEOUTS = Struct("Timeouts", [F("http_response_headers", INT), F("http_total", INT)])
 IGNITION = Struct("Ignition", [
     F("config", IGNITION_CONFIG),
-    F("proxy", PROXY),
+    F("proxy", PROXY, V11),
     F("security", SECURITY),
     F("timeouts", TIMEOUTS),
 ])
@@ -111,7 +154,7 @@ USER = Struct("PasswdUser", [
     F("ssh_authorized_keys", ListOf(STR)),
     F("ssh_authorized_keys_local", ListOf(STR), V15, sugar=True),
     F("shell", STR),
-    F("should_exist", BOOL),
+    F("should_exist", BOOL, V12),
     F("system", BOOL),
     F("uid", INT),
 ])
@@ -119,7 +162,7 @@ GROUP = Struct("PasswdGroup", [
     F("gid", INT),
     F("name", STR, always=True),
     F("password_hash", STR),
-    F("should_exist", BOOL),
+    F("should_exist", BOOL, V12),
     F("system", BOOL),
 ])
 PASSWD = Struct("Passwd", [F("groups", ListOf(GROUP)), F("users", ListOf(USER))])
@@ -140,13 +183,13 @@ def _node(name: str, extra: list[Field]) -> Struct:
 
 FILE = _node("File", [F("append", ListOf(RESOURCE)), F("contents", RESOURCE), F("mode", INT)])
 DIRECTORY = _node("Directory", [F("mode", INT)])
-LINK = _node("Link", [F("hard", BOOL), F("target", STR)])
+LINK = _node("Link", [F("hard", BOOL), F("target", STR, always_until=V14)])
 
 PARTITION = Struct("Partition", [
     F("guid", STR),
     F("label", STR),
     F("number", INT, omit_zero=True),
-    F("resize", BOOL),
+    F("resize", BOOL, V12),
     F("should_exist", BOOL),
     F("size_mib", INT),
     F("start_mib", INT),
@@ -162,15 +205,16 @@ FILESYSTEM = Struct("Filesystem", [
     F("device", STR, always=True),
     F("format", STR),
     F("label", STR),
-    F("mount_options", ListOf(STR)),
+    F("mount_options", ListOf(STR), V11),
     F("options", ListOf(STR)),
     F("path", STR),
     F("uuid", STR),
     F("wipe_filesystem", BOOL),
-    F("with_mount_unit", BOOL, sugar=True),
+    F("with_mount_unit", BOOL, V11, sugar=True),
 ])
 CEX = Struct("Cex", [F("enabled", BOOL)])
-CUSTOM = Struct("Custom", [F("config", STR), F("needs_network", BOOL), F("pin", STR)])
+CUSTOM = Struct("Custom", [F("config", STR, always_until=V14), F("needs_network", BOOL),
+                           F("pin", STR, always_until=V14)])
 TANG = Struct("Tang", [
     F("advertisement", STR, V15),
     F("thumbprint", STR),
@@ -196,8 +240,8 @@ LUKS = Struct("Luks", [
     F("wipe_volume", BOOL),
 ])
 RAID = Struct("Raid", [
-    F("devices", ListOf(STR)),
-    F("level", STR),
+    F("devices", ListOf(STR), always_until=V14),
+    F("level", STR, always_until=V14),
     F("name", STR, always=True),
     F("options", ListOf(STR)),
     F("spares", INT),
@@ -216,9 +260,9 @@ STORAGE = Struct("Storage", [
     F("files", ListOf(FILE)),
     F("filesystems", ListOf(FILESYSTEM)),
     F("links", ListOf(LINK)),
-    F("luks", ListOf(LUKS)),
+    F("luks", ListOf(LUKS), V12),
     F("raid", ListOf(RAID)),
-    F("trees", ListOf(TREE), sugar=True),
+    F("trees", ListOf(TREE), V11, sugar=True),
 ])
 
 DROPIN = Struct("Dropin", [
@@ -234,7 +278,22 @@ UNIT = Struct("Unit", [
     F("mask", BOOL),
     F("name", STR, always=True),
 ])
-SYSTEMD = Struct("Systemd", [F("units", ListOf(UNIT))])
+QUADLET_DROPIN = Struct("QuadletDropin", [
+    F("contents", STR),
+    F("contents_local", STR),
+    F("name", STR, always=True),
+])
+QUADLET = Struct("Quadlet", [
+    F("contents", STR),
+    F("contents_local", STR),
+    F("dropins", ListOf(QUADLET_DROPIN)),
+    F("name", STR, always=True),
+    F("rootful", BOOL),
+])
+SYSTEMD = Struct("Systemd", [
+    F("units", ListOf(UNIT)),
+    F("quadlets", ListOf(QUADLET), V18, sugar=True),
+])
 
 BOOT_LUKS = Struct("BootDeviceLuks", [
     F("cex", CEX, V16),
@@ -258,12 +317,12 @@ CONFIG = Struct("Config", [
     F("variant", STR, sugar=True),
     F("version", STR, sugar=True),
     F("ignition", IGNITION),
-    F("kernel_arguments", KERNEL_ARGUMENTS),
+    F("kernel_arguments", KERNEL_ARGUMENTS, V14),
     F("passwd", PASSWD),
     F("storage", STORAGE),
     F("systemd", SYSTEMD),
-    F("boot_device", BOOT_DEVICE, sugar=True),
-    F("grub", GRUB, V15, sugar=True),
+    F("boot_device", BOOT_DEVICE, V13, sugar=True, variants=FCOS_ONLY),
+    F("grub", GRUB, V15, sugar=True, variants=FCOS_ONLY),
 ])
 
 # The Ignition output has the same shape minus the sugar, plus ignition.version.

@@ -2,7 +2,8 @@
 the source path it came from (so Ignition's findings point at the user's YAML).
 
 The order is the official tool's (SPEC §0.6): base sections, then mount units,
-then trees, then the fcos sugar (boot_device, partition checks, grub).
+then trees, then quadlets (level 1.8), then the fcos sugar (boot_device,
+partition checks, grub), which the other variants do not have.
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ from __future__ import annotations
 import re
 
 from ..report import Report
-from . import sugar, trees
+from . import quadlets, sugar, trees
 from .merge import PARENT, merge_with_transcript
-from .resources import ERR_NO_FILES_DIR, LocalFileError, data_url, read_local
-from .schema import CONFIG, FCOS_VERSIONS, OUTPUT, ListOf, Struct
+from .resources import ERR_NO_FILES_DIR, LocalFileError, data_url, pct_data_url, read_local
+from .schema import CONFIG, OUTPUT, ListOf, Struct
+from .specs import Spec
 
 Table = dict  # output path -> source path
 
 
 class Translator:
-    def __init__(self, version: tuple[int, int], files_dir: str | None, report: Report):
-        self.version = version
+    def __init__(self, spec: Spec, files_dir: str | None, report: Report):
+        self.spec = spec
+        self.version = spec.level
         self.files_dir = files_dir
         self.report = report
         self.table: Table = {}
@@ -31,7 +34,7 @@ class Translator:
         self.table[out] = src
         if isinstance(t, Struct):
             res = {}
-            for f in t.fields:
+            for f in t.fields_at(self.version, self.spec.variant):
                 if f.sugar or f.name not in value:
                     continue
                 res[f.ign] = self.copy(value[f.name], f.type, src + (f.name,), out + (f.ign,))
@@ -59,6 +62,11 @@ class Translator:
             if data is None:
                 return
         else:
+            return
+        if self.version < (1, 1):
+            # base v0_1: always percent-encoded, and no compression field
+            res["source"] = pct_data_url(data)
+            self.table[out + ("source",)] = src + (field,)
             return
         user_compression = value.get("compression") or ""
         res["source"], compression = data_url(data, compress=not user_compression)
@@ -135,12 +143,15 @@ class Translator:
 
     def translate(self, value: dict) -> dict:
         out = self.copy(value, CONFIG, (), ())
-        out.setdefault("ignition", {})["version"] = FCOS_VERSIONS[self.version]
+        out.setdefault("ignition", {})["version"] = self.spec.ignition
         self.table[("ignition", "version")] = ("version",)
-        mount_units, mount_table = sugar.mount_units(value)
+        mount_units, mount_table = sugar.mount_units(value, self.version)
         if mount_units:
             out = self.merge_parent(mount_units, mount_table, out)
         trees.process(self, value, out)
+        quadlets.process(self, value, out)
+        if not self.spec.fcos:
+            return out
         boot, boot_table = sugar.boot_device(value, self.version)
         if boot:
             out = self.merge_parent(boot, boot_table, out)

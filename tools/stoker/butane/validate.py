@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 
 from ..report import Report
+from .quadlets import QUADLET_EXTENSIONS, is_instance
 from .schema import CONFIG, ListOf, Struct
+from .specs import Spec
 
 _MOUNT_PATH = re.compile(r"^/(etc|var)(/|$)")
 _LAYOUTS_15 = ("aarch64", "ppc64le", "x86_64")
@@ -19,10 +21,11 @@ BOOT_DISK = "/dev/disk/by-id/coreos-boot-disk"
 
 
 class SourceValidator:
-    def __init__(self, version: tuple[int, int], report: Report, ignition_version: str):
-        self.version = version
+    def __init__(self, spec: Spec, report: Report):
+        self.spec = spec
+        self.version = spec.level
         self.report = report
-        self.ignition_version = ignition_version
+        self.ignition_version = spec.ignition
 
     def run(self, value: dict) -> None:
         self._fcos_top_level(value)
@@ -33,7 +36,7 @@ class SourceValidator:
             check = getattr(self, "_check_" + t.name, None)
             if check is not None:
                 check(value, path)
-            for f in t.fields:
+            for f in t.fields_at(self.version, self.spec.variant):
                 if f.name in value:
                     self._walk(value[f.name], f.type, path + (f.name,))
         elif isinstance(t, ListOf) and isinstance(value, list):
@@ -43,7 +46,7 @@ class SourceValidator:
     # -- fcos top level (1.6+) ---------------------------------------------------
 
     def _fcos_top_level(self, value: dict) -> None:
-        if self.version < (1, 6):
+        if self.version < (1, 6) or not self.spec.fcos:
             return
         storage = value.get("storage") or {}
         for i, fs in enumerate(storage.get("filesystems") or []):
@@ -66,6 +69,12 @@ class SourceValidator:
     # -- per-struct rules ------------------------------------------------------------
 
     def _check_Resource(self, r: dict, path: tuple) -> None:
+        if self.version < (1, 1):
+            # base v0_1 FileContents: inline with source, blamed on inline
+            if r.get("inline") is not None and r.get("source") is not None:
+                self.report.error(path + ("inline",),
+                                  "only one of the following can be set: inline, local, source")
+            return
         set_fields = [k for k in ("local", "inline", "source") if r.get(k) is not None]
         if len(set_fields) > 1:
             self.report.error(path + (set_fields[-1],),
@@ -117,6 +126,15 @@ class SourceValidator:
 
     def _check_Filesystem(self, fs: dict, path: tuple) -> None:
         if not fs.get("with_mount_unit"):
+            return
+        if self.version < (1, 4):
+            # no swap units yet: path and format are both required, checked apart
+            if not fs.get("path"):
+                self.report.error(path + ("path",), "path is required if with_mount_unit is "
+                                  "true and format is not swap")
+            if not fs.get("format"):
+                self.report.error(path + ("format",),
+                                  "format is required if with_mount_unit is true")
             return
         if not fs.get("format"):
             self.report.error(path + ("format",), "format is required if with_mount_unit is true")
@@ -174,6 +192,26 @@ class SourceValidator:
         if layout in _S390X and devices:
             self.report.error(path + ("layout",),
                               "mirroring not supported on layouts: s390x-eckd, s390x-zfcp, s390x-virt")
+
+    def _check_Quadlet(self, q: dict, path: tuple) -> None:
+        name = q.get("name") or ""
+        if not name.endswith(QUADLET_EXTENSIONS):
+            self.report.error(path + ("name",), "unsupported file extension for quadlet: must "
+                              "be one of .container, .volume, .network, .kube, .image, .build, "
+                              ".pod, or .artifact")
+            return
+        if is_instance(name):
+            for field in ("contents", "contents_local"):
+                if field in q:
+                    self.report.error(path + (field,), "template instances cannot have "
+                                      "contents or contents_local")
+            return
+        self._check_QuadletDropin(q, path)
+
+    def _check_QuadletDropin(self, d: dict, path: tuple) -> None:
+        if "contents" in d and "contents_local" in d:
+            self.report.error(path + ("contents_local",),
+                              "only one of the following can be set: contents, contents_local")
 
     def _check_GrubUser(self, u: dict, path: tuple) -> None:
         if not u.get("name"):
