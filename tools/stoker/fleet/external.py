@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from ..butane.resources import decode_data_url
-from ..systemd.unitname import FILE_NAME_MAX, QUADLET_SERVICE_SUFFIXES
+from ..systemd.unitname import FILE_NAME_MAX, quadlet_service_name
 
 
 def run(argv: list[str], *, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
@@ -46,10 +46,9 @@ def write_unit_files(units, files, directory: Path) -> list[Path]:
         path.chmod(0o644)  # as Ignition writes units; systemd warns about world-writable ones (umask 000)
         written.append(path)
     for f in files:
-        base, _, suffix = f.name.rsplit("/", 1)[-1].rpartition(".")
-        if f.kind != "quadlet" or suffix not in QUADLET_SERVICE_SUFFIXES:
+        service = quadlet_service_name(f.name) if f.kind == "quadlet" else None
+        if service is None:
             continue
-        service = f"{base}{QUADLET_SERVICE_SUFFIXES[suffix]}.service"
         if _file_name_ok(service) and not (directory / service).exists():
             (directory / service).write_text(_STAND_IN, encoding="utf-8")
             (directory / service).chmod(0o644)

@@ -25,12 +25,9 @@ _ORDER_KEYS = ("After", "Before")
 
 def _service_of(name: str) -> str:
     """The unit a unit or Quadlet file name stands for: web.container -> web.service."""
-    from ..systemd.unitname import QUADLET_SERVICE_SUFFIXES
+    from ..systemd.unitname import quadlet_service_name
 
-    base, suffix = posixpath.splitext(posixpath.basename(name))
-    if suffix[1:] in QUADLET_SERVICE_SUFFIXES or suffix in (".container", ".kube", ".build", ".image"):
-        return f"{base}{QUADLET_SERVICE_SUFFIXES.get(suffix[1:], '')}.service"
-    return posixpath.basename(name)
+    return quadlet_service_name(name) or posixpath.basename(name)
 
 
 def _owner(unit: UnitFile, config: dict) -> str | None:

@@ -144,7 +144,7 @@ def set_problems(files: list[UnitFile]) -> list[tuple[UnitFile, int | None, str]
     """Problems of the Quadlet files taken together: two files that make one
     service, and a unit type's required key missing from a file and its drop-ins."""
     from ..podman.unitfile import UnitSyntaxError, parse_unit_sections
-    from ..systemd.unitname import QUADLET_SERVICE_SUFFIXES
+    from ..systemd.unitname import quadlet_service_name
 
     found = []
     services: dict[str, UnitFile] = {}
@@ -160,8 +160,8 @@ def set_problems(files: list[UnitFile]) -> list[tuple[UnitFile, int | None, str]
         keys.setdefault(posixpath.basename(owner), set()).update(e.key for e in entries)
         if f.kind != "quadlet":
             continue
-        base, suffix = posixpath.splitext(posixpath.basename(f.name))
-        service = f"{base}{QUADLET_SERVICE_SUFFIXES.get(suffix[1:], '')}.service"
+        base = posixpath.splitext(posixpath.basename(f.name))[0]
+        service = quadlet_service_name(f.name) or f"{base}.service"
         if service in services:
             found.append((f, None, f"{services[service].name} and {f.name} both become {service}"))
         services.setdefault(service, f)
@@ -199,13 +199,13 @@ def _timer_problems(unit: UnitFile) -> list[tuple[int | None, str]]:
 
 def _quadlet_problems(unit: UnitFile, podman: str) -> list[tuple[int | None, str]]:
     from ..podman.quadlet_keys import unit_problems
-    from ..systemd.unitname import QUADLET_SERVICE_SUFFIXES, unit_name_problem
+    from ..systemd.unitname import quadlet_service_name, unit_name_problem
 
     found: list[tuple[int | None, str]] = []
     filename = posixpath.basename(unit.name)
-    base, _, suffix = filename.rpartition(".")
-    if suffix in QUADLET_SERVICE_SUFFIXES:
-        why = unit_name_problem(f"{base}{QUADLET_SERVICE_SUFFIXES[suffix]}.service")
+    service = quadlet_service_name(filename)
+    if service:
+        why = unit_name_problem(service)
         if why:
             found.append((None, f"the service Quadlet makes of it: {why}"))
     for finding in unit_problems(filename, unit.text, podman):

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = ["FILE_NAME_MAX", "QUADLET_SERVICE_SUFFIXES", "UNIT_NAME_MAX", "UNIT_TYPES", "longest_base_name",
-           "unit_name_problem"]
+           "quadlet_service_name", "unit_name_problem"]
 
 # With the terminating NUL: a name has at most UNIT_NAME_MAX - 1 = 255 characters.
 UNIT_NAME_MAX = 256
@@ -55,6 +55,16 @@ QUADLET_SERVICE_SUFFIXES = {
     "image": "-image",
     "build": "-build",
 }
+
+def quadlet_service_name(file_name: str) -> str | None:
+    """The service Quadlet generates from a Quadlet file (a path or a name):
+    web.container -> web.service, db.volume -> db-volume.service; None when
+    the name has no Quadlet type of QUADLET_SERVICE_SUFFIXES."""
+    base, dot, suffix = file_name.rsplit("/", 1)[-1].rpartition(".")
+    if not dot or suffix not in QUADLET_SERVICE_SUFFIXES:
+        return None
+    return f"{base}{QUADLET_SERVICE_SUFFIXES[suffix]}.service"
+
 
 # VALID_CHARS_WITH_AT (src/basic/unit-name.c).
 _VALID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:-_.\\@")
@@ -90,7 +100,7 @@ def unit_name_problem(name: str, *, allow: Iterable[str] = _KINDS) -> str | None
     if suffix not in UNIT_TYPES:
         if suffix in QUADLET_SERVICE_SUFFIXES:
             return (f'".{suffix}" is a Quadlet file, not a unit: systemd sees '
-                    f'"{name[:dot]}{QUADLET_SERVICE_SUFFIXES[suffix]}.service"')
+                    f'"{quadlet_service_name(name)}"')
         return f'".{suffix}" is not a unit type (one of: {", ".join(UNIT_TYPES)})'
     bad = sorted({c for c in name[:dot] if c not in _VALID_CHARS}, key=name.index)
     if bad:
