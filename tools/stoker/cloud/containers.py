@@ -3,8 +3,10 @@ files it writes and `podman run` / `docker run` command lines in its units.
 
 Quadlet files sit under …/containers/systemd/ (podman-systemd.unit(5),
 "Search paths"), named NAME.KIND with drop-ins in NAME.KIND.d/*.conf that
-are read after the file itself. Keys are read per section as written; a
-key given twice keeps every value (Volume=, PublishPort=… are lists).
+are read after the file itself. Keys are read per section as Podman reads
+them (stoker.podman.unitfile); a key given twice keeps every value (Volume=,
+PublishPort=… are lists). A file Podman could not read is left out (the
+validation that runs before every plan refuses it).
 """
 
 from __future__ import annotations
@@ -38,18 +40,12 @@ class QuadletFile:
 
 
 def _entries(text: str) -> list[tuple[str, str, str]]:
-    out, section = [], None
-    text = re.sub(r"\\\n", " ", text)
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line[0] in "#;":
-            continue
-        if line.startswith("["):
-            section = line.strip("[]")
-        elif section and "=" in line:
-            key, value = (x.strip() for x in line.split("=", 1))
-            out.append((section, key, value))
-    return out
+    from ..podman.unitfile import UnitSyntaxError, parse_unit_sections
+
+    try:
+        return [(e.section, e.key, e.value) for e in parse_unit_sections(text)]
+    except UnitSyntaxError:
+        return []
 
 
 def quadlet_files(doc: dict) -> list[QuadletFile]:

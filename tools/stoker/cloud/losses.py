@@ -22,7 +22,6 @@ Mount= ([Container], [Pod]) and the [Volume] section's Device=, Type=, Options=.
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass
 
 from .config import data_devices, effective_config
@@ -91,15 +90,20 @@ def kept_paths(doc: dict) -> list[str]:
     """Where the config mounts data filesystems (the storage.filesystems `path`
     of each filesystem off the boot disk, and Where= of mount units whose What=
     is one of those devices)."""
+    from ..podman.unitfile import UnitSyntaxError, parse_unit_sections
+
     devices = data_devices(doc)
     paths = [f["path"] for f in devices if f.get("path")]
     names = {f["device"] for f in devices}
     for name, unit in _units(doc).items():
-        if name.endswith(".mount"):
-            what = re.search(r"^\s*What\s*=\s*(\S+)", unit["text"], re.M)
-            where = re.search(r"^\s*Where\s*=\s*(\S+)", unit["text"], re.M)
-            if what and where and what[1] in names:
-                paths.append(where[1])
+        if not name.endswith(".mount"):
+            continue
+        try:
+            mount = {e.key: e.value.strip() for e in parse_unit_sections(unit["text"]) if e.section == "Mount"}
+        except UnitSyntaxError:
+            continue
+        if mount.get("What") in names and mount.get("Where"):
+            paths.append(mount["Where"])
     return sorted({posixpath.normpath(p) for p in paths})
 
 
