@@ -77,34 +77,31 @@ def bind_serial(raw: bytes, volume_name: str, volume_id: str) -> bytes:
 
 
 def _hidden(raw: bytes, placeholder: str) -> bool:
-    """Whether the placeholder appears inside a data: URL of the config."""
-    from .butane.resources import decode_data_url
+    """Whether the placeholder appears inside the data: URL of a resource of the
+    config (file contents or appends, merged or replacing configs, CAs, LUKS key
+    files: stoker.ignition.inline.resources), decoded as Ignition decodes it,
+    and inside it again when those bytes are themselves gzip."""
+    import gzip
 
-    def walk(node):
-        if isinstance(node, dict):
-            for value in node.values():
-                yield from walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from walk(value)
-        elif isinstance(node, str) and node.startswith("data:"):
-            yield node
+    from .ignition.inline import read_inline, resources
 
     try:
         doc = json.loads(raw)
     except ValueError:
         return False
-    for source in walk(doc):
-        try:
-            data = decode_data_url(source) or b""
-            if _mark(placeholder).encode() in data:
-                return True
-            if data[:2] == b"\x1f\x8b":
-                import gzip
-                if _mark(placeholder).encode() in gzip.decompress(data):
-                    return True
-        except (ValueError, OSError, EOFError):
+    mark = _mark(placeholder).encode()
+    for _, resource in resources(doc) if isinstance(doc, dict) else ():
+        data, _ = read_inline(resource)
+        if not data:
             continue
+        if mark in data:
+            return True
+        if data[:2] == b"\x1f\x8b":
+            try:
+                if mark in gzip.decompress(data):
+                    return True
+            except (OSError, EOFError):
+                continue
     return False
 
 
