@@ -34,23 +34,23 @@ def _file_text(doc: dict, path: str) -> str | None:
     return None
 
 
-def _fleet_facts(root: Path, vm: str) -> tuple[str, str | None]:
-    """(the VM's host name, the target Podman) from vms/<vm>.yaml and fleet.yaml;
-    the VM name and the default Podman when the repository does not say."""
-    hostname, podman = vm, None
+def _read_yaml(path: Path, label: str) -> dict:
+    """A repository YAML file as a mapping; {} when it is missing or unreadable
+    (the fleet's own checks report those)."""
     try:
-        definition = load((root / "vms" / f"{vm}.yaml").read_text(), f"vms/{vm}.yaml")[0] or {}
-        if isinstance(definition, dict) and isinstance(definition.get("hostname"), str):
-            hostname = definition["hostname"]
+        data = load(path.read_text(), label)[0]
     except (OSError, StokerError, UnicodeDecodeError):
-        pass
-    try:
-        fleet = load((root / "fleet.yaml").read_text(), "fleet.yaml")[0] or {}
-        target = fleet.get("target") if isinstance(fleet, dict) else None
-        if isinstance(target, dict) and target.get("podman"):
-            podman = str(target["podman"])
-    except (OSError, StokerError, UnicodeDecodeError):
-        pass
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _fleet_facts(root: Path, vm: str, fleet: dict) -> tuple[str, str | None]:
+    """(the VM's host name, the target Podman) from vms/<vm>.yaml and `fleet`
+    (fleet.yaml); the VM name and the default Podman when they do not say."""
+    definition = _read_yaml(root / "vms" / f"{vm}.yaml", f"vms/{vm}.yaml")
+    hostname = definition["hostname"] if isinstance(definition.get("hostname"), str) else vm
+    target = fleet.get("target")
+    podman = str(target["podman"]) if isinstance(target, dict) and target.get("podman") else None
     return hostname, podman
 
 
@@ -72,17 +72,14 @@ def check_belongs(placement: Placement, config: Config, hostname: str) -> None:
                            step="check config", hint=f"deploy the config rendered for {vm}: make ignition vm={vm} secrets=FILE")
 
 
-def check_volume_name(placement: Placement, config: Config, root: Path) -> None:
+def check_volume_name(placement: Placement, config: Config, fleet: dict) -> None:
     """Refuse a config whose data disk is another fleet volume than the one the
     placement attaches (the config names a volume by its placeholder serial,
     stoker.volumes): the deploy would attach one volume and mount none."""
     from ..volumes import uses_placeholder
 
-    try:
-        fleet = load((Path(root) / "fleet.yaml").read_text(), "fleet.yaml")[0] or {}
-    except (OSError, StokerError, UnicodeDecodeError):
-        return
-    names = [n for n in (fleet.get("volumes") or {}) if isinstance(n, str)] if isinstance(fleet, dict) else []
+    volumes = fleet.get("volumes")
+    names = [n for n in volumes if isinstance(n, str)] if isinstance(volumes, dict) else []
     used = [n for n in names if uses_placeholder(config.raw, n)]
     want = placement.volume.name if placement.volume else None
     other = [n for n in used if n != want]
@@ -101,9 +98,10 @@ def check_config(placement: Placement, config: Config, root: Path, *, strict: bo
     return what the operator should still read (warnings, skipped checks)."""
     from ..fleet.validation import FAILED, validate_ignition_bytes, verdict_fails
 
-    hostname, podman = _fleet_facts(Path(root), placement.vm)
+    fleet = _read_yaml(Path(root) / "fleet.yaml", "fleet.yaml")
+    hostname, podman = _fleet_facts(Path(root), placement.vm, fleet)
     check_belongs(placement, config, hostname)
-    check_volume_name(placement, config, root)
+    check_volume_name(placement, config, fleet)
     label = str(config.path or f"{placement.vm}.ign")
     checks = validate_ignition_bytes(config.raw, label, podman=podman)
     failing = [c for c in checks if verdict_fails(c, strict)]
