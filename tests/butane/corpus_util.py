@@ -82,6 +82,20 @@ def run_stoker(args: list[str], cwd: Path, stdin: bytes | None = None) -> Run:
     return Run(rc, out.getvalue(), err.getvalue())
 
 
+_RUNS: dict[tuple[Path, str], Run] = {}
+
+
+def run_once(mode: Mode, workdir: Path) -> Run:
+    """Run a case's command once per work directory; every test of that mode reads the same run."""
+    key = (workdir, mode.id)
+    if key not in _RUNS:
+        case = workdir / mode.case.name
+        if not case.exists():
+            prepare(mode.case, workdir)
+        _RUNS[key] = run_stoker(mode.args, case)
+    return _RUNS[key]
+
+
 def paths(stderr: str) -> set[tuple[str, str]]:
     return set(PATH_RE.findall(stderr))
 

@@ -12,8 +12,7 @@ import json
 
 import pytest
 
-from corpus_util import (VARIANTS_CORPUS, assert_same_outcome, compressions, decode_sources, modes,
-                         prepare, run_stoker)
+from corpus_util import VARIANTS_CORPUS, assert_same_outcome, compressions, decode_sources, modes, run_once
 
 MODES = modes(VARIANTS_CORPUS)
 _OPENSHIFT = "openshift variant not implemented by stoker"
@@ -30,18 +29,10 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("corpus-variants")
 
 
-_RUNS: dict = {}
-
-
 def run_mode(mode, workdir):
     if "-openshift-" in mode.case.name:
         pytest.skip(_OPENSHIFT)
-    if mode.id not in _RUNS:
-        case = workdir / mode.case.name
-        if not case.exists():
-            prepare(mode.case, workdir)
-        _RUNS[mode.id] = run_stoker(mode.args, case)
-    return _RUNS[mode.id]
+    return run_once(mode, workdir)
 
 
 @pytest.mark.parametrize("mode", MODES, ids=[m.id for m in MODES])

@@ -44,6 +44,12 @@ def register(sub) -> None:
         p.add_argument("--root", type=Path, default=Path("."), help="repository root (placement, build/, state/)")
         p.add_argument("--timeout", type=float, help="seconds for each wait (server ACTIVE, Ignition verdict)")
 
+    def rebuild_options(p):  # deploy, and rollback (a deploy of a kept config)
+        p.add_argument("--yes", action="store_true", help="rebuild without asking")
+        p.add_argument("--dry-run", action="store_true", help="print the API calls it would make; change nothing")
+        p.add_argument("--accept-loss", action="store_true",
+                       help="rebuild even though containers keep state on the root disk, which the rebuild loses")
+
     p = sub.add_parser("plan", help="show what a deploy would change (exit 0: plan shown, 1: error)")
     common(p)
     p.add_argument("--detailed-exitcode", action="store_true",
@@ -53,11 +59,8 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_plan)
     p = sub.add_parser("deploy", help="create or rebuild a VM's server from its Ignition config")
     common(p)
-    p.add_argument("--yes", action="store_true", help="rebuild without asking")
-    p.add_argument("--dry-run", action="store_true", help="print the API calls a deploy would make; change nothing")
+    rebuild_options(p)
     p.add_argument("--force", action="store_true", help="rebuild even when the deployed config is the same")
-    p.add_argument("--accept-loss", action="store_true",
-                   help="rebuild even though containers keep state on the root disk, which the rebuild loses")
     p.set_defaults(func=cmd_deploy)
     p = sub.add_parser("adopt", help="take over a server stoker did not create (shows what a rebuild destroys)")
     common(p)
@@ -66,10 +69,7 @@ def register(sub) -> None:
     p = sub.add_parser("rollback", help="redeploy the newest earlier config whose Ignition succeeded")
     common(p)
     p.add_argument("--to", metavar="SHA256", help="the kept config to go back to (a prefix of 8+ digits)")
-    p.add_argument("--yes", action="store_true", help="rebuild without asking")
-    p.add_argument("--dry-run", action="store_true", help="print the API calls; change nothing")
-    p.add_argument("--accept-loss", action="store_true",
-                   help="roll back even though containers keep state on the root disk, which the rebuild loses")
+    rebuild_options(p)
     p.set_defaults(func=cmd_rollback, force=False)
     p = sub.add_parser("status", help="one table for the fleet: servers, deployed configs, drift")
     common(p, vm=False)
