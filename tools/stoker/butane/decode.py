@@ -19,7 +19,7 @@ import re
 import yaml
 
 from .source import PLAIN
-from .schema import BOOL, INT, STR, ListOf, Struct, go_type_name
+from .schema import BOOL, INT, STR, ListOf, Struct, go_type_name, zero_value
 
 _TAG = "tag:yaml.org,2002:"
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -104,7 +104,7 @@ class Decoder:
                 if is_null(item):
                     continue  # yaml.v3 drops a null item of a list of structs, strings, numbers
                 v = self.decode(item, t.item, path + (i,))
-                out.append(_zero(t.item) if v is None else v)
+                out.append(zero_value(t.item) if v is None else v)
             if isinstance(t.item, Struct):
                 # The walk pairs the decoded item j with the YAML item j.
                 self.mismatched += [path + (j,) for j in range(len(out))
@@ -169,9 +169,3 @@ class Decoder:
         for f in t.fields:
             outer.extend(below.pop(f.name, []))
         return out
-
-
-def _zero(t):
-    if isinstance(t, Struct):
-        return {}
-    return {STR: "", INT: 0, BOOL: False}.get(t)

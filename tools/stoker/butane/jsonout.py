@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .schema import BOOL, INT, OUTPUT, STR, ListOf, Struct
+from .schema import OUTPUT, ListOf, Struct, zero_value
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
             "<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
@@ -48,7 +48,7 @@ def prune(value, t=OUTPUT, *, level: tuple[int, int] | None = None):
                 # YAML left it out or null: its zero value (`users: [{name: ~}]` ->
                 # {"name":""}), as encoding/json marshals it.
                 if f.always and not isinstance(f.type, (Struct, ListOf)):
-                    out[f.ign] = {STR: "", INT: 0, BOOL: False}.get(f.type)
+                    out[f.ign] = zero_value(f.type)
                 continue
             v = value[f.ign]
             if isinstance(f.type, (Struct, ListOf)):

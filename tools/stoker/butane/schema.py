@@ -332,6 +332,14 @@ OUTPUT = Struct("Output", [
 ])
 
 
+def zero_value(t):
+    """Go's zero value of a schema type, as yaml.v3 leaves a field it had no value
+    for: {} for a struct, "" / 0 / False for a scalar, None for a list."""
+    if isinstance(t, Struct):
+        return {}
+    return {STR: "", INT: 0, BOOL: False}.get(t)
+
+
 def go_type_name(t) -> str:
     """The Go type name yaml.v3 mentions in unmarshal errors."""
     if isinstance(t, ListOf):
