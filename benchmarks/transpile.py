@@ -10,6 +10,10 @@ Three inputs, generated into a temporary directory:
   entries  8000 files, 4000 directories, 4000 links (~1 MB of Butane)
   trees    a local tree of 1000 files (~8 MB) and 2000 units
 
+Start-up: a whole `stoker butane` run on the `vm` input against `python -c "import yaml,
+json"` (the floor any Python YAML tool pays), both alternated in one loop with bytecode
+caching on, as the ratio of their medians (issue "Butane complete" point 5: goal 1.3x).
+
 For each: translate() in a loop in this process (best and median of the timed runs),
 and whole CLI runs (`stoker butane`, a fresh Python each time, fewer repetitions).
 Figures are configs per second and MB/s of input (the Butane text plus the local
@@ -202,6 +206,23 @@ def time_cli(src: Path, files_dir: Path, runs: int, budget: float) -> list[float
     return times
 
 
+def time_startup(src: Path, files_dir: Path, pairs: int) -> tuple[float, float]:
+    """Medians (seconds) of `python -c "import yaml, json"` and of a whole `stoker butane`
+    run on `src`, alternated pair by pair so both see the same machine load."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    floor = [sys.executable, "-c", "import yaml, json"]
+    run = cli_command() + ["-d", str(files_dir), str(src)]
+    for cmd in (floor, run):  # write the bytecode caches once
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+    times: dict[int, list[float]] = {0: [], 1: []}
+    for _ in range(pairs):
+        for i, cmd in enumerate((floor, run)):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+            times[i].append(time.perf_counter() - t0)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def fmt_size(n: int) -> str:
     return f"{n / 1e6:.2f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
 
@@ -238,6 +259,8 @@ def main() -> None:
                                     budget=20 * scale)
             cli = time_cli(src, files_dir, max(2, int(cli_runs * scale)), budget=15 * scale)
             rows.append((name, size, local, len(out), inproc, cli))
+            if name == "vm":
+                startup = time_startup(src, files_dir, max(5, int(30 * scale)))
         elapsed = time.perf_counter() - total_start
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -257,6 +280,9 @@ def main() -> None:
                   f"{1 / med:>8.1f} {(size + local) / med / 1e6:>7.2f}")
     print(f"(cfg/s and MB/s from the median; MB/s = (Butane text + local files) / median; "
           f"total {elapsed:.0f} s)")
+    floor, whole = startup
+    print(f"start-up: python -c 'import yaml, json' {floor * 1e3:.1f} ms, stoker butane on vm "
+          f"{whole * 1e3:.1f} ms: ratio {whole / floor:.2f} (medians, alternated, bytecode cached)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -29,7 +30,33 @@ def _modules_for(argv: list[str]) -> list[str]:
     return wanted or list(COMMAND_MODULES)
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, with the width found as shutil.get_terminal_size finds it ($COLUMNS,
+    then the terminal, then 80 columns) without importing shutil and its compression modules on
+    every run: argparse makes a formatter for each add_argument call (start-up of `stoker butane`)."""
+
+    def __init__(self, prog: str, **kwargs):
+        if kwargs.get("width") is None:
+            kwargs["width"] = _columns() - 2
+        super().__init__(prog, **kwargs)
+
+
+def _columns() -> int:
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # usage errors exit 2, as the official tools do
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)

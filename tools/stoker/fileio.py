@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
 
-def write_atomic(path: str | Path, data: bytes, mode: int = 0o644, *,
+def _mkstemp(directory: str, path: str) -> tuple[int, str]:
+    import tempfile  # here, not at the top: `stoker butane` to standard output never needs it (start-up)
+    return tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, mode: int = 0o644, *,
                  make_parents: bool = False) -> None:
     """Write all of `data` or nothing: a temporary file beside `path` with `mode`,
     then a rename over it; with `make_parents`, missing directories are created.
@@ -22,7 +25,7 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o644, *,
     directory = os.path.dirname(path)
     if make_parents:
         os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+    fd, tmp = _mkstemp(directory, path)
     try:
         os.fchmod(fd, mode)  # before any byte is written: secrets are never readable
         with os.fdopen(fd, "wb") as f:
@@ -36,8 +39,8 @@ def write_atomic(path: str | Path, data: bytes, mode: int = 0o644, *,
         raise
 
 
-def write_all_atomic(outputs: list[tuple[str | Path, bytes, int]], *, make_parents: bool = False,
-                     remove: list[str | Path] = ()) -> None:
+def write_all_atomic(outputs: list[tuple[str | os.PathLike, bytes, int]], *, make_parents: bool = False,
+                     remove: list[str | os.PathLike] = ()) -> None:
     """Write several files as one change: every file goes to a temporary file
     beside its target first (with its mode), and only when all are written are
     they renamed into place, then the files in `remove` deleted. Any error
@@ -52,7 +55,7 @@ def write_all_atomic(outputs: list[tuple[str | Path, bytes, int]], *, make_paren
                 os.makedirs(directory, exist_ok=True)
             if os.path.isdir(path):
                 raise IsADirectoryError(21, "Is a directory", path)
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+            fd, tmp = _mkstemp(directory, path)
             staged.append((tmp, path))
             os.fchmod(fd, mode)
             with os.fdopen(fd, "wb") as f:

@@ -21,22 +21,21 @@ objects with JSON paths, in document order.
 
 from __future__ import annotations
 
-from typing import Any
 
 from ..report import ERROR, Entry
 
 MAX_ID = 4294967294  # the largest uid_t/gid_t that names an owner: (uid_t)-1 means "unchanged"
 
 
-def _obj(value: Any) -> dict:
+def _obj(value: object) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _items(value: Any) -> list:
+def _items(value: object) -> list:
     return value if isinstance(value, list) else []
 
 
-def _big_id(value: Any) -> bool:
+def _big_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > MAX_ID
 
 

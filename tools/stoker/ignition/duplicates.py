@@ -10,24 +10,24 @@ Entries are keyed by their struct's Key() (structs.KEYS), strings by themselves.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
 
 from ..report import ERROR, Entry
 from . import messages as msg
 from .structs import KEYS, GoType, struct_tree
 
-def _field(name: str) -> Callable[[Any], str]:
-    def key(entry: Any) -> str:
+def _field(name: str) -> Callable[[object], str]:
+    def key(entry: object) -> str:
         value = entry.get(name) if isinstance(entry, dict) else None
         return "" if value is None else str(value)
     return key
 
 
-def _itself(entry: Any) -> str:
+def _itself(entry: object) -> str:
     return str(entry)
 
 
-def _partition(entry: Any) -> str:
+def _partition(entry: object) -> str:
     if not isinstance(entry, dict):
         return ""
     if entry.get("number"):
@@ -37,7 +37,7 @@ def _partition(entry: Any) -> str:
     return ""
 
 
-def _key_function(elem: GoType) -> Callable[[Any], str]:
+def _key_function(elem: GoType) -> Callable[[object], str]:
     if elem.kind != "struct":
         return _itself
     key = KEYS[elem.name]

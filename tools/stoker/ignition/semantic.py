@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any
 
 from ..report import ERROR, WARNING, Entry
 from . import messages as msg
@@ -39,24 +38,24 @@ _RAID_LEVELS = _RAID_LEVELS_WITHOUT_SPARES | {"raid1", "1", "mirror", "raid4", "
                                              "raid6", "6", "raid10", "10"}
 
 
-def _obj(value: Any) -> dict:
+def _obj(value: object) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _items(value: Any) -> list:
+def _items(value: object) -> list:
     return value if isinstance(value, list) else []
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _empty(value: Any) -> bool:
+def _empty(value: object) -> bool:
     """Ignition's NilOrEmpty for an optional string."""
     return value is None or value == ""
 
 
-def _number(value: Any) -> int | None:
+def _number(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -65,7 +64,7 @@ def _byte_length(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-def path_error(path: Any) -> str | None:
+def path_error(path: object) -> str | None:
     """Ignition's validatePath: absolute and already clean."""
     if not isinstance(path, str) or path == "":
         return msg.NO_PATH
@@ -149,7 +148,7 @@ class SemanticValidator:
         for i, ca in enumerate(authorities):
             self._resource(_obj(ca), at_cas + (i,), "ca")
 
-    def _version(self, version: Any, at: Path) -> None:
+    def _version(self, version: object, at: Path) -> None:
         parsed = parse_semver(version) if isinstance(version, str) else None
         if parsed is None:
             self.error(at, msg.INVALID_VERSION)
@@ -319,7 +318,7 @@ class SemanticValidator:
             if owner_obj.get("id") is not None and not _empty(owner_obj.get("name")):
                 self.error(at + (owner,), msg.BOTH_ID_AND_NAME_SET)
 
-    def _mode(self, mode: Any, at: Path) -> None:
+    def _mode(self, mode: object, at: Path) -> None:
         mode = _number(mode)
         if mode is None:
             return
