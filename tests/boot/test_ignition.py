@@ -2,9 +2,9 @@ import pytest
 
 from boot_sample import QUADLET, data_url, sample_config
 from stoker.boot.errors import ConfigError
-from stoker.boot.ignition import (check_spec, container_ports, data_disk_serials, decode_source, encode_source,
-                                  inject_ssh_key, parse_unit, selinux_requested, server_command,
-                                  substitute_images, unit_value)
+from stoker.boot.ignition import (MIRROR_DROPIN, add_registry_mirror, check_spec, container_ports,
+                                  data_disk_serials, decode_source, encode_source, image_references,
+                                  inject_ssh_key, parse_unit, selinux_requested, split_reference, unit_value)
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITEST stoker-boot-test"
 
@@ -34,14 +34,15 @@ def test_gzip_data_url():
 
 def test_inject_key_adds_core_without_touching_the_input():
     cfg = {"ignition": {"version": "3.3.0"}}
-    out = inject_ssh_key(cfg, KEY, ("sudo",))
+    out, added = inject_ssh_key(cfg, KEY)
     assert cfg == {"ignition": {"version": "3.3.0"}}
-    assert out["passwd"]["users"] == [{"name": "core", "sshAuthorizedKeys": [KEY], "groups": ["sudo"]}]
+    assert out["passwd"]["users"] == [{"name": "core", "sshAuthorizedKeys": [KEY]}]  # no groups: nothing else
+    assert added.what == "SSH key"
 
 def test_inject_key_merges_into_an_existing_core_entry():
     cfg = {"ignition": {"version": "3.3.0"},
            "passwd": {"users": [{"name": "core", "sshAuthorizedKeys": ["ssh-ed25519 OPERATOR"]}]}}
-    users = inject_ssh_key(cfg, KEY)["passwd"]["users"]
+    users = inject_ssh_key(cfg, KEY)[0]["passwd"]["users"]
     assert len(users) == 1 and users[0]["sshAuthorizedKeys"] == ["ssh-ed25519 OPERATOR", KEY]
 
 def test_parse_unit_keeps_repeated_keys_and_continuations():
@@ -56,39 +57,47 @@ def test_parse_unit_keeps_repeated_keys_and_continuations():
 def test_publish_port_forms(value, expected):
     assert container_ports(value) == expected
 
-def test_substitution_replaces_image_and_serves_the_container_ports():
+def test_the_registry_mirror_is_the_only_file_added_and_units_stay_byte_identical():
     cfg = sample_config()
-    out, subs = substitute_images(cfg, "localhost/stoker-test:latest", "stoker-test-image.service")
+    out, added = add_registry_mirror(cfg, "10.0.2.2:5000")
     assert cfg == sample_config()  # input untouched
-    (sub,) = subs
-    assert sub.unit == "web.service" and sub.image == "quay.io/example/web:1.0" and sub.ports == (80,)
-    assert sub.dropped == ("HealthCmd",) and not sub.job
-    text = decode_source(out["storage"]["files"][0]["contents"])
-    sections = parse_unit(text)
-    assert unit_value(sections, "Container", "Image") == "localhost/stoker-test:latest"
-    assert unit_value(sections, "Container", "Exec") == server_command((80,))
-    assert unit_value(sections, "Container", "Pull") == "never"
-    assert "Sysctl=net.ipv4.ip_unprivileged_port_start=0" in text
-    assert unit_value(sections, "Unit", "Requires") == "stoker-test-image.service"
-    # what the config declared for wiring stays
-    assert unit_value(sections, "Container", "PublishPort") == "8080:80"
-    assert unit_value(sections, "Container", "Volume") == "/var/lib/data/web:/data:Z"
-    assert "HealthCmd" not in text
+    assert out["storage"]["files"][:-1] == cfg["storage"]["files"]  # every file as the config has it
+    assert out["systemd"] == cfg["systemd"]
+    dropin = out["storage"]["files"][-1]
+    assert dropin["path"] == MIRROR_DROPIN and dropin["mode"] == 0o644
+    text = decode_source(dropin["contents"])
+    assert '[[registry]]\nprefix = "quay.io"\nlocation = "quay.io"' in text
+    assert '[[registry.mirror]]\nlocation = "10.0.2.2:5000"\ninsecure = true' in text
+    assert added.where == MIRROR_DROPIN and "quay.io" in added.detail
 
-def test_oneshot_jobs_get_a_command_that_exits():
-    cfg = sample_config()
-    job = QUADLET.replace("[Service]\nRestart=always", "[Service]\nType=oneshot").replace("[Install]\n", "") \
-        .replace("WantedBy=multi-user.target\n", "")
-    cfg["storage"]["files"][0]["contents"] = {"source": data_url(job)}
-    _, (sub,) = substitute_images(cfg, "localhost/t:latest", "i.service")
-    assert sub.job
 
-def test_multiline_exec_is_fully_replaced():
+def test_no_containers_no_mirror():
     cfg = sample_config()
-    text = QUADLET.replace("ContainerName=web\n", "ContainerName=web\nExec=/srv/run \\\n  --flag\n")
-    cfg["storage"]["files"][0]["contents"] = {"source": data_url(text)}
-    out, _ = substitute_images(cfg, "localhost/t:latest", "i.service")
-    assert "--flag" not in decode_source(out["storage"]["files"][0]["contents"])
+    cfg["storage"]["files"] = cfg["storage"]["files"][1:]
+    assert image_references(cfg) == []
+    assert add_registry_mirror(cfg, "10.0.2.2:5000") == (cfg, None)
+
+
+def test_a_config_that_writes_the_dropin_path_is_refused():
+    cfg = sample_config()
+    cfg["storage"]["files"].append({"path": MIRROR_DROPIN, "contents": {"source": data_url("x")}})
+    with pytest.raises(ConfigError, match="already writes"):
+        add_registry_mirror(cfg, "10.0.2.2:5000")
+
+
+@pytest.mark.parametrize("ref,expected", [
+    ("registry.ebisc.org/ebisc/nginx:latest", ("registry.ebisc.org", "ebisc/nginx:latest")),
+    ("localhost/x:1", ("localhost", "x:1")), ("127.0.0.1:5000/a/b@sha256:00", ("127.0.0.1:5000", "a/b@sha256:00")),
+])
+def test_split_reference(ref, expected):
+    assert split_reference(ref) == expected
+
+
+@pytest.mark.parametrize("ref", ["nginx:latest", "ebisc/nginx", "library/postgres:16"])
+def test_short_names_are_refused(ref):
+    with pytest.raises(ConfigError, match="names no registry"):
+        split_reference(ref)
+
 
 def test_selinux_and_disk_serials():
     cfg = sample_config()

@@ -1,6 +1,6 @@
 import xml.etree.ElementTree as ET
 
-from stoker.boot.checks import Results
+from stoker.boot.checks import ADDED, Results
 from stoker.boot.junit import junit_xml
 
 
@@ -8,11 +8,12 @@ def test_junit_counts_failures_and_explains_them():
     r = Results()
     r.add("service", "web.service", True, "active (running)", "active (running)")
     r.add("port", "tcp/8080", False, "accepts connections", "refused", "ss output")
-    r.add("substituted", "web.service", True, "image quay.io/x", "SUBSTITUTED by localhost/stoker-test")
+    r.add(ADDED, "registry mirror", True, "/etc/containers/registries.conf.d/99-stoker-boot-test.conf",
+          "quay.io pulled from the test registry at 10.0.2.2:5000")
     root = ET.fromstring(junit_xml([("tracker", r, 12.3)]))
     suite = root.find("testsuite")
     assert suite.get("name") == "boot.tracker" and suite.get("tests") == "3" and suite.get("failures") == "1"
     fail = suite.find("testcase[@name='tcp/8080']/failure")
     assert fail.get("message") == "expected accepts connections; saw refused" and fail.text == "ss output"
-    out = suite.find("testcase[@classname='boot.tracker.substituted']/system-out")
-    assert "SUBSTITUTED" in out.text
+    out = suite.find(f"testcase[@classname='boot.tracker.{ADDED}']/system-out")
+    assert "test registry at 10.0.2.2:5000" in out.text

@@ -27,7 +27,7 @@ def test_recipe_has_the_documented_patches():
         paths["/etc/dracut.conf.d/50-stoker.conf"].content
     assert "qemu_fw_cfg" in paths["/etc/dracut.conf.d/50-stoker.conf"].content
     assert any(s.path.endswith("systemd-firstboot.service") and s.target == "/dev/null" for s in r.symlinks)
-    for pkg in ("ignition", "podman", "dracut", "openssh-server", "gdisk", "e2fsprogs", "busybox-static"):
+    for pkg in ("ignition", "podman", "dracut", "openssh-server", "gdisk", "e2fsprogs"):
         assert pkg in r.packages
 
 

@@ -5,7 +5,7 @@ import pytest
 from boot_sample import data_url, sample_config
 from stoker.boot.cli import resolve_target
 from stoker.boot.errors import CommandError
-from stoker.boot.ignition import decode_source
+from stoker.boot.ignition import MIRROR_DROPIN
 from stoker.boot.image import Image
 from stoker.boot.run import explain, run
 from stoker.boot.session import image_limits, prepare_config
@@ -16,18 +16,14 @@ FCOS = Image("fcos", Path("/f/root.qcow2"), None, None, "3.6.0", {})
 KEY = "ssh-ed25519 AAAA test"
 
 
-def test_offline_boot_substitutes_and_grants_sudo():
-    cfg, subs = prepare_config(sample_config(), OFFLINE, KEY, substitute=True)
-    assert [s.unit for s in subs] == ["web.service"]
-    core = cfg["passwd"]["users"][0]
-    assert core["sshAuthorizedKeys"] == [KEY] and core["groups"] == ["sudo"]
-    assert "localhost/stoker-test:latest" in decode_source(cfg["storage"]["files"][0]["contents"])
-
-
-def test_fcos_boot_keeps_the_real_images():
-    cfg, subs = prepare_config(sample_config(), FCOS, KEY, substitute=True)
-    assert subs == [] and "groups" not in cfg["passwd"]["users"][0]
-    assert "quay.io/example/web:1.0" in decode_source(cfg["storage"]["files"][0]["contents"])
+@pytest.mark.parametrize("mirror", [None, "10.0.2.2:5000"])
+def test_the_config_boots_unchanged_but_for_the_listed_additions(mirror):
+    cfg, added = prepare_config(sample_config(), KEY, mirror)
+    original = sample_config()
+    assert cfg["systemd"] == original["systemd"]
+    assert [f for f in cfg["storage"]["files"] if f["path"] != MIRROR_DROPIN] == original["storage"]["files"]
+    assert cfg["passwd"] == {"users": [{"name": "core", "sshAuthorizedKeys": [KEY]}]}
+    assert [a.what for a in added] == ["SSH key"] + (["registry mirror"] if mirror else [])
 
 
 def test_selinux_is_reported_as_not_exercised_offline():

@@ -14,7 +14,7 @@ from typing import Callable, Protocol
 
 from .console import Finding, scan
 from .expect import Expectations
-from .ignition import Substitution
+from .ignition import Addition
 
 
 class Shell(Protocol):
@@ -344,23 +344,24 @@ def check_console(console_text: str, journal_text: str, results: Results) -> lis
 _TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s*|^[A-Z][a-z]{2} \d+ \d\d:\d\d:\d\d \S+ ")
 
 
-def note_substitutions(subs: list[Substitution], results: Results,
-                       limits: list[tuple[str, str, str]] = ()) -> None:
-    """Rows that say what the harness replaced or could not exercise; never silent."""
-    for s in subs:
-        dropped = f"; dropped {', '.join(s.dropped)}" if s.dropped else ""
-        what = "a job that exits 0" if s.job else f"test server on ports {', '.join(map(str, s.ports)) or 'none'}"
-        results.add("substituted", s.unit, True, f"image {s.image}",
-                    f"SUBSTITUTED by {s.replacement}, {what}{dropped}")
+ADDED = "added by the test"
+NOT_EXERCISED = "not exercised"
+
+
+def note_additions(additions: list[Addition], results: Results,
+                   limits: list[tuple[str, str, str]] = ()) -> None:
+    """Rows that say what the harness added to the config or could not exercise; never silent."""
+    for a in additions:
+        results.add(ADDED, a.what, True, a.where, a.detail)
     for name, asked, happens in limits:
-        results.add("substituted", name, True, asked, happens)
+        results.add(NOT_EXERCISED, name, True, asked, happens)
 
 
-def run_all(guest: Shell, exp: Expectations, console: Callable[[], str], subs: list[Substitution],
+def run_all(guest: Shell, exp: Expectations, console: Callable[[], str], additions: list[Addition],
             limits: list[tuple[str, str, str]] = (), timeout: float = 300,
             mark: Callable[[str], object] = lambda m: None) -> Results:
     results = Results()
-    note_substitutions(subs, results, limits)
+    note_additions(additions, results, limits)
     check_ignition(guest, results)
     check_system_running(guest, results, timeout)
     mark("system settled")

@@ -1,8 +1,8 @@
 """Read and adjust an Ignition config for a boot test.
 
 Everything here is pure: a config (dict) in, a new config out. The harness's
-own changes (an SSH key, substituted container images) are returned as notes
-so the report can show them; nothing is changed silently.
+own additions (an SSH key, a registry mirror) are returned as notes so the
+report can show them; nothing is changed silently.
 """
 
 from __future__ import annotations
@@ -113,8 +113,18 @@ def unit_value(sections: dict, section: str, key: str, default: str = "") -> str
 
 
 # --- the harness's changes --------------------------------------------------
+# The config boots as deployed: its units, Quadlet files and files are never changed. The harness
+# may add only what a test needs to reach the guest and to give it the fleet's images offline,
+# and every addition is listed in the report and the JUnit output.
 
-def inject_ssh_key(cfg: dict, public_key: str, groups: tuple[str, ...] = ()) -> dict:
+@dataclass(frozen=True)
+class Addition:
+    what: str  # "SSH key", "registry mirror", ...
+    where: str  # the config path or guest file it adds
+    detail: str
+
+
+def inject_ssh_key(cfg: dict, public_key: str) -> tuple[dict, Addition]:
     """A copy of `cfg` where user core also accepts `public_key` (as kola does)."""
     out = copy.deepcopy(cfg)
     users = out.setdefault("passwd", {}).setdefault("users", [])
@@ -125,39 +135,8 @@ def inject_ssh_key(cfg: dict, public_key: str, groups: tuple[str, ...] = ()) -> 
     keys = core.setdefault("sshAuthorizedKeys", [])
     if public_key not in keys:
         keys.append(public_key)
-    if groups:
-        have = core.setdefault("groups", [])
-        have.extend(g for g in groups if g not in have)
-    return out
-
-
-@dataclass(frozen=True)
-class Substitution:
-    unit: str  # the service the Quadlet file generates
-    file: str
-    image: str  # what the config asked for
-    replacement: str
-    ports: tuple[int, ...]  # container ports the test server listens on
-    dropped: tuple[str, ...] = ()  # keys removed because the test image cannot honour them
-    job: bool = False  # a oneshot job: the test command exits 0 at once
-
-
-# Keys the busybox test image cannot honour: a named user it has no entry for, a health
-# command that needs the real image's tools, an entrypoint that does not exist in it.
-_DROP_KEYS = ("HealthCmd", "HealthInterval", "HealthRetries", "HealthStartPeriod", "HealthTimeout",
-              "HealthOnFailure", "HealthStartupCmd", "Entrypoint", "User", "Group", "Notify", "AutoUpdate")
-
-
-def server_command(ports: tuple[int, ...]) -> str:
-    """A tiny server on each port; the shell stays PID 1 and exits on SIGTERM, so a stop is quick.
-
-    (A bare `sleep` as PID 1 ignores SIGTERM and every stop would wait for podman's 10 s timeout.)
-    """
-    servers = "".join(f"httpd -f -p {p} -h /www & " for p in ports)
-    return f"/bin/sh -c 'trap \"exit 0\" TERM INT; {servers}sleep 2147483647 & wait'"
-
-
-JOB_COMMAND = "/bin/sh -c 'echo stoker test image: job ran; exit 0'"
+    return out, Addition("SSH key", "passwd.users[core].sshAuthorizedKeys",
+                         "a throwaway key for this run, deleted with its run directory")
 
 
 def container_ports(value: str) -> tuple[int | None, int | None, str]:
@@ -173,82 +152,61 @@ def container_ports(value: str) -> tuple[int | None, int | None, str]:
         return None, None, proto or "tcp"
 
 
-def substitute_images(cfg: dict, replacement: str, import_unit: str) -> tuple[dict, list[Substitution]]:
-    """Point every Quadlet container at the local test image, serving on its declared ports."""
-    out = copy.deepcopy(cfg)
-    notes: list[Substitution] = []
-    for entry in out.get("storage", {}).get("files", []):
+def image_references(cfg: dict) -> list[str]:
+    """The `Image=` of every Quadlet `.container` and `.image` file, in config order, once each."""
+    refs: list[str] = []
+    for entry in cfg.get("storage", {}).get("files", []):
         path = entry.get("path", "")
-        if not (path.startswith(QUADLET_DIR) and path.endswith(".container")):
+        if not (path.startswith(QUADLET_DIR) and path.endswith((".container", ".image"))):
             continue
         text = decode_source(entry.get("contents"))
-        if text is None:
-            continue
-        sections = parse_unit(text)
-        image = unit_value(sections, "Container", "Image")
-        ports = tuple(sorted({c for _, c, proto in map(container_ports, unit_values(sections, "Container",
-                                                                                     "PublishPort"))
-                              if c is not None and proto == "tcp"}))
-        ports += tuple(p for p in _exposed(sections) if p not in ports)
-        oneshot = unit_value(sections, "Service", "Type") == "oneshot"
-        extra: list[str] = []
-        if any(p < 1024 for p in ports) and unit_value(sections, "Container", "Network") != "host":
-            # the real image may bind low ports with its own capabilities; the test server needs this
-            extra.append("Sysctl=net.ipv4.ip_unprivileged_port_start=0")
-        new_text, dropped = _rewrite(text, replacement, JOB_COMMAND if oneshot else server_command(ports),
-                                     import_unit, extra)
-        entry["contents"] = encode_source(new_text)
-        entry.pop("verification", None)
-        stem = Path(path).stem
-        notes.append(Substitution(f"{stem}.service", path, image, replacement, ports, dropped, oneshot))
-    return out, notes
+        section = "Container" if path.endswith(".container") else "Image"
+        image = unit_value(parse_unit(text or ""), section, "Image")
+        if image and image not in refs:
+            refs.append(image)
+    return refs
 
 
-def _exposed(sections: dict) -> tuple[int, ...]:
-    ports = []
-    for v in unit_values(sections, "Container", "ExposeHostPort"):
-        try:
-            ports.append(int(v.split("/")[0]))
-        except ValueError:
-            pass
-    return tuple(ports)
+def split_reference(ref: str) -> tuple[str, str]:
+    """(registry host, repository[:tag|@digest]) of a fully qualified image reference.
+
+    The first path component is the registry when it has a dot or a colon or is `localhost`
+    (the rule of containers-registries.conf(5) and the distribution reference grammar);
+    a short name raises ConfigError: without a registry the guest's pull would depend on its
+    own short-name settings, not on the config."""
+    first, _, rest = ref.partition("/")
+    if not rest or not ("." in first or ":" in first or first == "localhost"):
+        raise ConfigError(f"image {ref!r} names no registry; the fleet's Quadlet files use fully "
+                          "qualified references (registry/repository:tag)")
+    return first, rest
 
 
-def _rewrite(text: str, image: str, exec_line: str, import_unit: str,
-             extra: list[str] = ()) -> tuple[str, tuple[str, ...]]:
-    lines: list[str] = []
-    dropped: list[str] = []
-    section = ""
-    seen_unit = False
-    skipping = False  # inside the continuation lines of a key we drop
-    for raw in text.splitlines():
-        stripped = raw.strip()
-        if skipping:
-            skipping = stripped.endswith("\\")
-            continue
-        if stripped.startswith("[") and stripped.endswith("]"):
-            if section == "Container":
-                lines += [f"Image={image}", f"Exec={exec_line}", "Pull=never", *extra]
-            section = stripped[1:-1]
-            lines.append(raw)
-            if section == "Unit":
-                seen_unit = True
-                lines += [f"Requires={import_unit}", f"After={import_unit}"]
-            continue
-        key = stripped.split("=", 1)[0].strip() if "=" in stripped else ""
-        if section == "Container" and key in ("Image", "Exec", "Pull"):
-            skipping = stripped.endswith("\\")
-            continue
-        if section == "Container" and key in _DROP_KEYS:
-            dropped.append(key)
-            skipping = stripped.endswith("\\")
-            continue
-        lines.append(raw)
-    if section == "Container":
-        lines += [f"Image={image}", f"Exec={exec_line}", "Pull=never", *extra]
-    if not seen_unit:
-        lines = ["[Unit]", f"Requires={import_unit}", f"After={import_unit}", ""] + lines
-    return "\n".join(lines) + "\n", tuple(dict.fromkeys(dropped))
+MIRROR_DROPIN = "/etc/containers/registries.conf.d/99-stoker-boot-test.conf"
+
+
+def add_registry_mirror(cfg: dict, location: str) -> tuple[dict, Addition | None]:
+    """A copy of `cfg` with a registries.conf.d drop-in that mirrors every registry its Quadlet
+    files pull from to `location` (host:port as the guest sees the test registry, plain HTTP).
+
+    Per containers-registries.conf(5), a `[[registry.mirror]]` of a `[[registry]]` whose
+    `prefix` is the registry host is tried first for tags and digests alike
+    (`mirror-by-digest-only` defaults to false), with the rest of the reference after the
+    prefix: registry.example.org/team/app:1 is pulled as LOCATION/team/app:1. None when the
+    config runs no container."""
+    hosts = list(dict.fromkeys(split_reference(ref)[0] for ref in image_references(cfg)))
+    if not hosts:
+        return cfg, None
+    lines = ["# Added by the stoker boot test: pull this config's images from the test registry", ""]
+    for host in hosts:
+        lines += ["[[registry]]", f'prefix = "{host}"', f'location = "{host}"', "",
+                  "[[registry.mirror]]", f'location = "{location}"', "insecure = true", ""]
+    out = copy.deepcopy(cfg)
+    files = out.setdefault("storage", {}).setdefault("files", [])
+    if any(f.get("path") == MIRROR_DROPIN for f in files):
+        raise ConfigError(f"the config already writes {MIRROR_DROPIN}, the file the boot test adds")
+    files.append({"path": MIRROR_DROPIN, "mode": 0o644, "contents": encode_source("\n".join(lines))})
+    return out, Addition("registry mirror", MIRROR_DROPIN,
+                         f"{', '.join(hosts)} pulled from the test registry at {location}")
 
 
 def selinux_requested(cfg: dict) -> str | None:

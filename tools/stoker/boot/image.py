@@ -11,8 +11,6 @@ import fnmatch
 import json
 import os
 import shutil
-import tarfile
-import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Callable
 
 from .errors import CommandError, ImageError
 from .mirror import debian_mirror
-from .recipe import BUSYBOX_APPLETS, Recipe, TEST_IMAGE_TAR, offline_recipe
+from .recipe import Recipe, offline_recipe
 from .run import minimal_env, run
 
 Progress = Callable[[str, str], None]  # (step, "start" | "done" | "cached")
@@ -153,33 +151,6 @@ class _Builder:
             if dest.is_symlink() or dest.exists():
                 dest.unlink()
             dest.symlink_to(link.target)
-        self._test_container_image()
-
-    def _test_container_image(self) -> None:
-        """A busybox rootfs tarball, imported by podman in the guest (no registry offline)."""
-        busybox = (self.rootfs / "bin/busybox").resolve()
-        if not busybox.is_file():
-            busybox = self.rootfs / "usr/bin/busybox"
-        dest = self.rootfs / TEST_IMAGE_TAR.lstrip("/")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(dest, "w") as tar:
-            def add_dir(name: str) -> None:
-                info = tarfile.TarInfo(name)
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
-            for d in ("bin", "etc", "tmp", "srv", "www"):
-                add_dir(d)
-            tar.add(busybox, arcname="bin/busybox")
-            for applet in BUSYBOX_APPLETS:
-                info = tarfile.TarInfo(f"bin/{applet}")
-                info.type, info.linkname = tarfile.SYMTYPE, "busybox"
-                tar.addfile(info)
-            for name, text in (("etc/passwd", "root:x:0:0:root:/:/bin/sh\n"), ("etc/group", "root:x:0:\n"),
-                               ("www/index.html", "stoker test image\n")):
-                data = text.encode()
-                info = tarfile.TarInfo(name)
-                info.size, info.mode = len(data), 0o644
-                tar.addfile(info, io.BytesIO(data))
 
     def step_initramfs(self) -> None:
         kver = self.kernel_version()

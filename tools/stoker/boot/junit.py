@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .checks import Results
+from .checks import ADDED, NOT_EXERCISED, Results
 
 
 def junit_xml(suites: list[tuple[str, Results, float]]) -> str:
@@ -20,7 +20,7 @@ def junit_xml(suites: list[tuple[str, Results, float]]) -> str:
             if not check.ok:
                 fail = ET.SubElement(case, "failure", message=f"expected {check.expected}; saw {check.seen}")
                 fail.text = check.details or f"expected: {check.expected}\nseen: {check.seen}"
-            elif check.group == "substituted":
+            elif check.group in (ADDED, NOT_EXERCISED):
                 ET.SubElement(case, "system-out").text = f"{check.expected} -> {check.seen}"
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -21,11 +21,9 @@ from .checks import Results
 from .console import Finding, clean, scan
 from .errors import BootError
 from .expect import Expectations, derive
-from .ignition import (Substitution, check_spec, data_disk_serials, inject_ssh_key, selinux_requested,
-                       substitute_images)
+from .ignition import Addition, add_registry_mirror, check_spec, data_disk_serials, inject_ssh_key, selinux_requested
 from .image import Image
 from .qemu import DataDisk, QemuSpec, create_disk, create_overlay, free_port, offline_kernel_args, probe_kvm, qemu_argv
-from .recipe import TEST_IMAGE_REF, TEST_IMAGE_UNIT
 from .run import spawn
 from .ssh import Guest, make_key
 
@@ -43,7 +41,9 @@ class BootOptions:
     keep: bool = False  # keep the run directory
     run_dir: Path | None = None
     retries: int = 1  # once more on a kernel panic/oops (TCG flakiness)
-    substitute: bool = True  # offline image: replace container images with the local test image
+    # host:port of the test registry as the guest reaches it (QEMU's user-mode gateway, 10.0.2.2);
+    # None: the guest pulls from the registries the config names
+    registry_mirror: str | None = None
 
 
 @dataclass
@@ -51,7 +51,7 @@ class BootResult:
     name: str
     results: Results
     expectations: Expectations
-    substitutions: list[Substitution]
+    additions: list[Addition]
     timings: dict[str, float] = field(default_factory=dict)
     accel: str = "tcg"
     accel_reason: str = ""
@@ -65,13 +65,17 @@ class BootResult:
         return self.results.ok
 
 
-def prepare_config(cfg: dict, image: Image, public_key: str, substitute: bool) -> tuple[dict, list[Substitution]]:
-    """The config as booted: the test SSH key added, container images substituted offline."""
-    subs: list[Substitution] = []
-    if image.offline and substitute:
-        cfg, subs = substitute_images(cfg, TEST_IMAGE_REF, TEST_IMAGE_UNIT)
-    groups = ("sudo",) if image.offline else ()
-    return inject_ssh_key(cfg, public_key, groups), subs
+def prepare_config(cfg: dict, public_key: str, registry_mirror: str | None) -> tuple[dict, list[Addition]]:
+    """The config as booted: unchanged but for the test SSH key and, with a test registry, a
+    registries.conf.d drop-in that mirrors the config's registries to it. Raises ConfigError
+    when an image names no registry or the config writes the drop-in's path itself."""
+    booted, key = inject_ssh_key(cfg, public_key)
+    additions = [key]
+    if registry_mirror:
+        booted, mirror = add_registry_mirror(booted, registry_mirror)
+        if mirror:
+            additions.append(mirror)
+    return booted, additions
 
 
 def image_limits(cfg: dict, image: Image) -> list[tuple[str, str, str]]:
@@ -151,7 +155,7 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         if options.run_dir is None:  # a failed boot keeps its console log and config for a look
             stack.callback(lambda: keep["dir"] or shutil.rmtree(run_dir, True))
         key, public = make_key(run_dir)
-        booted, subs = prepare_config(cfg, image, public, options.substitute)
+        booted, additions = prepare_config(cfg, public, options.registry_mirror)
         limits = image_limits(cfg, image)
         ign = run_dir / "config.ign"
         ign.write_text(json.dumps(booted))
@@ -173,7 +177,7 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
                         kernel_args=offline_kernel_args() if image.kernel else (), data_disks=tuple(disks),
                         ssh_port=port, accel=accel, memory_mb=options.memory_mb, cpus=options.cpus)
         vm = VM(qemu_argv(spec), serial, run_dir / "qemu.log")
-        result = BootResult(name, Results(), exp, subs, accel=accel, accel_reason=why, run_dir=run_dir,
+        result = BootResult(name, Results(), exp, additions, accel=accel, accel_reason=why, run_dir=run_dir,
                             console_log=serial)
 
         def finish() -> None:
@@ -188,7 +192,7 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
             _wait_boot(vm, guest, deadline, result, event)
         except BootError as exc:
             result.results = Results()
-            checks_mod.note_substitutions(subs, result.results, limits)
+            checks_mod.note_additions(additions, result.results, limits)
             result.results.add("boot", "guest reachable over SSH", False, "SSH answers", str(exc),
                                _console_tail(vm.console()))
             checks_mod.check_console(vm.console(), "", result.results)
@@ -201,7 +205,7 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
             return result
         event("running checks in the guest")
         result.results = checks_mod.run_all(
-            guest, exp, vm.console, subs, limits=limits, timeout=max(60.0, deadline - time.monotonic()),
+            guest, exp, vm.console, additions, limits=limits, timeout=max(60.0, deadline - time.monotonic()),
             mark=lambda m: result.timings.setdefault(m, round(time.monotonic() - vm.started, 1)))
         result.timings["checks done"] = round(time.monotonic() - vm.started, 1)
         if after_checks is not None:  # a caller's own look inside, before the clean poweroff
