@@ -71,7 +71,8 @@ class Result:
 
     def to_yaml(self) -> str:
         """The openshift MachineConfig as the official tool writes it (without the
-        final newline). Raises ValueError when there is none."""
+        final newline; config/util/util.go TranslateBytesYAML). Raises ValueError
+        when there is none (a failed, raw or non-openshift translation)."""
         if self.machine_config is None:
             raise ValueError("no MachineConfig: " + (self.error or "not an openshift "
                                                      "translation without raw"))
@@ -102,8 +103,8 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     For openshift, `result.config` is the Ignition config and, unless `raw`,
     `result.machine_config` the MachineConfig around it. `raw` (the CLI's
     -r/--raw) warns about the openshift fields it drops and skips the field
-    filters, as the official tool does (SPEC-VARIANTS §7.6); other variants
-    ignore it."""
+    filters, as the official tool does (SPEC-VARIANTS §7.6;
+    config/openshift/v4_*/translate.go ToConfigBytes); other variants ignore it."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")

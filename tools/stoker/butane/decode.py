@@ -6,6 +6,8 @@
   ignored. A quoted scalar is a string and cannot become an int or a bool.
 - Booleans: true/false, and yes/no/on/off/y/n in any case.
 - `~`, `null` or an empty value means absent; a null list item is dropped.
+- A map of strings (openshift metadata.labels, a Go map[string]string) reads
+  every key and value as its text; a null value is "".
 
 Keys the version's schema does not know are collected as `unused key` warnings;
 values of the wrong type as unmarshal errors (reported all together, as yaml.v3 does).

@@ -222,6 +222,9 @@ def check_partitions(tr, out: dict) -> None:
 # -- grub.users --------------------------------------------------------------------
 
 def grub(value: dict, compress: bool = True) -> tuple[dict, dict]:
+    """grub.users as an `append` on /boot/grub2/user.cfg plus the /boot
+    filesystem; `compress` False where the spec turns automatic gzip off
+    (config/fcos/v1_5/translate.go handleUserGrubCfg and later)."""
     users = (value.get("grub") or {}).get("users") or []
     if not users:
         return {}, {}
