@@ -302,3 +302,18 @@ def test_cli_pretty_has_no_effect_and_raw_writes_json(tmp_path):
                                                                    "  config:\n    ignition:\n"
                                                                    "      version: 3.4.0\n")
     assert raw.stdout == '{\n  "ignition": {\n    "version": "3.4.0"\n  }\n}\n'
+
+
+def test_repeated_openshift_list_items_are_duplicates_in_a_machine_config_only():
+    """Ignition's duplicate check walks the whole MachineConfig, so its spec lists
+    count too (before the config's own duplicates); a raw run has no such lists."""
+    body = ("openshift:\n  kernel_arguments: [a, b, a]\n  extensions: [x, x]\n"
+            "storage:\n  files:\n    - path: /a\n    - path: /a\n")
+    result = translate(doc("4.14.0", body))
+    assert result.error == "config generated was invalid"
+    assert errors(result) == [
+        "error at $.openshift.kernel_arguments.2, line 8 col 28: duplicate entry defined",
+        "error at $.openshift.extensions.1, line 9 col 19: duplicate entry defined",
+        "error at $.storage.files.1, line 13 col 7: duplicate entry defined"]
+    raw = translate(doc("4.14.0", body), raw=True)
+    assert errors(raw) == ["error at $.storage.files.1, line 13 col 7: duplicate entry defined"]

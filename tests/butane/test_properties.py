@@ -879,7 +879,8 @@ def openshift_cases(draw):
     section = {}
     if draw(st.booleans()):
         section["kernel_arguments"] = draw(st.lists(st.sampled_from(
-            ["nosmt", "audit=1", "yes", "12:30", "1.10", "console=ttyS0,115200n8"]), max_size=3))
+            ["nosmt", "audit=1", "yes", "12:30", "1.10", "console=ttyS0,115200n8"]), max_size=3,
+            unique=True))  # a repeat is a duplicate entry (test_openshift.py)
     if draw(st.booleans()):
         section["extensions"] = draw(st.lists(st.sampled_from(["usbguard", "kernel-devel"]),
                                               max_size=2, unique=True))

@@ -26,7 +26,7 @@ from ..report import Entry, Report
 from ..ignition import validate as ignition_validate
 from . import jsonout, openshift
 from .decode import Decoder
-from ..ignition.messages import NOT_AN_OBJECT
+from ..ignition.messages import DUPLICATE, NOT_AN_OBJECT
 from . import specs
 from .schema import CONFIG, STR, F, Struct
 from .source import YamlError, compose, key_position, position
@@ -189,6 +189,9 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
 
     staged = Report()
     output = jsonout.prune(config, level=spec.level)
+    if machine:  # Ignition's duplicate check also walks the MachineConfig's spec lists
+        for path in openshift.spec_duplicates(value):
+            staged.error(path, DUPLICATE)
     for entry in ignition_validate(output, ign_version):
         staged.add(entry.kind, translator.source_path(tuple(entry.path or ()), prefix=unmapped),
                    entry.message)

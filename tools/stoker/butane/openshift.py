@@ -7,7 +7,8 @@ The pipeline in __init__.py calls, in the official order:
 2. `add_fips_cipher` (4.8-4.19): `fips: true` appends `--cipher
    aes-cbc-essiv:sha256` to every LUKS volume that names no cipher;
 3. `support_errors`: the RHCOS and MCO checks on the translated config;
-4. under `--raw`, `elided_fields`: the openshift fields a raw run ignores.
+4. under `--raw`, `elided_fields`: the openshift fields a raw run ignores;
+5. without `--raw`, `spec_duplicates` with Ignition's validation of the result.
 Then `machine_config` wraps the Ignition config and `machine_config_text`
 writes it as the official tool does.
 
@@ -114,6 +115,23 @@ def _scheme(source: str) -> str | None:
         return parse_go_url(source).scheme
     except URLError:
         return None
+
+
+def spec_duplicates(value: dict) -> list[tuple]:
+    """The source paths of repeated openshift.kernel_arguments and
+    openshift.extensions items: Ignition's duplicate check runs over the whole
+    MachineConfig, whose spec lists have no key but their text
+    (vendor/github.com/coreos/ignition/v2/config/validate/validate.go
+    ValidateDups), so each repeat is "duplicate entry defined"."""
+    section = value.get("openshift") or {}
+    found = []
+    for name in ("kernel_arguments", "extensions"):
+        seen = set()
+        for i, item in enumerate(section.get(name) or []):
+            if item in seen:
+                found.append(("openshift", name, i))
+            seen.add(item)
+    return found
 
 
 def elided_fields(value: dict) -> list[tuple]:
