@@ -225,3 +225,9 @@ def test_text_reads_back_as_the_value(value):
     assert text.endswith("\n")
     node = yaml.compose(text)
     read_back(node, expected(doc))
+
+
+def test_text_that_was_not_utf8_is_the_replacement_character():
+    # file names read from disk keep undecodable bytes as lone surrogates; JSON
+    # (and so the official MachineConfig) has U+FFFD there, keys included
+    assert dumps({"a\udcff": ["x\udcfe"]}) == "a\ufffd:\n  - x\ufffd\n"

@@ -41,9 +41,21 @@ def dumps(value) -> str:
     """The YAML document yaml.v3's Encoder writes for `value` at indent 2,
     ending in a newline."""
     emitter = _Emitter()
-    emitter.node(value, _Context())
+    emitter.node(_valid_utf8(value), _Context())
     emitter.write_indent()  # the document end
     return "".join(emitter.out)
+
+
+def _valid_utf8(value):
+    """Text as JSON brings it back: bytes that were not UTF-8 (kept by Python as
+    lone surrogates) are U+FFFD, in keys too."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if not value.isascii() else value
+    if isinstance(value, dict):
+        return {_valid_utf8(k): _valid_utf8(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_valid_utf8(v) for v in value]
+    return value
 
 
 # -- key order (sorter.go) ------------------------------------------------------------
@@ -457,12 +469,11 @@ class _Emitter:
             else:
                 self.sequence(value, ctx)
         elif isinstance(value, str):
-            text = _SURROGATE.sub("\ufffd", value)  # JSON makes invalid UTF-8 U+FFFD
-            if "\n" in text:
+            if "\n" in value:
                 style = LITERAL
             else:
-                style = PLAIN if plain_reads_as_string(text) else DOUBLE
-            self.scalar(text, style, ctx)
+                style = PLAIN if plain_reads_as_string(value) else DOUBLE
+            self.scalar(value, style, ctx)
         elif isinstance(value, bool):
             self.scalar("true" if value else "false", PLAIN, ctx)
         elif value is None:
