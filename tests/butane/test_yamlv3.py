@@ -118,6 +118,9 @@ OLD_BOOLS = "y Y yes Yes YES on On ON n N no No NO off Off OFF".split()
     "1e3", ".5", "+.inf", ".NaN", "1_000", "08", "12:30", "-1:20:30.5", "2024-01-15",
     "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10", "2001-12-14T21:59:43Z",
     "2001-1-2", "2001-01-02T3:4:5.123+01:00", "2000-02-29", "2001-01-02   03:04:05",
+    "2001-12-14 21:59:43.123456789", "2001-12-14 21:59:43,5", "0b+1", "0o-7", "-0b11",
+    "2001-12-14 21:59:43.1234567890123",  # Go 1.20+ reads any number of fraction digits
+    "2001-12-14T21:59:43+24:00",
     *OLD_BOOLS,
 ])
 def test_text_that_reads_back_as_another_type_is_double_quoted(value):
@@ -127,7 +130,9 @@ def test_text_that_reads_back_as_another_type_is_double_quoted(value):
 
 @pytest.mark.parametrize("value", [
     "yEs", "oN", "truE", "1.2.3", "12:60", "1e400", "._5", "2024-13-01", "2023-02-29",
-    "2001-12-14T21:59:43", "2001-01-02T03:04:05+0100", "2001-01-02 03:04", "0x", "0b", "<<", "=", "plain text", "a#b", "café", "a:b",
+    "2001-12-14T21:59:43", "2001-01-02T03:04:05+0100", "2001-01-02 03:04", "0x", "0b",
+    "2001-12-14T21:59:43+25:00", "2001-12-14T21:59:43-00:61",  # offsets out of range
+    "<<", "=", "plain text", "a#b", "café", "a:b", "0b+", "0b2", "-0b-1", "0o8",
     'back\\slash "quote\' inside',
     "console=ttyS0,115200n8 rd.neednet=1 ip=dhcp nameserver=192.0.2.53 " + "x" * 90,
 ])

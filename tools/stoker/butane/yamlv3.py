@@ -207,7 +207,26 @@ def _resolves_to_str(s: str) -> bool:
         return False
     if _YAML_FLOAT.fullmatch(plain) and abs(float(plain)) != float("inf"):
         return False
+    # resolve.go then parses what follows 0b/0o with an explicit base, where
+    # strconv accepts a sign: "0b+1" and "0o-7" are integers too
+    for prefix, base in (("0b", 2), ("0o", 8)):
+        if plain.startswith(prefix):
+            return not _go_parse_int_base(plain[2:], base)
+        if plain.startswith("-" + prefix):
+            return not _go_parse_int_base("-" + plain[3:], base)
     return True
+
+
+def _go_parse_int_base(s: str, base: int) -> bool:
+    """strconv.ParseInt(s, base, 64) or strconv.ParseUint(s, base, 64) succeeds."""
+    signed = s[:1] in ("+", "-")
+    body = s[1:] if signed else s
+    if not body or any(c not in "01234567"[:base] for c in body):
+        return False
+    n = int(body, base)
+    if s[:1] == "-":
+        return n <= 2 ** 63
+    return n < (2 ** 63 if signed else 2 ** 64)
 
 
 def _go_parse_int(s: str) -> bool:
@@ -272,7 +291,9 @@ _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 def _go_timestamp(s: str) -> bool:
     """yaml.v3's parseTimestamp: Go's time.Parse with one of
     2006-1-2T15:4:5.999999999Z07:00, the same with a lower-case t,
-    2006-1-2 15:4:5.999999999, or 2006-1-2."""
+    2006-1-2 15:4:5.999999999, or 2006-1-2. As the Go that builds Butane v0.29.0
+    (1.24, its go.mod) parses: any number of fraction digits, a zone offset of at
+    most 24 hours and 60 minutes."""
     if not (len(s) > 4 and s[:4].isascii() and s[:4].isdigit() and s[4] == "-"):
         return False
     return any(_parse_layout(s, layout) for layout in ("T", "t", " ", ""))
@@ -321,7 +342,7 @@ def _parse_layout(s: str, sep: str) -> bool:
                     return False
                 v = v[1:]
         if len(v) >= 2 and v[0] in ".," and "0" <= v[1] <= "9":
-            v = v[1:].lstrip("0123456789")
+            v = v[1:].lstrip("0123456789")  # any number of digits (Go 1.20+)
         if sep != " ":
             if v.startswith("Z"):
                 v = v[1:]
