@@ -270,6 +270,9 @@ def test_raw_warns_about_every_set_openshift_field():
         for name in ("kernel_arguments", "extensions", "fips", "kernel_type")]
     assert translate(doc("4.14.0", body), raw=True, strict=True).error == \
         "Config produced warnings and --strict was specified"
+    strict = translate(doc("4.13.0", GRUB), strict=True)  # an unused key under --strict
+    assert strict.error == "Config produced warnings and --strict was specified"
+    assert strict.config is None and strict.machine_config is None
     mc = translate(doc("4.14.0", body)).machine_config
     assert mc["spec"] == {"config": {"ignition": {"version": "3.4.0"}}, "fips": False,
                           "kernelType": ""}

@@ -230,7 +230,7 @@ STRICT_FAILED = "Config produced warnings and --strict was specified"
 def _finish(result: Result, strict: bool) -> Result:
     if result.error is None and strict and result.report:
         result.error = STRICT_FAILED
-        result.config = None
+        result.config = result.machine_config = None
     return result
 
 
