@@ -179,9 +179,41 @@ def test_rhcos_is_registered_only_to_fail(tmp_path):
                             "https://coreos.github.io/butane/upgrading-openshift/\n")
 
 
-def test_openshift_is_not_implemented(tmp_path):
-    err = failed(run_input(tmp_path, "variant: openshift\nversion: 4.14.0\n"))
-    assert "does not implement the openshift variant" in err
+def test_openshift_without_metadata_is_located(tmp_path):
+    """openshift needs metadata.name and the role label; both are located errors,
+    also under --raw."""
+    for args in ((), ("--raw",)):
+        err = failed(run_input(tmp_path, "variant: openshift\nversion: 4.14.0\n", *args,
+                               "--raw-errors"))
+        assert err == ("error at $.metadata.name, line 1 col 1: metadata.name is required\n"
+                       "error at $.metadata.labels, line 1 col 1: "
+                       "machineconfiguration.openshift.io/role label is required\n"
+                       + PREFIX + "source config is invalid\n")
+
+
+OPENSHIFT_MINIMAL = ("metadata:\n  name: x\n  labels:\n"
+                     "    machineconfiguration.openshift.io/role: worker\n")
+
+
+@pytest.mark.parametrize("version,ignition", [
+    *[(f"4.{m}.0", "3.2.0") for m in range(8, 14)],
+    *[(f"4.{m}.0", "3.4.0") for m in range(14, 19)],
+    *[(f"4.{m}.0", "3.5.0") for m in range(19, 23)],
+    ("4.23.0-experimental", "3.7.0-experimental"),
+])
+def test_registered_openshift_specs(version, ignition):
+    for raw in (False, True):
+        result = translate(f"variant: openshift\nversion: {version}\n" + OPENSHIFT_MINIMAL,
+                           raw=raw)
+        assert result.ok and result.config == {"ignition": {"version": ignition}}
+        assert (result.machine_config is None) == raw
+    assert result.output() == '{"ignition":{"version":"%s"}}' % ignition
+
+
+@pytest.mark.parametrize("version", ["4.23.0", "4.24.0-experimental", "4.22.0-experimental"])
+def test_unregistered_openshift_specs(tmp_path, version):
+    err = failed(run_input(tmp_path, f"variant: openshift\nversion: {version}\n"))
+    assert err == PREFIX + f"No translator exists for variant openshift with version {version}\n"
 
 
 @pytest.mark.parametrize("variant,version,ignition", [

@@ -1,5 +1,6 @@
 """Property tests: generated VALID Butane configs (fcos 1.4.0-1.7.0) translate, and the
-output keeps the promises of SPEC §2, §3 and §7.
+output keeps the promises of SPEC §2, §3 and §7; the same documents as openshift
+4.14.0-4.22.0 ones translate as SPEC-VARIANTS §7 says.
 
 Each example is a Python dict dumped with yaml.safe_dump (every string scalar gets a
 randomly chosen style: plain where PyYAML allows it, single, double or literal), plus
@@ -152,8 +153,8 @@ def _tree_structure(draw, depth: int) -> dict:
 
 
 @st.composite
-def cases(draw) -> Case:
-    case = Case(draw(st.sampled_from(VERSIONS)))
+def cases(draw, versions=tuple(VERSIONS)) -> Case:
+    case = Case(draw(st.sampled_from(versions)))
     case.styles = draw(st.integers(0, 2**32))
     doc = case.doc
     doc["variant"] = "fcos"
@@ -821,6 +822,180 @@ def test_mutated_configs_never_raise(case: Case, mutations):
         assert entry.path is not None and entry.line and entry.column, entry
     render.pretty(result.report.entries, text, "in.bu")
     render.raw(result.report.entries)
+
+
+# --------------------------------------------------------------------------- openshift
+
+# The openshift versions built on each fcos release of VERSIONS (SPEC-VARIANTS §1).
+OPENSHIFT = {"1.5.0": [f"4.{m}.0" for m in range(14, 19)],
+             "1.6.0": [f"4.{m}.0" for m in range(19, 23)]}
+ROLE = "machineconfiguration.openshift.io/role"
+LABEL_KEYS = st.one_of(st.sampled_from(["example.com/zone", "example.com/Zone", "a-b", "a_b",
+                                        "node9", "node09", "node10", "1a", "true", ""]),
+                       ANY_TEXT)
+USER_FIELDS_OK = {"name", "sshAuthorizedKeys"}
+FILTERS = {"groups": "groups are not supported in this spec version",
+           "user": 'fields other than "name", "ssh_authorized_keys", and "password_hash" '
+                   "(4.13.0+) are not supported in this spec version",
+           "directories": "directories are not supported in this spec version",
+           "append": "appending to files is not supported in this spec version",
+           "links": "links are not supported in this spec version",
+           "kernelArguments": "this section cannot be used for kernel arguments in this spec "
+                              "version; use openshift.kernel_arguments instead"}
+
+
+@st.composite
+def openshift_cases(draw):
+    """A valid fcos 1.5.0/1.6.0 case, sometimes stripped of what openshift forbids, and
+    the same document as an openshift one built on that release (metadata and openshift
+    sections last, so the common lines keep their numbers)."""
+    case = draw(cases(versions=tuple(OPENSHIFT)))
+    doc = case.doc
+    users = (doc.get("passwd") or {}).get("users") or []
+    if users:  # the MCO knows only "core"
+        users[0]["name"] = "core"
+        case.keys["core"] = case.keys.pop("user0")
+    if draw(st.booleans()):
+        doc.pop("kernel_arguments", None)
+        doc.pop("grub", None)
+        passwd = doc.pop("passwd", {})
+        if passwd.get("users"):
+            doc["passwd"] = {"users": [{k: v for k, v in passwd["users"][0].items()
+                                        if k in ("name", "ssh_authorized_keys",
+                                                 "ssh_authorized_keys_local",
+                                                 "password_hash")}]}
+        storage = doc.get("storage", {})
+        for key in ("directories", "links"):
+            storage.pop(key, None)
+        for f in storage.get("files", []):
+            f.pop("append", None)
+            if "mode" in f:
+                f["mode"] &= 0o777
+        for structure in case.trees.values():
+            _drop_links(structure)
+    version = draw(st.sampled_from(OPENSHIFT[case.version]))
+    labels = {ROLE: draw(st.sampled_from(["worker", "master"]))}
+    labels.update(draw(st.dictionaries(LABEL_KEYS, ANY_TEXT, max_size=4)))
+    section = {}
+    if draw(st.booleans()):
+        section["kernel_arguments"] = draw(st.lists(st.sampled_from(
+            ["nosmt", "audit=1", "yes", "12:30", "1.10", "console=ttyS0,115200n8"]), max_size=3,
+            unique=True))  # a repeat is a duplicate entry (test_openshift.py)
+    if draw(st.booleans()):
+        section["extensions"] = draw(st.lists(st.sampled_from(["usbguard", "kernel-devel"]),
+                                              max_size=2, unique=True))
+    if draw(st.booleans()):
+        section["fips"] = draw(st.booleans())
+    if draw(st.booleans()):
+        section["kernel_type"] = draw(st.sampled_from(["", "default", "realtime"]))
+    os_doc = {"variant": "openshift", "version": version,
+              **{k: v for k, v in doc.items() if k not in ("variant", "version")},
+              "metadata": {"name": f"99-{draw(WORD)}", "labels": labels}}
+    if section:
+        os_doc["openshift"] = section
+    return case, os_doc
+
+
+def _drop_links(structure: dict) -> None:
+    for name, item in list(structure.items()):
+        if isinstance(item, dict):
+            _drop_links(item)
+        elif item[0] == "link":
+            del structure[name]
+
+
+def _expected_raw(config: dict, os_doc: dict) -> dict:
+    """The fcos config with openshift's changes: the FIPS cipher up to 4.19."""
+    out = json.loads(json.dumps(config))
+    minor = int(os_doc["version"].split(".")[1])
+    if (os_doc.get("openshift") or {}).get("fips") is True and minor <= 19:
+        for luks in out.get("storage", {}).get("luks", []):
+            options = luks.get("options", [])
+            if not any(o in ("--cipher", "-c") or o.startswith("--cipher=") for o in options):
+                luks["options"] = options + ["--cipher", "aes-cbc-essiv:sha256"]
+    return out
+
+
+def _expected_errors(config: dict, minor: int) -> tuple[list[str], list[str]]:
+    """(MCO check messages, field filter messages) a config must give (SPEC-VARIANTS §7)."""
+    storage = config.get("storage", {})
+    mco = [("special mode bits are not supported in this spec version")
+           for f in storage.get("files", []) if f.get("mode", 0) & ~0o777]
+    users = config.get("passwd", {}).get("users", [])
+    mco += ['users other than "core" are not supported in this spec version'
+            for u in users if u["name"] != "core"]
+    filters = [FILTERS["groups"]] if config.get("passwd", {}).get("groups") else []
+    allowed = USER_FIELDS_OK | ({"passwordHash"} if minor >= 13 else set())
+    filters += [FILTERS["user"] for u in users for k in u if k not in allowed]
+    filters += [FILTERS["directories"]] if storage.get("directories") else []
+    filters += [FILTERS["append"] for f in storage.get("files", []) if f.get("append")]
+    filters += [FILTERS["links"]] if storage.get("links") else []
+    filters += [FILTERS["kernelArguments"]] if config.get("kernelArguments") else []
+    return mco, filters
+
+
+@settings(max_examples=examples(40), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(openshift_cases())
+def test_openshift_is_fcos_plus_its_rules(pair):
+    """openshift 4.14-4.22 translates as the fcos release it builds on: --raw gives the
+    fcos config (with the FIPS cipher up to 4.19) and the same report plus one
+    "field ignored" warning per openshift field; the MCO checks and field filters
+    reject exactly what SPEC-VARIANTS §7 lists; the MachineConfig holds the same
+    config and reads back as its YAML says (yaml.v3's key order and styles)."""
+    from collections import Counter
+
+    from yaml_readback import expected as yaml_expected, read_back
+
+    case, os_doc = pair
+    fcos_text = dump(case)
+    case_os = Case(case.version, os_doc, styles=case.styles)
+    os_text = dump(case_os)
+    with tempfile.TemporaryDirectory() as tmp:
+        files_dir = materialize(case, tmp)
+        fcos = translate(fcos_text, files_dir=files_dir)
+        raw = translate(os_text, files_dir=files_dir, raw=True)
+        mc = translate(os_text, files_dir=files_dir)
+    assert fcos.ok, (fcos.error, [e.raw() for e in fcos.report])
+    minor = int(os_doc["version"].split(".")[1])
+    mco, filters = _expected_errors(fcos.config, minor)
+    ignored = [("openshift", k) for k in ("kernel_arguments", "extensions", "fips", "kernel_type")
+               if k in os_doc.get("openshift", {})]
+
+    if mco:
+        assert raw.error == mc.error == "source config is invalid"
+        assert Counter(e.message for e in raw.report if e.kind == "error") == Counter(mco)
+        assert Counter(e.message for e in mc.report if e.kind == "error") == Counter(mco)
+        return
+    assert raw.ok, (raw.error, [e.raw() for e in raw.report])
+    assert raw.config == _expected_raw(fcos.config, os_doc)
+    assert [e for e in raw.report if e.message != "field ignored in raw mode"] == \
+        list(fcos.report)
+    assert [e.path for e in raw.report if e.message == "field ignored in raw mode"] == ignored
+    if filters:
+        assert mc.error == "source config is invalid"
+        assert Counter(e.message for e in mc.report if e.kind == "error") == Counter(filters)
+        return
+    assert mc.ok, (mc.error, [e.raw() for e in mc.report])
+    assert mc.config == raw.config
+    machine = mc.machine_config
+    assert machine["spec"]["config"] == raw.config
+    assert machine["metadata"] == os_doc["metadata"]
+    text = mc.to_yaml()
+    assert text.startswith("# Generated by Butane; do not edit\n") and not text.endswith("\n")
+    read_back(yaml.compose(text + "\n"), yaml_expected(_without_final_newlines(machine)))
+
+
+def _without_final_newlines(machine: dict) -> dict:
+    """The official output trims the document's trailing newlines, so a |+ block that
+    ends the document loses its extra ones (SPEC-VARIANTS §7.5): the last scalar."""
+    out = json.loads(json.dumps(machine))
+    spec = out["spec"]
+    last = sorted(spec, key=lambda k: k)[-1] if spec else None  # ASCII keys: same order
+    if last in ("kernelArguments", "extensions") and isinstance(spec[last][-1], str) \
+            and spec[last][-1].endswith("\n\n"):
+        spec[last][-1] = spec[last][-1].rstrip("\n") + "\n"
+    return out
 
 
 def test_schema_check_available():

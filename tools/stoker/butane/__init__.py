@@ -1,15 +1,20 @@
 """Pure-Python Butane -> Ignition, for the specs of specs.py: fcos 1.0.0-1.7.0 and
-1.8.0-experimental, flatcar, r4e and fiot (Ignition 3.0.0-3.7.0-experimental).
+1.8.0-experimental, flatcar, r4e, fiot (Ignition 3.0.0-3.7.0-experimental) and
+openshift 4.8.0-4.22.0 and 4.23.0-experimental (a MachineConfig, or with
+`raw=True` the Ignition config inside it).
 
     result = translate(text, files_dir="files")
     if result.ok:
-        print(result.to_json(pretty=True))
+        print(result.output(pretty=True))   # what the CLI prints
+        print(result.to_json(pretty=True))  # the Ignition JSON, for any variant
     for entry in result.report:
         print(entry.raw())
 
-The stages follow the official tool (SPEC §0): YAML and version checks, unused
-keys, source validation, translation, then Ignition's validation of the output.
-Every report entry carries the YAML path and the line and column it points at.
+The stages follow the official tool (SPEC §0; SPEC-VARIANTS §2): YAML and
+version checks, unused keys, source validation, translation (for openshift with
+its own steps and the RHCOS/MCO checks), the variant's field filters, then
+Ignition's validation of the output. Every report entry carries the YAML path
+and the line and column it points at.
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ from dataclasses import dataclass, field
 
 from ..report import Entry, Report
 from ..ignition import validate as ignition_validate
-from . import jsonout
+from . import jsonout, openshift
 from .decode import Decoder
-from ..ignition.messages import NOT_AN_OBJECT
+from ..ignition.messages import DUPLICATE, NOT_AN_OBJECT
 from . import specs
 from .schema import CONFIG, STR, F, Struct
 from .source import YamlError, compose, key_position, position
@@ -48,13 +53,34 @@ class Result:
     butane_version: str | None = None
     ignition_version: str | None = None
     spec: specs.Spec | None = None
+    # openshift without raw: the MachineConfig around `config`, as the JSON-shaped
+    # dict the official tool marshals (openshift.machine_config); else None
+    machine_config: dict | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
+    def output(self, *, pretty: bool = False) -> str:
+        """What the official CLI prints (without the final newline): the
+        MachineConfig YAML for openshift (`pretty` does not change it), else the
+        Ignition JSON. Raises ValueError when translation failed."""
+        if self.machine_config is not None:
+            return self.to_yaml()
+        return self.to_json(pretty=pretty)
+
+    def to_yaml(self) -> str:
+        """The openshift MachineConfig as the official tool writes it (without the
+        final newline; config/util/util.go TranslateBytesYAML). Raises ValueError
+        when there is none (a failed, raw or non-openshift translation)."""
+        if self.machine_config is None:
+            raise ValueError("no MachineConfig: " + (self.error or "not an openshift "
+                                                     "translation without raw"))
+        return openshift.machine_config_text(self.machine_config)
+
     def to_json(self, *, pretty: bool = False) -> str:
-        """The Ignition JSON as the official tool prints it (without the newline)."""
+        """The Ignition JSON as the official tool prints it (without the newline);
+        for openshift the config inside the MachineConfig, as `--raw` prints it."""
         if self.config is None:
             raise ValueError("translation failed: " + (self.error or ""))
         return jsonout.dumps(self.config, pretty=pretty,
@@ -70,9 +96,15 @@ def _semver(text) -> tuple[int, int, int, str] | None:
 
 
 def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
-              filename: str = "<stdin>") -> Result:
+              filename: str = "<stdin>", raw: bool = False) -> Result:
     """Translate a Butane document. Never raises for bad input: failures are in
-    `result.error` and `result.report`. Under `strict`, any report entry fails."""
+    `result.error` and `result.report`. Under `strict`, any report entry fails.
+
+    For openshift, `result.config` is the Ignition config and, unless `raw`,
+    `result.machine_config` the MachineConfig around it. `raw` (the CLI's
+    -r/--raw) warns about the openshift fields it drops and skips the field
+    filters, as the official tool does (SPEC-VARIANTS §7.6;
+    config/openshift/v4_*/translate.go ToConfigBytes); other variants ignore it."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -101,9 +133,6 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     # _semver accepts no leading zeros, so the text is already go-semver's String().
     if (variant, version_text) in specs.REMOVED:
         return Result(None, error=specs.REMOVED[variant, version_text])
-    if (variant, version_text) in specs.NOT_IMPLEMENTED:
-        return Result(None, error=f"stoker does not implement the {variant} variant "
-                      f"(version {version_text}); use the official butane")
     spec = specs.find(variant, version_text)
     if spec is None:
         return Result(None, error=f"No translator exists for variant {variant} with version "
@@ -133,18 +162,26 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
         result.error = SOURCE_INVALID
         return _finish(result, strict)
 
+    machine = spec.openshift is not None and not raw  # the output is a MachineConfig
+    # Paths the table does not map are reported as the official tool reports
+    # them: below spec.config for a MachineConfig (config/util/util.go).
+    unmapped = ("spec", "config") if machine else ()
     staged = Report()
-    translator = Translator(spec, files_dir, staged)
+    translator = Translator(spec, files_dir, staged, map_output_warnings=not machine)
     config = translator.translate(value)
+    if spec.openshift is not None and not staged.has_errors:
+        _openshift_steps(spec, translator, value, config, raw)
     _locate(staged, report, root)
     if staged.has_errors:
         result.error = SOURCE_INVALID
         return _finish(result, strict)
 
-    # The variant's field filters (flatcar, r4e, fiot), on the translated config.
+    # The variant's field filters, on the translated config. openshift's are
+    # written below spec.config, so they never match a raw run's bare config.
     staged = Report()
-    for out_path, message in specs.apply_filters(spec, config):
-        staged.error(translator.source_path(out_path), message)
+    for out_path, message in (specs.apply_filters(spec, config)
+                              if spec.openshift is None or machine else []):
+        staged.error(translator.source_path(out_path, prefix=unmapped), message)
     _locate(staged, report, root)
     if staged.has_errors:
         result.error = SOURCE_INVALID
@@ -152,14 +189,39 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
 
     staged = Report()
     output = jsonout.prune(config, level=spec.level)
+    if machine:  # Ignition's duplicate check also walks the MachineConfig's spec lists
+        for path in openshift.spec_duplicates(value):
+            staged.error(path, DUPLICATE)
     for entry in ignition_validate(output, ign_version):
-        staged.add(entry.kind, translator.source_path(tuple(entry.path or ())), entry.message)
+        staged.add(entry.kind, translator.source_path(tuple(entry.path or ()), prefix=unmapped),
+                   entry.message)
     _locate(staged, report, root)
     if staged.has_errors:
         result.error = OUTPUT_INVALID
         return _finish(result, strict)
     result.config = output
+    if machine:
+        result.machine_config = openshift.machine_config(value, output)
     return _finish(result, strict)
+
+
+def _openshift_steps(spec: specs.Spec, translator: Translator, value: dict, config: dict,
+                     raw: bool) -> None:
+    """openshift after the fcos translation, in the official order
+    (SPEC-VARIANTS §7.3, §7.6): the grub rewrite (4.23), the FIPS cipher
+    (4.8-4.19), the RHCOS/MCO checks, and under raw the ignored-field warnings.
+    A raw run reports the checks at unmapped spec.config paths."""
+    rules = spec.openshift
+    if rules.grub_contents:
+        openshift.rewrite_grub_append(translator, config)
+    if rules.fips_cipher:
+        openshift.add_fips_cipher(translator, value, config)
+    for out_path, message in openshift.support_errors(spec, config):
+        translator.report.error(translator.source_path(out_path, mapped=not raw,
+                                                       prefix=("spec", "config")), message)
+    if raw:
+        for path in openshift.elided_fields(value):
+            translator.report.warning(path, openshift.RAW_IGNORED)
 
 
 STRICT_FAILED = "Config produced warnings and --strict was specified"
@@ -168,7 +230,7 @@ STRICT_FAILED = "Config produced warnings and --strict was specified"
 def _finish(result: Result, strict: bool) -> Result:
     if result.error is None and strict and result.report:
         result.error = STRICT_FAILED
-        result.config = None
+        result.config = result.machine_config = None
     return result
 
 

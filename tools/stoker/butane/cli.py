@@ -1,5 +1,6 @@
-"""`stoker butane`: a drop-in for the official butane CLI (fcos, flatcar, r4e and
-fiot variants; see specs.py)."""
+"""`stoker butane`: a drop-in for the official butane CLI (fcos, flatcar, r4e,
+fiot and openshift variants; see specs.py). openshift writes a MachineConfig in
+YAML, or with -r/--raw the Ignition JSON inside it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ def register(sub) -> None:
     p = sub.add_parser(
         "butane", help="translate a Butane config to Ignition (drop-in for the butane CLI)",
         description="Translate a Butane config (fcos 1.0.0-1.8.0-experimental, flatcar, "
-                    "r4e, fiot) to Ignition JSON. Exit "
+                    "r4e, fiot) to Ignition JSON, or an openshift one (4.8.0-4.23.0-"
+                    "experimental) to a MachineConfig (Ignition JSON with --raw). Exit "
                     "codes: 0 success, 1 translation error (or warnings under --strict), "
                     "2 usage error.")
     p.add_argument("input", nargs="?", metavar="INPUT", help="Butane file (default: stdin)")
@@ -26,8 +28,8 @@ def register(sub) -> None:
     p.add_argument("--check", "-c", action="store_true", help="check the config only")
     p.add_argument("--raw-errors", action="store_true",
                    help="report one line per problem, without source context")
-    p.add_argument("--raw", "-r", action="store_true", help="accepted for compatibility; "
-                   "has no effect (it only matters for openshift)")
+    p.add_argument("--raw", "-r", action="store_true", help="openshift: write the Ignition "
+                   "config instead of a MachineConfig (other variants ignore it)")
     p.add_argument("--version", "-V", action="store_true", help="print the version and exit")
     p.set_defaults(func=run)
 
@@ -71,7 +73,8 @@ def run(args) -> int:
             print(f"failed to open {filename}: {go_os_error('open', filename, exc)}",
                   file=sys.stderr)
             return 1
-    result = translate(data, files_dir=args.files_dir, strict=args.strict, filename=filename)
+    result = translate(data, files_dir=args.files_dir, strict=args.strict, filename=filename,
+                       raw=args.raw)
     if result.report:
         text = data.decode("utf-8", errors="replace")
         sys.stderr.write(render.raw(result.report.entries) if args.raw_errors
@@ -84,7 +87,7 @@ def run(args) -> int:
         return 1
     if args.check:
         return 0
-    output = result.to_json(pretty=args.pretty) + "\n"
+    output = result.output(pretty=args.pretty) + "\n"
     if args.output:
         try:
             write_atomic(args.output, output.encode("utf-8"), _output_mode(args.output))

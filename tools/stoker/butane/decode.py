@@ -6,6 +6,8 @@
   ignored. A quoted scalar is a string and cannot become an int or a bool.
 - Booleans: true/false, and yes/no/on/off/y/n in any case.
 - `~`, `null` or an empty value means absent; a null list item is dropped.
+- A map of strings (openshift metadata.labels, a Go map[string]string) reads
+  every key and value as its text; a null value is "".
 
 Keys the version's schema does not know are collected as `unused key` warnings;
 values of the wrong type as unmarshal errors (reported all together, as yaml.v3 does).
@@ -19,7 +21,7 @@ import re
 import yaml
 
 from .source import PLAIN
-from .schema import BOOL, INT, STR, ListOf, Struct, go_type_name, zero_value
+from .schema import BOOL, INT, STR, ListOf, MapOf, Struct, go_type_name, zero_value
 
 _TAG = "tag:yaml.org,2002:"
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -110,10 +112,36 @@ class Decoder:
                 self.mismatched += [path + (j,) for j in range(len(out))
                                     if not isinstance(node.value[j], yaml.MappingNode)]
             return out
+        if isinstance(t, MapOf):
+            return self._map(node, t)
         if not isinstance(node, yaml.ScalarNode):
             self._fail(node, t)
             return None
         return self._scalar(node, t)
+
+    def _map(self, node, t: MapOf):
+        """A Go map[string]string: every key and value read as a string, a null
+        value as "" (yaml.v3 decodes into the map's zero value)."""
+        if not isinstance(node, yaml.MappingNode):
+            self._fail(node, t)
+            return None
+        out = {}
+        for knode, vnode in node.value:
+            if is_null(knode):
+                key = ""
+            elif isinstance(knode, yaml.ScalarNode):
+                key = self._scalar(knode, STR)
+            else:
+                key = self._fail(knode, STR)
+            if is_null(vnode):
+                value = zero_value(t.item)
+            elif isinstance(vnode, yaml.ScalarNode):
+                value = self._scalar(vnode, t.item)
+            else:
+                value = self._fail(vnode, t.item)
+            if key is not None and value is not None:
+                out[key] = value
+        return out
 
     def _scalar(self, node, t):
         tag, text = node.tag, node.value

@@ -66,7 +66,7 @@ def _file(tr, storage: dict, taken: set, path: str, q: dict, src: tuple) -> None
             return
     elif q.get("contents"):
         data = q["contents"].encode("utf-8")
-    source, compression = data_url(data, compress=True)
+    source, compression = data_url(data, compress=tr.auto_compression)
     node = {"path": path, "contents": {"compression": compression, "source": source}, "mode": 0o644}
     _add(tr, storage, taken, "files", node, src)
 
@@ -75,4 +75,4 @@ def _add(tr, storage: dict, taken: set, kind: str, node: dict, src: tuple) -> No
     items = storage.setdefault(kind, [])
     items.append(node)
     taken.add(node["path"])
-    tr.map_new(("storage", kind, len(items) - 1), node, src)
+    tr.map_new_entry(kind, len(items) - 1, node, src)

@@ -4,7 +4,8 @@ introduced each field.
 One table serves every variant and version. A spec has a *level* (specs.py): the
 fcos release whose base schema it builds on, (1, 0) to (1, 8). A field is accepted
 when the level is at least its `since` and below its `until`, and, for the few
-variant-specific sections (`boot_device`, `grub`), when the variant is one of its
+variant-specific sections (`boot_device` and `grub` of fcos and openshift,
+`metadata` and `openshift` of openshift), when the variant is one of its
 `variants`. Fields are listed in the order of the Ignition output (the Go struct
 order, SPEC §2), which is also the order Butane validates them in. One name may
 appear twice with different types in different levels (fcos 1.0.0's
@@ -33,6 +34,13 @@ FCOS_VERSIONS: dict[tuple[int, int], str] = {
 @dataclass(frozen=True)
 class ListOf:
     item: object  # STR/INT/BOOL or a Struct
+
+
+@dataclass(frozen=True)
+class MapOf:
+    """A mapping of string keys to `item` values (openshift metadata.labels, a Go
+    map[string]string)."""
+    item: object  # STR
 
 
 @dataclass
@@ -96,7 +104,9 @@ def F(name, type_, since=(1, 0), **kw) -> Field:
 
 
 V11, V12, V13, V14, V15, V16, V17, V18 = (1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 7), (1, 8)
-FCOS_ONLY = frozenset({"fcos"})
+# boot_device and grub: fcos, and openshift, which embeds the fcos Config of its base
+FCOS_SECTIONS = frozenset({"fcos", "openshift"})
+OPENSHIFT_ONLY = frozenset({"openshift"})
 
 HTTP_HEADER = Struct("HTTPHeader", [F("name", STR, always=True), F("value", STR)])
 VERIFICATION = Struct("Verification", [F("hash", STR)])
@@ -310,6 +320,16 @@ BOOT_DEVICE = Struct("BootDevice", [
 GRUB_USER = Struct("GrubUser", [F("name", STR), F("password_hash", STR)])
 GRUB = Struct("Grub", [F("users", ListOf(GRUB_USER))])
 
+# openshift's own sections (config/openshift/v4_*/schema.go): never copied into
+# the Ignition config; translate.py puts them into the MachineConfig.
+METADATA = Struct("Metadata", [F("name", STR), F("labels", MapOf(STR))])
+OPENSHIFT = Struct("OpenShift", [
+    F("kernel_arguments", ListOf(STR)),
+    F("extensions", ListOf(STR)),
+    F("fips", BOOL),
+    F("kernel_type", STR),
+])
+
 # Only "version" exists in the Ignition section of the output, never in the input.
 IGNITION_OUT = Struct("IgnitionOut", [*IGNITION.fields, F("version", STR)])
 
@@ -321,8 +341,10 @@ CONFIG = Struct("Config", [
     F("passwd", PASSWD),
     F("storage", STORAGE),
     F("systemd", SYSTEMD),
-    F("boot_device", BOOT_DEVICE, V13, sugar=True, variants=FCOS_ONLY),
-    F("grub", GRUB, V15, sugar=True, variants=FCOS_ONLY),
+    F("boot_device", BOOT_DEVICE, V13, sugar=True, variants=FCOS_SECTIONS),
+    F("grub", GRUB, V15, sugar=True, variants=FCOS_SECTIONS),
+    F("metadata", METADATA, sugar=True, variants=OPENSHIFT_ONLY),
+    F("openshift", OPENSHIFT, sugar=True, variants=OPENSHIFT_ONLY),
 ])
 
 # The Ignition output has the same shape minus the sugar, plus ignition.version.
@@ -344,6 +366,8 @@ def go_type_name(t) -> str:
     """The Go type name yaml.v3 mentions in unmarshal errors."""
     if isinstance(t, ListOf):
         return "[]" + go_type_name(t.item)
+    if isinstance(t, MapOf):
+        return "map[string]" + go_type_name(t.item)
     if isinstance(t, Struct):
         return "base." + t.name
     return {STR: "string", INT: "int", BOOL: "bool"}[t]

@@ -1,15 +1,20 @@
 """The Butane specs stoker translates, as data: each variant and version with the
-Ignition spec it produces, the schema level it builds on, and what the variant
-forbids (SPEC-VARIANTS §1, §3, §6).
+Ignition spec it produces, the schema level it builds on, what the variant
+forbids, and for openshift which of its rules a version applies
+(SPEC-VARIANTS §1, §3, §6, §7.7).
 
 A spec's *level* is the fcos release whose base schema and base rules apply:
 fcos 1.N is level (1, N); flatcar 1.0.0 is base v0_4, so level (1, 4); the
-experimental specs build on base v0_8_exp, level (1, 8). The fcos-only parts
-(boot_device, grub, the partition and top-level checks) run for the fcos variant
-alone; the other variants add nothing but their field filters.
+experimental specs build on base v0_8_exp, level (1, 8); openshift 4.M builds on
+a whole fcos release (4.8-4.13 on fcos 1.3.0, 4.14-4.18 on 1.5.0, 4.19-4.22 on
+1.6.0, 4.23.0-experimental on 1.8.0-experimental). The fcos parts (boot_device,
+grub, the partition checks) run for fcos and openshift; the fcos top-level checks
+of 1.6.0+ for fcos alone (openshift's own top-level check hides them, §7.2a);
+flatcar, r4e and fiot add nothing but their field filters.
 
 Source: coreos/butane v0.29.0, config/config.go (registry), config/*/v*/schema.go
-(bases) and translate.go (filters), config/common/errors.go (messages).
+(bases), translate.go (filters) and validate.go, config/openshift/v4_*/ (the
+openshift rules), config/common/errors.go (messages).
 """
 
 from __future__ import annotations
@@ -20,9 +25,25 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Filter:
     """An output (Ignition) path whose non-empty value is an error. `*` stands
-    for every item of a list."""
+    for every item of a list. With `ignore_zero`, a set but zero scalar ("", 0,
+    false) counts as empty too (config/util/filter.go NewFiltersIgnoreZero)."""
     path: tuple
     message: str
+    ignore_zero: bool = False
+
+
+@dataclass(frozen=True)
+class OpenShift:
+    """Which openshift rules one openshift version applies (SPEC-VARIANTS §7.7;
+    the diffs between consecutive config/openshift/v4_*/translate.go and
+    validate.go)."""
+    minor: int  # 4.<minor>
+    auto_compression: bool  # inline/local contents may be gzipped (4.10+)
+    fips_cipher: bool  # fips adds "--cipher aes-cbc-essiv:sha256" to LUKS (4.8-4.19)
+    special_mode_check: bool  # file modes beyond 0777 are errors (4.10+)
+    format_none_check: bool  # filesystem format "none" is an error (4.14+)
+    cex_check: bool  # CEX needs rd.luks.key=/etc/luks/cex.key (4.19+)
+    grub_contents: bool  # the grub user.cfg append becomes contents (4.23)
 
 
 @dataclass(frozen=True)
@@ -32,10 +53,23 @@ class Spec:
     ignition: str  # the Ignition spec version of the output
     level: tuple[int, int]
     filters: tuple[Filter, ...] = ()
+    openshift: OpenShift | None = None  # the openshift rules (openshift only)
 
     @property
     def fcos(self) -> bool:
+        """The fcos variant itself (its top-level checks of 1.6.0+ run)."""
         return self.variant == "fcos"
+
+    @property
+    def fcos_sugar(self) -> bool:
+        """boot_device, grub and the partition checks run (fcos and openshift,
+        which translates with the fcos release it builds on)."""
+        return self.variant in ("fcos", "openshift")
+
+    @property
+    def auto_compression(self) -> bool:
+        """Inline and local contents may be gzipped (all but openshift 4.8/4.9)."""
+        return self.openshift is None or self.openshift.auto_compression
 
 
 _CLEVIS = Filter(("storage", "luks", "*", "clevis"), "clevis is not supported in this spec version")
@@ -72,17 +106,83 @@ SPECS: dict[tuple[str, str], Spec] = {(s.variant, s.version): s for s in (
     Spec("fiot", "1.1.0-experimental", EXP, (1, 8), _EDGE),
 )}
 
+# -- openshift ---------------------------------------------------------------------
+# (config/openshift/v4_*/schema.go, translate.go, validate.go)
+
+# (first minor, last minor, fcos level it builds on, Ignition spec)
+_OPENSHIFT_BASES = (
+    (8, 13, (1, 3), "3.2.0"),
+    (14, 18, (1, 5), "3.4.0"),
+    (19, 22, (1, 6), "3.5.0"),
+    (23, 23, (1, 8), EXP),
+)
+_OPENSHIFT_LAST = 23
+# rule -> (first minor, last minor) of the versions that apply it
+_OPENSHIFT_RULES = {
+    "auto_compression": (10, _OPENSHIFT_LAST),
+    "compression_filter": (8, 9),
+    "password_hash_filter": (8, 12),
+    "special_mode_check": (10, _OPENSHIFT_LAST),
+    "format_none_check": (14, _OPENSHIFT_LAST),
+    "kernel_arguments_filter": (14, _OPENSHIFT_LAST),
+    "fips_cipher": (8, 19),
+    "cex_check": (19, _OPENSHIFT_LAST),
+    "grub_contents": (23, _OPENSHIFT_LAST),
+}
+_USER_FIELDS = ("gecos", "groups", "homeDir", "noCreateHome", "noLogInit", "noUserGroup",
+                "passwordHash", "primaryGroup", "shell", "shouldExist", "system", "uid")
+_USER_FIELD_MESSAGE = ('fields other than "name", "ssh_authorized_keys", and "password_hash" '
+                       "(4.13.0+) are not supported in this spec version")
+
+
+def _applies(rule: str, minor: int) -> bool:
+    first, last = _OPENSHIFT_RULES[rule]
+    return first <= minor <= last
+
+
+def _openshift_filters(minor: int) -> tuple[Filter, ...]:
+    """The field filters of openshift 4.<minor> (SPEC-VARIANTS §7.4), as output
+    paths below spec.config."""
+    filters = [Filter(("passwd", "groups"), "groups are not supported in this spec version")]
+    filters += [Filter(("passwd", "users", "*", name), _USER_FIELD_MESSAGE) for name in _USER_FIELDS
+                if name != "passwordHash" or _applies("password_hash_filter", minor)]
+    filters += [
+        Filter(("storage", "directories"), "directories are not supported in this spec version"),
+        Filter(("storage", "files", "*", "append"),
+               "appending to files is not supported in this spec version"),
+        Filter(("storage", "files", "*", "contents", "httpHeaders"),
+               "file HTTP headers are not supported in this spec version"),
+        Filter(("storage", "links"), "links are not supported in this spec version"),
+    ]
+    if _applies("compression_filter", minor):
+        filters.append(Filter(("storage", "files", "*", "contents", "compression"),
+                              "file compression is not supported in this spec version",
+                              ignore_zero=True))
+    if _applies("kernel_arguments_filter", minor):
+        filters.append(Filter(("kernelArguments",), "this section cannot be used for kernel "
+                              "arguments in this spec version; use openshift.kernel_arguments "
+                              "instead"))
+    return tuple(filters)
+
+
+def _openshift_specs():
+    for first, last, level, ignition in _OPENSHIFT_BASES:
+        for minor in range(first, last + 1):
+            version = f"4.{minor}.0" + ("-experimental" if ignition == EXP else "")
+            rules = OpenShift(minor, **{name: _applies(name, minor) for name in (
+                "auto_compression", "fips_cipher", "special_mode_check", "format_none_check",
+                "cex_check", "grub_contents")})
+            yield Spec("openshift", version, ignition, level, _openshift_filters(minor), rules)
+
+
+SPECS.update({(s.variant, s.version): s for s in _openshift_specs()})
+
 
 # Registered only to fail (config/config.go, config/common/errors.go).
 REMOVED: dict[tuple[str, str], str] = {
     ("rhcos", "0.1.0"): "rhcos variant has been removed; use openshift variant instead: "
                         "https://coreos.github.io/butane/upgrading-openshift/",
 }
-
-# Registered by the official tool but not implemented here (MachineConfig output, --raw).
-NOT_IMPLEMENTED = frozenset(
-    [("openshift", f"4.{minor}.0") for minor in range(8, 23)]
-    + [("openshift", "4.23.0-experimental")])
 
 
 def find(variant: str, version: str) -> Spec | None:
@@ -93,7 +193,8 @@ def find(variant: str, version: str) -> Spec | None:
 
 def apply_filters(spec: Spec, config: dict) -> list[tuple[tuple, str]]:
     """(output path, message) for each filtered field that is set, in the output's
-    order (config/util/filter.go walks the generated struct)."""
+    order (config/util/filter.go walks the generated struct). For openshift the
+    official paths start with spec.config; these are relative to the config."""
     from .jsonout import prune
 
     if not spec.filters:
@@ -106,7 +207,8 @@ def apply_filters(spec: Spec, config: dict) -> list[tuple[tuple, str]]:
 def _walk(value, path: tuple, filters, found) -> None:
     for f in filters:
         if _matches(f.path, path):
-            found.append((path, f.message))
+            if not (f.ignore_zero and value in ("", 0, False)):
+                found.append((path, f.message))
             return
     if isinstance(value, dict):
         for k, v in value.items():

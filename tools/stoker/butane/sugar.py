@@ -221,7 +221,10 @@ def check_partitions(tr, out: dict) -> None:
 
 # -- grub.users --------------------------------------------------------------------
 
-def grub(value: dict) -> tuple[dict, dict]:
+def grub(value: dict, compress: bool = True) -> tuple[dict, dict]:
+    """grub.users as an `append` on /boot/grub2/user.cfg plus the /boot
+    filesystem; `compress` False where the spec turns automatic gzip off
+    (config/fcos/v1_5/translate.go handleUserGrubCfg and later)."""
     users = (value.get("grub") or {}).get("users") or []
     if not users:
         return {}, {}
@@ -229,7 +232,7 @@ def grub(value: dict) -> tuple[dict, dict]:
         " ".join(u.get("name", "") for u in users))
     text += "\n".join(f"password_pbkdf2 {u.get('name', '')} {u.get('password_hash', '')}"
                       for u in users) + "\n"
-    source, compression = data_url(text.encode("utf-8"), compress=True)
+    source, compression = data_url(text.encode("utf-8"), compress=compress)
     config = {"storage": {
         "files": [{"path": "/boot/grub2/user.cfg",
                    "append": [{"compression": compression, "source": source}]}],

@@ -3,7 +3,8 @@ the source path it came from (so Ignition's findings point at the user's YAML).
 
 The order is the official tool's (SPEC §0.6): base sections, then mount units,
 then trees, then quadlets (level 1.8), then the fcos sugar (boot_device,
-partition checks, grub), which the other variants do not have.
+partition checks, grub), which fcos and openshift have and the other variants
+do not. openshift's own steps follow in openshift.py.
 """
 
 from __future__ import annotations
@@ -21,12 +22,19 @@ Table = dict  # output path -> source path
 
 
 class Translator:
-    def __init__(self, spec: Spec, files_dir: str | None, report: Report):
+    def __init__(self, spec: Spec, files_dir: str | None, report: Report, *,
+                 map_output_warnings: bool = True):
         self.spec = spec
         self.version = spec.level
         self.files_dir = files_dir
         self.report = report
         self.table: Table = {}
+        # Whether the fcos partition warnings (reported at output paths) are
+        # mapped back through the table. An openshift MachineConfig's table is
+        # keyed below spec.config, so there they are not (config/util/util.go
+        # TranslateReportPaths falls back to the snake_cased path).
+        self.map_output_warnings = map_output_warnings
+        self.auto_compression = spec.auto_compression
 
     # -- generic copying -------------------------------------------------------
 
@@ -69,7 +77,8 @@ class Translator:
             self.table[out + ("source",)] = src + (field,)
             return
         user_compression = value.get("compression") or ""
-        res["source"], compression = data_url(data, compress=not user_compression)
+        res["source"], compression = data_url(
+            data, compress=not user_compression and self.auto_compression)
         self.table[out + ("source",)] = src + (field,)
         if not user_compression:
             res["compression"] = compression
@@ -117,15 +126,24 @@ class Translator:
             for i, v in enumerate(value):
                 self.map_new(out + (i,), v, src, overwrite=overwrite)
 
-    def source_path(self, out: tuple, *, mapped: bool = True) -> tuple:
+    def source_path(self, out: tuple, *, mapped: bool = True, prefix: tuple = ()) -> tuple:
         """The YAML path an output path came from; unmapped paths are snake_cased
-        output paths, as the official tool reports them."""
+        output paths after `prefix` (openshift: ("spec", "config")), as the
+        official tool reports them."""
         if mapped and out in self.table:
             return self.table[out]
-        return snake_path(out)
+        return prefix + snake_path(out)
 
     def output_warning(self, out: tuple, message: str, *, mapped: bool = True) -> None:
-        self.report.warning(self.source_path(out, mapped=mapped), message)
+        self.report.warning(self.source_path(out, mapped=mapped and self.map_output_warnings),
+                            message)
+
+    def map_new_entry(self, kind: str, index: int, node: dict, src: tuple) -> None:
+        """Map a generated storage.<kind> entry to its source; the first entry of
+        a list also maps the list itself (base v0_*/translate.go: `if i == 0`)."""
+        self.map_new(("storage", kind, index), node, src)
+        if index == 0:
+            self.table[("storage", kind)] = src
 
     # -- merging generated parts as the parent of the user's config -------------
 
@@ -150,13 +168,13 @@ class Translator:
             out = self.merge_parent(mount_units, mount_table, out)
         trees.process(self, value, out)
         quadlets.process(self, value, out)
-        if not self.spec.fcos:
+        if not self.spec.fcos_sugar:
             return out
         boot, boot_table = sugar.boot_device(value, self.version)
         if boot:
             out = self.merge_parent(boot, boot_table, out)
         sugar.check_partitions(self, out)
-        grub, grub_table = sugar.grub(value)
+        grub, grub_table = sugar.grub(value, compress=self.auto_compression)
         if grub:
             out = self.merge_parent(grub, grub_table, out)
         return out

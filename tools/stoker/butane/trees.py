@@ -91,8 +91,7 @@ def process(tr, value: dict, out: dict) -> None:
                         tr.report.error(src, ERR_NODE_EXISTS)
                         continue
                     node = {"path": path, **owner, "mode": tree.get("dir_mode", 0o755)}
-                    tr.map_new(("storage", "directories", nodes.add("directories", node)),
-                               node, src)
+                    tr.map_new_entry("directories", nodes.add("directories", node), node, src)
             else:
                 tr.report.error(src, ERR_FILE_TYPE)
 
@@ -104,7 +103,7 @@ def _claim(tr, nodes: _Nodes, kind: str, owner: dict, src, path: str, filled):
     if existing is None:
         node = {"path": path, **owner}
         idx = nodes.add(kind, node)
-        tr.map_new(("storage", kind, idx), node, src)
+        tr.map_new_entry(kind, idx, node, src)
         return node, idx
     found, idx = existing
     node = nodes.storage[found][idx]
@@ -128,7 +127,8 @@ def _file(tr, nodes: _Nodes, tree: dict, owner: dict, src, path: str, full: str,
         return
     contents = node.setdefault("contents", {})
     user_compression = contents.get("compression") or ""
-    contents["source"], compression = data_url(data, compress=not user_compression)
+    contents["source"], compression = data_url(
+        data, compress=not user_compression and tr.auto_compression)
     if not user_compression:
         contents["compression"] = compression
     out = ("storage", "files", idx)

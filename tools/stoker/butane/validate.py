@@ -1,7 +1,10 @@
-"""Butane's source validation (SPEC §5, §6, §8, §9, §11, §12), before translation.
+"""Butane's source validation (SPEC §5, §6, §8, §9, §11, §12; SPEC-VARIANTS
+§7.2), before translation.
 
-Checks run in the official order: the fcos top-level rules, then a pre-order walk
-of the document in struct-field order with each struct's own rules.
+Checks run in the official order: the top-level rules (fcos 1.6+, or openshift
+4.19+'s CEX rule, which hides the fcos ones), then a pre-order walk of the
+document in struct-field order with each struct's own rules, then openshift's
+metadata and openshift sections.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ _LAYOUTS_15 = ("aarch64", "ppc64le", "x86_64")
 _LAYOUTS_16 = ("aarch64", "ppc64le", "s390x-eckd", "s390x-virt", "s390x-zfcp", "x86_64")
 _S390X = ("s390x-eckd", "s390x-zfcp", "s390x-virt")
 BOOT_DISK = "/dev/disk/by-id/coreos-boot-disk"
+CEX_KERNEL_ARGUMENT = "rd.luks.key=/etc/luks/cex.key"
+ROLE_LABEL = "machineconfiguration.openshift.io/role"
 
 
 class SourceValidator:
@@ -29,7 +34,9 @@ class SourceValidator:
 
     def run(self, value: dict) -> None:
         self._fcos_top_level(value)
+        self._openshift_top_level(value)
         self._walk(value, CONFIG, ())
+        self._openshift_sections(value)
 
     def _walk(self, value, t, path: tuple) -> None:
         if isinstance(t, Struct) and isinstance(value, dict):
@@ -65,6 +72,38 @@ class SourceValidator:
                         ("storage", "disks", d, "partitions", p, "number"),
                         "partitions cannot be reused by label; number must be specified except "
                         f"on boot disk ({BOOT_DISK}) or when wipe_table is true")
+
+    # -- openshift (config/openshift/v4_*/validate.go) ----------------------------------
+
+    def _openshift_top_level(self, value: dict) -> None:
+        """4.19+: CEX on the boot device, or on a storage.luks volume named root,
+        needs the kernel argument that points at the CEX key (once per cause)."""
+        rules = self.spec.openshift
+        if rules is None or not rules.cex_check:
+            return
+        if CEX_KERNEL_ARGUMENT in ((value.get("openshift") or {}).get("kernel_arguments") or []):
+            return
+        boot_luks = (value.get("boot_device") or {}).get("luks") or {}
+        causes = [(boot_luks.get("cex") or {}).get("enabled") is True,
+                  any(luks.get("name") == "root" and (luks.get("cex") or {}).get("enabled") is True
+                      for luks in (value.get("storage") or {}).get("luks") or [])]
+        for _ in filter(None, causes):
+            self.report.error(("openshift", "kernel_arguments"), f"'{CEX_KERNEL_ARGUMENT}' must "
+                              "be set as kernel argument when CEX is enabled for the boot device")
+
+    def _openshift_sections(self, value: dict) -> None:
+        """metadata (checked even when absent) and openshift.kernel_type."""
+        if self.spec.openshift is None:
+            return
+        metadata = value.get("metadata") or {}
+        if not metadata.get("name"):
+            self.report.error(("metadata", "name"), "metadata.name is required")
+        if not (metadata.get("labels") or {}).get(ROLE_LABEL):
+            self.report.error(("metadata", "labels"), f"{ROLE_LABEL} label is required")
+        kernel_type = (value.get("openshift") or {}).get("kernel_type")
+        if kernel_type is not None and kernel_type not in ("", "default", "realtime"):
+            self.report.error(("openshift", "kernel_type"),
+                              'must be empty, "default", or "realtime"')
 
     # -- per-struct rules ------------------------------------------------------------
 
