@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -53,16 +54,22 @@ _REPO_AND_TAG = re.compile(rf"({_COMPONENT}(?:/{_COMPONENT})*):([\w][\w.-]{{0,12
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
 
 
-def registry_config(storage: Path, port: int, host: str = "127.0.0.1") -> str:
+INSTANCE_HEADER = "X-Stoker-Registry"
+
+
+def registry_config(storage: Path, port: int, host: str = "127.0.0.1", instance: str = "") -> str:
     """The registry's YAML configuration: filesystem storage under `storage`, HTTP on host:port.
 
     No `auth` section (anyone may push and pull) and no `http.tls` (plain HTTP):
     it listens on the loopback address only. Deleting is enabled so a cache can
-    be pruned with the API. Strings are JSON-quoted, which YAML reads as is.
+    be pruned with the API. `instance`, when given, is sent back in every
+    response's X-Stoker-Registry header (`http.headers`), so a start-up check
+    knows it reached this registry and not another one on the same port.
+    Strings are JSON-quoted, which YAML reads as is.
     """
     if not 0 < port < 65536:
         raise ImageError(f"registry port {port} is not a TCP port (1-65535)")
-    return (
+    text = (
         "# written by stoker (tools/stoker/boot/registry.py) for one run of docker-registry\n"
         "version: 0.1\n"
         "log:\n"
@@ -75,6 +82,9 @@ def registry_config(storage: Path, port: int, host: str = "127.0.0.1") -> str:
         "http:\n"
         f"  addr: {json.dumps(f'{host}:{port}')}\n"
     )
+    if instance:
+        text += f"  headers:\n    {INSTANCE_HEADER}: [{json.dumps(instance)}]\n"
+    return text
 
 
 def split_reference(image: str) -> tuple[str, str]:
@@ -157,6 +167,7 @@ class LocalRegistry:
         self._tmp: Path | None = None
         self._proc: subprocess.Popen | None = None
         self._log: IO[str] | None = None
+        self._instance = ""
 
     # -- life cycle -------------------------------------------------------------------------------
     def __enter__(self) -> "LocalRegistry":
@@ -185,7 +196,8 @@ class LocalRegistry:
             for attempt in range(3):
                 port = self._wanted_port or _free_port(self.host)
                 config = self._tmp / "config.yml"
-                config.write_text(registry_config(self.storage, port, self.host))
+                self._instance = secrets.token_hex(8)
+                config.write_text(registry_config(self.storage, port, self.host, self._instance))
                 log_path = self._log_file or (self._tmp / "registry.log")
                 log_path.parent.mkdir(parents=True, exist_ok=True)
                 self._log = open(log_path, "a", encoding="utf-8")
@@ -204,7 +216,7 @@ class LocalRegistry:
             raise
 
     def _wait_ready(self, port: int) -> str | None:
-        """None once GET /v2/ answers 200 from our process, else why not."""
+        """None once GET /v2/ answers 200 from our process (its instance header), else why not."""
         deadline = time.monotonic() + self._start_timeout
         url = f"http://{self.host}:{port}/v2/"
         while time.monotonic() < deadline:
@@ -213,7 +225,7 @@ class LocalRegistry:
                 return f"it exited with status {self._proc.returncode}:\n{self._log_tail()}"
             try:
                 with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200 and self._proc.poll() is None:
+                    if resp.status == 200 and resp.headers.get(INSTANCE_HEADER) == self._instance:
                         return None
             except (urllib.error.URLError, OSError):
                 pass
