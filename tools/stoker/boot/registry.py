@@ -139,6 +139,12 @@ def mirror_dropin(prefix: str, location: str, *, insecure: bool = True) -> str:
     )
 
 
+def cache_storage() -> Path:
+    """Where the boot test keeps the local registry's storage across runs: <cache>/stoker/registry."""
+    from .image import cache_root
+    return cache_root() / "registry"
+
+
 def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))

@@ -236,7 +236,14 @@ def build_standin(s: StandIn, base_built: Built, *, base: Base = BASE, root: Pat
 def build_all(standins: tuple[StandIn, ...] = STANDINS, *, base: Base = BASE, root: Path | None = None,
               mirror: str | None = None, progress: Progress | None = None, force: bool = False,
               registry: str | None = None) -> list[Built]:
-    """The base, then every stand-in; [base, image, …] in the order given."""
+    """The base, then every stand-in: [base, image, …] in the order given, each from the cache or built.
+
+    registry: fleet.yaml's `registry` (e.g. "registry.ebisc.org/ebisc"), written into each
+    contract as the image's full reference. A cold build of every stand-in takes about
+    2.5 minutes on 2 cores; a warm call well under a second. Building needs root,
+    mmdebstrap and umoci (MissingTool names the Debian package) and the Debian mirror
+    of the host's apt configuration; ImageError for any failed step, with its log's path.
+    """
     base_built = build_base(base, root=root, mirror=mirror, progress=progress, force=force)
     return [base_built] + [build_standin(s, base_built, base=base, root=root, mirror=mirror, progress=progress,
                                          force=force, registry=registry) for s in standins]

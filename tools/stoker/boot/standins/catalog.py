@@ -206,6 +206,7 @@ IMS_UWSGI = StandIn(
         Mode("run-deploy", "job", "wait for PostgreSQL, migrate, collect the static files, re-index",
              env_required=IMS_ENV, env_optional=IMS_OPTIONAL, writes=("/var/www/ims/static",),
              needs=(Need("$DB_HOST", 5432), Need("$ES_HOST", 9200)),
+             wait_seconds=600,  # on the first boot PostgreSQL runs initdb first
              produce=(Produce("/var/www/ims/static/stoker-standin/ims.css",
                               "/* collected by the ims-uwsgi stand-in's run-deploy */\nbody { margin: 0; }\n"),)),
         Mode("run-ims-update", "job", "the nightly import into PostgreSQL and the index",

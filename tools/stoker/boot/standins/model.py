@@ -126,7 +126,7 @@ class Mode:
     ports: tuple[int, ...] = ()
     writes: tuple[str, ...] = ()
     needs: tuple[Need, ...] = ()
-    wait_seconds: int = 180
+    wait_seconds: int = 300  # for the needed hosts; generous, as services start slowly under QEMU's TCG
     s3: S3 | None = None
     produce: tuple[Produce, ...] = ()
 

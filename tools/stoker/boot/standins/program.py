@@ -398,7 +398,7 @@ def run(argv: list[str], stop: threading.Event | None = None) -> int:
         if check_only or mode["kind"] == "program":
             return 0
         write_markers(contract, mode_name, mode, host)
-        wait_for(mode.get("needs", []), float(mode.get("wait_seconds", 180)))
+        wait_for(mode.get("needs", []), float(mode.get("wait_seconds", 300)))
         if mode.get("s3"):
             s3_transfer(contract, mode_name, mode["s3"], host)
         produce(mode)
