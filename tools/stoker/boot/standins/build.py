@@ -113,7 +113,11 @@ def cached_base(base: Base = BASE, root: Path | None = None) -> Built | None:
 
 def build_base(base: Base = BASE, *, root: Path | None = None, mirror: str | None = None,
                progress: Progress | None = None, force: bool = False) -> Built:
-    """The base layer, from the cache or built (needs root, mmdebstrap, umoci)."""
+    """The base layer, from the cache or built (about 30 s cold).
+
+    Building needs root, mmdebstrap and umoci (MissingTool names the Debian package);
+    ImageError for a failed step, with the path of its log.
+    """
     progress = progress or (lambda what, state: None)
     final = standins_root(root) / f"base-{base.key()}"
     with _locked(final):
