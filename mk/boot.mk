@@ -1,16 +1,20 @@
 # Boot test (see README "stoker boot-test"): the offline image, a VM booted with its
 # Ignition config, and the checks inside it.
 #   make image                 build the offline test image (cached; a hit takes seconds)
+#   make standins              build the stand-ins for the fleet's registry images (cached)
 #   make boot vm=NAME          boot a VM and keep it running for SSH
 #   make boot-test [vm=NAME]   boot and check one VM, or every VM one after the other
 BOOT_VMS = $(if $(vm),$(vm),$(sort $(basename $(notdir $(wildcard vms/*.yaml)))))
 BOOT_IMAGE ?= offline
 JUNIT_DIR ?= build/junit
 
-.PHONY: image boot boot-test
+.PHONY: image standins boot boot-test
 
 image: $(VENV)/.installed  ## build the offline boot-test image (Debian trixie + real Ignition), cached
 	$(STOKER) image build
+
+standins: $(VENV)/.installed  ## build the stand-ins for the fleet's registry images (Debian packages, OCI), cached
+	$(STOKER) image standins
 
 boot: $(VENV)/.installed  ## boot a VM's Ignition config in QEMU and keep it running (vm=NAME)
 	@test -n "$(vm)" || { echo "usage: make boot vm=NAME" >&2; exit 2; }

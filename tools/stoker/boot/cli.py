@@ -31,6 +31,12 @@ def register(sub) -> None:
     b = isub.add_parser("build", help="build the offline test image (Debian trixie + real Ignition), cached")
     b.add_argument("--force", action="store_true", help="rebuild even when the cache has the image")
     b.set_defaults(func=cmd_image_build)
+    st = isub.add_parser("standins", help="build the stand-ins for the fleet's registry images (Debian packages), "
+                                          "cached")
+    st.add_argument("--force", action="store_true", help="rebuild even when the cache has them")
+    st.add_argument("images", nargs="*", metavar="NAME:TAG",
+                    help="only these stand-ins (default: every one, see tools/stoker/boot/standins/catalog.py)")
+    st.set_defaults(func=cmd_image_standins)
     f = isub.add_parser("fetch", help="download and verify a Fedora CoreOS QEMU image, cached")
     f.add_argument("--stream", default="stable", choices=("stable", "testing", "next"))
     f.add_argument("--keyring", type=Path, metavar="FILE",
@@ -83,6 +89,29 @@ def cmd_image_build(args) -> int:
                   f"(Ignition ≤ {image.ignition_max_spec}, kernel {image.manifest.get('kernel')}) "
                   f"in {time.monotonic() - t0:.1f}s")
     out.print(str(image.root.parent), soft_wrap=True, highlight=False)
+    return 0
+
+
+def cmd_image_standins(args) -> int:
+    from .standins import STANDINS, build_all, by_image
+    from .standins.report import fleet_registry, standins_table
+    known = by_image()
+    unknown = [name for name in args.images if name not in known]
+    if unknown:
+        raise UsageError(f"no stand-in for {', '.join(unknown)} (there are: {', '.join(sorted(known))})")
+    chosen = tuple(known[name] for name in args.images) or STANDINS
+    t0 = time.monotonic()
+    with _build_progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def step(what: str, state: str) -> None:
+            if state == "start":
+                tasks[what] = progress.add_task(f"stand-in {what}", total=1)
+            elif what in tasks:
+                progress.update(tasks[what], completed=1)
+        built = build_all(chosen, progress=step, force=args.force, registry=fleet_registry())
+    out.print(standins_table(built))
+    console.print(f"{len(built) - 1} stand-ins in {time.monotonic() - t0:.1f}s")
     return 0
 
 

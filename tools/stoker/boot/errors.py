@@ -25,3 +25,25 @@ class ImageError(StokerError):
 
 class ConfigError(StokerError):
     """The Ignition config cannot be booted on the chosen image."""
+
+
+class MissingTool(ImageError):
+    """A host program is not installed; `package` is the Debian package that provides it.
+
+    Callers that can do without the program (a test, an optional check) report
+    it as skipped, with this message as the reason.
+    """
+
+    def __init__(self, program: str, package: str, needed_for: str):
+        super().__init__(f"`{program}` is not installed (Debian package {package}); it is needed for {needed_for}")
+        self.program = program
+        self.package = package
+
+
+def require_tool(program: str, package: str, needed_for: str) -> str:
+    """The path of `program` on PATH, or MissingTool naming its Debian package."""
+    import shutil
+    path = shutil.which(program)
+    if path is None:
+        raise MissingTool(program, package, needed_for)
+    return path
