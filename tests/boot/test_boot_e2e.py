@@ -18,13 +18,33 @@ import pytest
 
 from boot_sample import sample_config
 from stoker.boot.checks import ADDED
+from stoker.boot.ignition import image_references
 from stoker.boot.image import build_image
+from stoker.boot.serve import serve_images
 from stoker.boot.session import BootOptions, boot_test
+from stoker.boot.standins.model import Contract, Link, Mode, StandIn
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-TOOLS = ("mmdebstrap", "qemu-system-x86_64", "qemu-img", "mke2fs", "ssh", "ssh-keygen")
+TOOLS = ("mmdebstrap", "qemu-system-x86_64", "qemu-img", "mke2fs", "ssh", "ssh-keygen",
+         "docker-registry", "skopeo", "umoci")
+FLEET_REGISTRY = "registry.ebisc.org/ebisc"
+SAMPLE_REGISTRY = "quay.io/example"
+# The sample config's web container (boot_sample.QUADLET): the generic stand-in on port 80, writing /data.
+SAMPLE_WEB = StandIn(
+    image="web:1.0", stands_for="quay.io/example/web:1.0 of tests/boot/boot_sample.py",
+    links=(Link("/usr/local/bin/web", "stoker-standin"),), cmd=("web",),
+    contract=Contract(uid=None, user=None, default="web", modes=(
+        Mode("web", "serve", "the sample web server", ports=(80,), writes=("/data",)),)))
+
+
+def served(name: str, cfg: dict):
+    """The local registry serving `cfg`'s images: the fleet's stand-ins, or the sample's."""
+    if name == "sample":
+        return serve_images(["quay.io/example/web:1.0"], SAMPLE_REGISTRY, standins=(SAMPLE_WEB,))
+    return serve_images(image_references(cfg), FLEET_REGISTRY)
+
 NEW_UNIT = {"name": "rebuild-marker.service", "enabled": True, "contents":
             "[Unit]\nDescription=added by the changed config\n[Service]\nType=oneshot\nRemainAfterExit=yes\n"
             "ExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"}
@@ -80,8 +100,9 @@ def test_fleet_vm_boots_and_its_data_survives_a_rebuild(image, fleet_config, tmp
         assert rc == 0, guest.last_stderr
         seen["uuid"] = out.strip()
 
-    first = boot_test(name, cfg, image, BootOptions(data_disk=data_disk, run_dir=tmp_path / "first"),
-                      after_checks=write_marker)
+    with served(name, cfg) as mirror:
+        first = boot_test(name, cfg, image, BootOptions(data_disk=data_disk, run_dir=tmp_path / "first",
+                                                        registry_mirror=mirror), after_checks=write_marker)
     assert first.ok, _report(first)
     assert any(c.group == ADDED for c in first.results.checks), "the harness's additions must be reported"
     assert seen.get("uuid"), "the data volume has a filesystem UUID"
@@ -95,8 +116,9 @@ def test_fleet_vm_boots_and_its_data_survives_a_rebuild(image, fleet_config, tmp
                            "systemctl is-active rebuild-marker.service")
         seen["after"] = out
 
-    second = boot_test(name, changed, image, BootOptions(data_disk=data_disk, run_dir=tmp_path / "second"),
-                       after_checks=look)
+    with served(name, changed) as mirror:
+        second = boot_test(name, changed, image, BootOptions(data_disk=data_disk, run_dir=tmp_path / "second",
+                                                             registry_mirror=mirror), after_checks=look)
     assert second.ok, _report(second)
     marker, uuid, active = (seen["after"].split() + ["", "", ""])[:3]
     assert marker == f"survived-{name}", "the marker written before the rebuild is intact"
@@ -128,7 +150,9 @@ def test_broken_config_fails_with_messages_that_name_each_problem(image, tmp_pat
                                     "contents": {"source": data_url(BAD_QUADLET)}})
     exp = derive(cfg)
     exp.ports.append(Port(9999, "web.service"))  # declared in the definition, served by nothing
-    result = boot_test("broken", cfg, image, BootOptions(run_dir=tmp_path / "broken"), expectations=exp)
+    with served("sample", cfg) as mirror:
+        result = boot_test("broken", cfg, image, BootOptions(run_dir=tmp_path / "broken", registry_mirror=mirror),
+                           expectations=exp)
     assert not result.ok
     failed = {(c.group, c.name): c for c in result.results.failed}
     report = _report(result)

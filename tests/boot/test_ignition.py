@@ -4,7 +4,7 @@ from boot_sample import QUADLET, data_url, sample_config
 from stoker.boot.errors import ConfigError
 from stoker.boot.ignition import (MIRROR_DROPIN, add_registry_mirror, check_spec, container_ports,
                                   data_disk_serials, decode_source, encode_source, image_references,
-                                  inject_ssh_key, parse_unit, selinux_requested, split_reference, unit_value)
+                                  inject_ssh_key, parse_unit, selinux_requested, unit_value)
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITEST stoker-boot-test"
 
@@ -83,20 +83,6 @@ def test_a_config_that_writes_the_dropin_path_is_refused():
     cfg["storage"]["files"].append({"path": MIRROR_DROPIN, "contents": {"source": data_url("x")}})
     with pytest.raises(ConfigError, match="already writes"):
         add_registry_mirror(cfg, "10.0.2.2:5000")
-
-
-@pytest.mark.parametrize("ref,expected", [
-    ("registry.ebisc.org/ebisc/nginx:latest", ("registry.ebisc.org", "ebisc/nginx:latest")),
-    ("localhost/x:1", ("localhost", "x:1")), ("127.0.0.1:5000/a/b@sha256:00", ("127.0.0.1:5000", "a/b@sha256:00")),
-])
-def test_split_reference(ref, expected):
-    assert split_reference(ref) == expected
-
-
-@pytest.mark.parametrize("ref", ["nginx:latest", "ebisc/nginx", "library/postgres:16"])
-def test_short_names_are_refused(ref):
-    with pytest.raises(ConfigError, match="names no registry"):
-        split_reference(ref)
 
 
 def test_selinux_and_disk_serials():

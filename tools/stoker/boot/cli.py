@@ -56,6 +56,9 @@ def register(sub) -> None:
         p.add_argument("--memory", type=int, default=2048, help="guest memory in MiB")
         p.add_argument("--data-disk", type=Path, metavar="FILE", help="keep the data disk in FILE across boots")
         p.add_argument("--keep", action="store_true", help="keep the run directory (console log, config)")
+        p.add_argument("--registry", choices=("local", "real"), default="local",
+                       help="local (default): serve the config's images from a registry on 127.0.0.1 with the "
+                            "stand-ins built from Debian packages; real: pull from the registries the config names")
         if name == "boot-test":
             p.add_argument("--junit", type=Path, metavar="FILE", help="write the results as JUnit XML")
             p.set_defaults(func=cmd_boot_test)
@@ -163,10 +166,27 @@ def _image(args) -> Image:
     return image
 
 
-def _options(args):
+def _options(args, registry_mirror: str | None):
     from .session import BootOptions
     return BootOptions(timeout=args.timeout, memory_mb=args.memory, accel=args.accel, data_disk=args.data_disk,
-                       keep=args.keep)
+                       keep=args.keep, registry_mirror=registry_mirror)
+
+
+def _images_served(args, cfg: dict, event):
+    """A context yielding the mirror location the guest pulls from, or None (`--registry real`,
+    or a config without containers)."""
+    import contextlib
+    if args.registry == "real":
+        return contextlib.nullcontext(None)
+    from .ignition import image_references
+    from .serve import serve_images
+    from .standins.report import fleet_registry
+    refs = image_references(cfg)
+    registry = fleet_registry()
+    if refs and not registry:
+        raise UsageError("the config runs containers but there is no fleet.yaml `registry` here to serve "
+                         "them from; boot with --registry real")
+    return serve_images(refs, registry or "", event=event)
 
 
 def _stop_on_sigterm() -> None:
@@ -191,7 +211,8 @@ def cmd_boot_test(args) -> int:
         def event(msg: str) -> None:
             console.log(msg)
             status.update(f"{name}: {msg}")
-        result = boot_test(name, cfg, image, _options(args), event=event, expectations=exp)
+        with _images_served(args, cfg, event) as mirror:
+            result = boot_test(name, cfg, image, _options(args, mirror), event=event, expectations=exp)
     elapsed = time.monotonic() - t0
     render_results(name, result)
     if args.junit:
@@ -237,6 +258,8 @@ def cmd_boot(args) -> int:
         console.print(f"[green]{name} is up[/]. Connect with:\n  {ssh_cmd}\nconsole log: {run_dir / 'console.log'}"
                       "\nPress Ctrl-C to power it off.", soft_wrap=True)
     with console.status(f"booting {name} on the {image.kind} image") as status:
-        boot_interactive(name, cfg, image, _options(args), event=lambda m: status.update(f"{name}: {m}"),
-                         ready=ready)
+        def event(msg: str) -> None:
+            status.update(f"{name}: {msg}")
+        with _images_served(args, cfg, event) as mirror:
+            boot_interactive(name, cfg, image, _options(args, mirror), event=event, ready=ready)
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..butane.resources import decode_data_url
 from ..cloud.config import effective_config
 from .errors import ConfigError
+from .registry import mirror_dropin, split_reference
 
 QUADLET_DIR = "/etc/containers/systemd/"
 
@@ -167,20 +168,6 @@ def image_references(cfg: dict) -> list[str]:
     return refs
 
 
-def split_reference(ref: str) -> tuple[str, str]:
-    """(registry host, repository[:tag|@digest]) of a fully qualified image reference.
-
-    The first path component is the registry when it has a dot or a colon or is `localhost`
-    (the rule of containers-registries.conf(5) and the distribution reference grammar);
-    a short name raises ConfigError: without a registry the guest's pull would depend on its
-    own short-name settings, not on the config."""
-    first, _, rest = ref.partition("/")
-    if not rest or not ("." in first or ":" in first or first == "localhost"):
-        raise ConfigError(f"image {ref!r} names no registry; the fleet's Quadlet files use fully "
-                          "qualified references (registry/repository:tag)")
-    return first, rest
-
-
 MIRROR_DROPIN = "/etc/containers/registries.conf.d/99-stoker-boot-test.conf"
 
 
@@ -192,19 +179,16 @@ def add_registry_mirror(cfg: dict, location: str) -> tuple[dict, Addition | None
     `prefix` is the registry host is tried first for tags and digests alike
     (`mirror-by-digest-only` defaults to false), with the rest of the reference after the
     prefix: registry.example.org/team/app:1 is pulled as LOCATION/team/app:1. None when the
-    config runs no container."""
+    config runs no container. ImageError for an image without a registry host or by digest."""
     hosts = list(dict.fromkeys(split_reference(ref)[0] for ref in image_references(cfg)))
     if not hosts:
         return cfg, None
-    lines = ["# Added by the stoker boot test: pull this config's images from the test registry", ""]
-    for host in hosts:
-        lines += ["[[registry]]", f'prefix = "{host}"', f'location = "{host}"', "",
-                  "[[registry.mirror]]", f'location = "{location}"', "insecure = true", ""]
+    text = "\n".join(mirror_dropin(host, location) for host in hosts)
     out = copy.deepcopy(cfg)
     files = out.setdefault("storage", {}).setdefault("files", [])
     if any(f.get("path") == MIRROR_DROPIN for f in files):
         raise ConfigError(f"the config already writes {MIRROR_DROPIN}, the file the boot test adds")
-    files.append({"path": MIRROR_DROPIN, "mode": 0o644, "contents": encode_source("\n".join(lines))})
+    files.append({"path": MIRROR_DROPIN, "mode": 0o644, "contents": encode_source(text)})
     return out, Addition("registry mirror", MIRROR_DROPIN,
                          f"{', '.join(hosts)} pulled from the test registry at {location}")
 
