@@ -34,10 +34,9 @@ def standins_for(refs: Iterable[str], fleet_registry: str,
     wanted: set[str] = set()
     missing: list[str] = []
     for ref in refs:
-        split_reference(ref)  # ImageError for a short name or a digest
-        name = ref[len(prefix):] if ref.startswith(prefix) else None
-        if name is not None and ":" not in name.rsplit("/", 1)[-1]:
-            name += ":latest"
+        host, rest = split_reference(ref)  # ImageError for a short name or a digest; ":latest" filled in
+        full = f"{host}/{rest}"
+        name = full[len(prefix):] if full.startswith(prefix) else None
         if name in by_name:
             wanted.add(name)
         else:
