@@ -30,7 +30,8 @@ def test_help_lists_every_command(capsys):
 # Modules a `stoker butane` run to standard output must not load: they cost start-up and it
 # needs none of them (the cloud SDK, schema validation, terminal and HTTP libraries, and what
 # only writing a file or argparse's terminal width would pull in).
-NOT_ON_BUTANE_PATH = ("openstack", "jsonschema", "rich", "requests", "tempfile", "shutil", "typing")
+NOT_ON_BUTANE_PATH = ("openstack", "jsonschema", "rich", "requests", "tempfile", "shutil", "typing",
+                      "argparse", "gettext")
 
 
 def test_butane_imports_only_what_it_needs(tmp_path):

@@ -1,16 +1,17 @@
 """The `stoker` command. Each area registers its subcommands from its own module.
 
 Library code never prints or exits; the functions registered here do.
+
+Start-up: this module imports nothing but stoker.errors. A `stoker butane` command
+line of the usual shape is parsed by stoker.butane.cli.parse_args without argparse;
+every other command line (help, usage errors, other commands) goes to the argparse
+parser of stoker.cliparser, which prints the usage and help texts.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import os
 import sys
 
-from . import __version__
 from .errors import StokerError, UsageError
 
 # Modules that define `register(subparsers)`, with the subcommands each adds.
@@ -30,47 +31,26 @@ def _modules_for(argv: list[str]) -> list[str]:
     return wanted or list(COMMAND_MODULES)
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's formatter, with the width found as shutil.get_terminal_size finds it ($COLUMNS,
-    then the terminal, then 80 columns) without importing shutil and its compression modules on
-    every run: argparse makes a formatter for each add_argument call (start-up of `stoker butane`)."""
+def __getattr__(name: str):
+    # The argparse side, for code and tests that take it from here (PEP 562: loaded
+    # on first use, so that `stoker butane` does not import argparse).
+    if name in ("build_parser", "_Parser", "_Formatter", "_columns"):
+        from . import cliparser
 
-    def __init__(self, prog: str, **kwargs):
-        if kwargs.get("width") is None:
-            kwargs["width"] = _columns() - 2
-        super().__init__(prog, **kwargs)
-
-
-def _columns() -> int:
-    try:
-        return int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        pass
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
-    except (AttributeError, ValueError, OSError):
-        return 80
+        return getattr(cliparser, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
+def _parse(argv: list[str]):
+    if argv and argv[0] == "butane":
+        from .butane.cli import parse_args
 
-    def error(self, message: str):  # usage errors exit 2, as the official tools do
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
+        args = parse_args(argv[1:])
+        if args is not None:
+            return args
+    from .cliparser import build_parser
 
-
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    parser = _Parser(prog="stoker", description="A Fedora CoreOS fleet as code.")
-    parser.add_argument("--version", action="version", version=f"stoker {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-    for name in _modules_for(argv) if argv is not None else COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
-    return parser
+    return build_parser(argv).parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     2 a usage error, 130 interrupted (Ctrl-C)."""
     argv = sys.argv[1:] if argv is None else argv
     try:
-        parser = build_parser(argv)
-        args = parser.parse_args(argv)
+        args = _parse(argv)
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"stoker: {exc}", file=sys.stderr)
