@@ -31,7 +31,7 @@ def test_help_lists_every_command(capsys):
 # needs none of them (the cloud SDK, schema validation, terminal and HTTP libraries, and what
 # only writing a file or argparse's terminal width would pull in).
 NOT_ON_BUTANE_PATH = ("openstack", "jsonschema", "rich", "requests", "tempfile", "shutil", "typing",
-                      "argparse", "gettext")
+                      "argparse", "gettext", "dataclasses", "inspect", "string", "decimal")
 
 
 def test_butane_imports_only_what_it_needs(tmp_path):

@@ -6,7 +6,7 @@ A path is a tuple of keys and list indexes, for example
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .values import Value
 
 ERROR = "error"
 WARNING = "warning"
@@ -19,13 +19,29 @@ def format_path(path: Path) -> str:
     return "$" + "".join(f".{p}" for p in path)
 
 
-@dataclass(frozen=True)
-class Entry:
-    kind: str  # ERROR, WARNING or INFO
-    path: Path | None
-    message: str
-    line: int | None = None  # 1-based
-    column: int | None = None  # 1-based
+class Entry(Value):
+    """One finding: kind (ERROR, WARNING or INFO), the path it is about (or None), the
+    message, and the 1-based line and column it points at (None when unknown).
+
+    Immutable, compared and hashed by value (stoker.values: not a dataclass, for
+    `stoker butane`'s start-up)."""
+
+    __slots__ = ("kind", "path", "message", "line", "column")
+
+    def __init__(self, kind: str, path: Path | None, message: str, line: int | None = None,
+                 column: int | None = None) -> None:
+        _set = object.__setattr__
+        _set(self, "kind", kind)
+        _set(self, "path", path)
+        _set(self, "message", message)
+        _set(self, "line", line)
+        _set(self, "column", column)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}: an Entry is immutable")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field {name!r}: an Entry is immutable")
 
     def raw(self) -> str:
         """One line, as the official Butane prints it with --raw-errors."""
@@ -37,9 +53,14 @@ class Entry:
         return f"{self.kind} at{where}: {self.message}"
 
 
-@dataclass
-class Report:
-    entries: list[Entry] = field(default_factory=list)
+class Report(Value):
+    """The entries found, in order."""
+
+    __slots__ = ("entries",)
+    __hash__ = None  # mutable
+
+    def __init__(self, entries: list[Entry] | None = None) -> None:
+        self.entries = [] if entries is None else entries
 
     def add(self, kind: str, path: Path | None, message: str, line: int | None = None,
             column: int | None = None) -> None:

@@ -20,11 +20,10 @@ and the line and column it points at.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from ..report import Entry, Report
 from ..ignition import validate as ignition_validate
-from . import jsonout, openshift
+from . import jsonout
 from .decode import Decoder
 from ..ignition.messages import DUPLICATE, NOT_AN_OBJECT
 from . import specs
@@ -45,17 +44,36 @@ class TranslateError(Exception):
     `Error translating config: `."""
 
 
-@dataclass
 class Result:
-    config: dict | None  # the Ignition config; None when translation failed
-    report: Report = field(default_factory=Report)
-    error: str | None = None  # the failure, e.g. "source config is invalid"
-    butane_version: str | None = None
-    ignition_version: str | None = None
-    spec: specs.Spec | None = None
-    # openshift without raw: the MachineConfig around `config`, as the JSON-shaped
-    # dict the official tool marshals (openshift.machine_config); else None
-    machine_config: dict | None = None
+    """What translate() gives.
+
+    config            the Ignition config; None when translation failed
+    report            the Report of warnings and errors, with positions
+    error             the failure, e.g. "source config is invalid"; None on success
+    butane_version    the document's version text, once read
+    ignition_version  the Ignition spec of the output, once the spec is known
+    spec              the specs.Spec, once known
+    machine_config    openshift without raw: the MachineConfig around `config`, as the
+                      JSON-shaped dict the official tool marshals
+                      (openshift.machine_config); else None
+    """
+
+    __slots__ = ("config", "report", "error", "butane_version", "ignition_version", "spec",
+                 "machine_config")
+
+    def __init__(self, config: dict | None, report: Report | None = None, error: str | None = None,
+                 butane_version: str | None = None, ignition_version: str | None = None,
+                 spec: specs.Spec | None = None, machine_config: dict | None = None) -> None:
+        self.config = config
+        self.report = Report() if report is None else report
+        self.error = error
+        self.butane_version = butane_version
+        self.ignition_version = ignition_version
+        self.spec = spec
+        self.machine_config = machine_config
+
+    def __repr__(self) -> str:
+        return "Result(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
     @property
     def ok(self) -> bool:
@@ -76,6 +94,8 @@ class Result:
         if self.machine_config is None:
             raise ValueError("no MachineConfig: " + (self.error or "not an openshift "
                                                      "translation without raw"))
+        from . import openshift
+
         return openshift.machine_config_text(self.machine_config)
 
     def to_json(self, *, pretty: bool = False) -> str:
@@ -190,6 +210,8 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     staged = Report()
     output = jsonout.prune(config, level=spec.level)
     if machine:  # Ignition's duplicate check also walks the MachineConfig's spec lists
+        from . import openshift  # here: only openshift needs it (and its YAML writer)
+
         for path in openshift.spec_duplicates(value):
             staged.error(path, DUPLICATE)
     for entry in ignition_validate(output, ign_version):
@@ -211,6 +233,8 @@ def _openshift_steps(spec: specs.Spec, translator: Translator, value: dict, conf
     (SPEC-VARIANTS §7.3, §7.6): the grub rewrite (4.23), the FIPS cipher
     (4.8-4.19), the RHCOS/MCO checks, and under raw the ignored-field warnings.
     A raw run reports the checks at unmapped spec.config paths."""
+    from . import openshift  # here: only openshift needs it (and its YAML writer)
+
     rules = spec.openshift
     if rules.grub_contents:
         openshift.rewrite_grub_append(translator, config)

@@ -14,7 +14,7 @@ ConfigReference became a Resource in 1.1.0).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..values import Value
 
 STR, INT, BOOL = "str", "int", "bool"
 
@@ -31,29 +31,58 @@ FCOS_VERSIONS: dict[tuple[int, int], str] = {
 }
 
 
-@dataclass(frozen=True)
-class ListOf:
-    item: object  # STR/INT/BOOL or a Struct
+class ListOf(Value):
+    """A list of `item` (STR/INT/BOOL or a Struct); a value."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item) -> None:
+        self.item = item
 
 
-@dataclass(frozen=True)
-class MapOf:
+class MapOf(Value):
     """A mapping of string keys to `item` values (openshift metadata.labels, a Go
-    map[string]string)."""
-    item: object  # STR
+    map[string]string); a value."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item) -> None:
+        self.item = item
 
 
-@dataclass
-class Field:
-    name: str  # the Butane (snake_case) name
-    type: object  # STR, INT, BOOL, ListOf or Struct (resolved lazily by name)
-    since: tuple[int, int] = (1, 0)
-    sugar: bool = False  # Butane-only: never copied to Ignition
-    always: bool = False  # emitted even when empty (non-pointer Go field)
-    omit_zero: bool = False  # non-pointer Go int/str with omitempty: 0/"" omitted
-    until: tuple[int, int] | None = None  # first level without it
-    variants: frozenset | None = None  # None: every variant
-    always_until: tuple[int, int] | None = None  # non-omitempty in Ignition before this level
+class Field(Value):
+    """One field of a Butane struct.
+
+    name          the Butane (snake_case) name
+    type          STR, INT, BOOL, ListOf, MapOf or Struct
+    since         the first level with it
+    sugar         Butane-only: never copied to Ignition
+    always        emitted even when empty (non-pointer Go field)
+    omit_zero     non-pointer Go int/str with omitempty: 0/"" omitted
+    until         first level without it (None: still there)
+    variants      the variants that have it (None: every variant)
+    always_until  non-omitempty in Ignition before this level
+    ign           the Ignition (camelCase) name, from `name`
+    """
+
+    __slots__ = ("name", "type", "since", "sugar", "always", "omit_zero", "until", "variants",
+                 "always_until", "ign")
+    __hash__ = None
+
+    def __init__(self, name: str, type, since: tuple[int, int] = (1, 0), sugar: bool = False,
+                 always: bool = False, omit_zero: bool = False, until: tuple[int, int] | None = None,
+                 variants: frozenset | None = None,
+                 always_until: tuple[int, int] | None = None) -> None:
+        self.name = name
+        self.type = type
+        self.since = since
+        self.sugar = sugar
+        self.always = always
+        self.omit_zero = omit_zero
+        self.until = until
+        self.variants = variants
+        self.always_until = always_until
+        self.ign = camel(name)
 
     def exists(self, level: tuple[int, int], variant: str = "fcos") -> bool:
         return level >= self.since and (self.until is None or level < self.until) \
@@ -63,20 +92,27 @@ class Field:
         return self.always or (level is not None and self.always_until is not None
                                and level < self.always_until)
 
-    @property
-    def ign(self) -> str:
-        return camel(self.name)
 
+class Struct(Value):
+    """A Butane struct: its name and fields, in the order of the Ignition output."""
 
-@dataclass
-class Struct:
-    name: str
-    fields: list[Field] = field(default_factory=list)
+    __slots__ = ("name", "fields", "by_name", "by_ign")
+    __hash__ = None
 
-    def __post_init__(self):
+    def __init__(self, name: str, fields: list[Field] | None = None) -> None:
+        self.name = name
+        self.fields = [] if fields is None else fields
         # the newest definition of each name (fields without `until`)
         self.by_name = {f.name: f for f in self.fields if f.until is None}
         self.by_ign = {f.ign: f for f in self.fields if not f.sugar and f.until is None}
+
+    def __repr__(self) -> str:  # not the fields: structs nest (and a Field shows its type)
+        return f"Struct({self.name!r})"
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.name == other.name and self.fields == other.fields
 
     def accepts(self, name: str, version: tuple[int, int], variant: str = "fcos") -> Field | None:
         for f in self.fields:

@@ -19,41 +19,73 @@ openshift rules), config/common/errors.go (messages).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..values import Value
 
 
-@dataclass(frozen=True)
-class Filter:
-    """An output (Ignition) path whose non-empty value is an error. `*` stands
-    for every item of a list. With `ignore_zero`, a set but zero scalar ("", 0,
-    false) counts as empty too (config/util/filter.go NewFiltersIgnoreZero)."""
-    path: tuple
-    message: str
-    ignore_zero: bool = False
+class Filter(Value):
+    """An output (Ignition) path whose non-empty value is an error, with the
+    message. `*` stands for every item of a list. With `ignore_zero`, a set but
+    zero scalar ("", 0, false) counts as empty too (config/util/filter.go
+    NewFiltersIgnoreZero). A value."""
+
+    __slots__ = ("path", "message", "ignore_zero")
+
+    def __init__(self, path: tuple, message: str, ignore_zero: bool = False) -> None:
+        self.path = path
+        self.message = message
+        self.ignore_zero = ignore_zero
 
 
-@dataclass(frozen=True)
-class OpenShift:
+class OpenShift(Value):
     """Which openshift rules one openshift version applies (SPEC-VARIANTS §7.7;
     the diffs between consecutive config/openshift/v4_*/translate.go and
-    validate.go)."""
-    minor: int  # 4.<minor>
-    auto_compression: bool  # inline/local contents may be gzipped (4.10+)
-    fips_cipher: bool  # fips adds "--cipher aes-cbc-essiv:sha256" to LUKS (4.8-4.19)
-    special_mode_check: bool  # file modes beyond 0777 are errors (4.10+)
-    format_none_check: bool  # filesystem format "none" is an error (4.14+)
-    cex_check: bool  # CEX needs rd.luks.key=/etc/luks/cex.key (4.19+)
-    grub_contents: bool  # the grub user.cfg append becomes contents (4.23)
+    validate.go). A value.
+
+    minor               4.<minor>
+    auto_compression    inline/local contents may be gzipped (4.10+)
+    fips_cipher         fips adds "--cipher aes-cbc-essiv:sha256" to LUKS (4.8-4.19)
+    special_mode_check  file modes beyond 0777 are errors (4.10+)
+    format_none_check   filesystem format "none" is an error (4.14+)
+    cex_check           CEX needs rd.luks.key=/etc/luks/cex.key (4.19+)
+    grub_contents       the grub user.cfg append becomes contents (4.23)
+    """
+
+    __slots__ = ("minor", "auto_compression", "fips_cipher", "special_mode_check",
+                 "format_none_check", "cex_check", "grub_contents")
+
+    def __init__(self, minor: int, auto_compression: bool, fips_cipher: bool,
+                 special_mode_check: bool, format_none_check: bool, cex_check: bool,
+                 grub_contents: bool) -> None:
+        self.minor = minor
+        self.auto_compression = auto_compression
+        self.fips_cipher = fips_cipher
+        self.special_mode_check = special_mode_check
+        self.format_none_check = format_none_check
+        self.cex_check = cex_check
+        self.grub_contents = grub_contents
 
 
-@dataclass(frozen=True)
-class Spec:
-    variant: str
-    version: str  # as written in the document: "1.3.0", "1.8.0-experimental"
-    ignition: str  # the Ignition spec version of the output
-    level: tuple[int, int]
-    filters: tuple[Filter, ...] = ()
-    openshift: OpenShift | None = None  # the openshift rules (openshift only)
+class Spec(Value):
+    """One registered spec (a value).
+
+    variant    "fcos", "flatcar", "r4e", "fiot" or "openshift"
+    version    as written in the document: "1.3.0", "1.8.0-experimental"
+    ignition   the Ignition spec version of the output
+    level      the schema level it builds on (module docstring)
+    filters    the variant's field filters (Filter)
+    openshift  the openshift rules (openshift only; else None)
+    """
+
+    __slots__ = ("variant", "version", "ignition", "level", "filters", "openshift")
+
+    def __init__(self, variant: str, version: str, ignition: str, level: tuple[int, int],
+                 filters: tuple[Filter, ...] = (), openshift: OpenShift | None = None) -> None:
+        self.variant = variant
+        self.version = version
+        self.ignition = ignition
+        self.level = level
+        self.filters = filters
+        self.openshift = openshift
 
     @property
     def fcos(self) -> bool:

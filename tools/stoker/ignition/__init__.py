@@ -16,18 +16,24 @@ paths back to YAML is the caller's job.
 from __future__ import annotations
 
 from ..report import Entry
-from .document import DocumentResult, validate_document
 from .duplicates import find_duplicates
-from .gojson import parse_config
 from .semantic import SemanticValidator
 from .versions import SUPPORTED_VERSIONS, check_supported
 
 
 def __getattr__(name: str):
-    # jsonschema costs ~80 ms to import: only check_schema needs it.
+    # Loaded on first use (PEP 562). jsonschema costs ~80 ms to import: only
+    # check_schema needs it. `stoker butane` needs validate() alone: the JSON
+    # parser and document checks stay off its start-up path.
     if name == "check_schema":
         from .schema import check_schema
         return check_schema
+    if name in ("DocumentResult", "validate_document"):
+        from . import document
+        return getattr(document, name)
+    if name == "parse_config":
+        from .gojson import parse_config
+        return parse_config
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["SUPPORTED_VERSIONS", "DocumentResult", "validate", "validate_document", "check_schema",

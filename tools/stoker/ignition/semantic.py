@@ -18,7 +18,6 @@ from collections import Counter
 from ..report import ERROR, WARNING, Entry
 from . import messages as msg
 from .goformat import clean_path, extension, go_quote, join_path
-from .gojson import is_valid_json
 from .unitfile import UnitContentError, deserialize
 from .urls import URLError, parse_go_url, validate_tang_url, validate_url
 from .versions import has, parse_semver
@@ -474,6 +473,8 @@ class SemanticValidator:
                 self.error(at + ("tang", i, "thumbprint"), msg.TANG_THUMBPRINT_REQUIRED)
             advertisement = _text(tang.get("advertisement"))
             if self.has("tang.advertisement") and not _empty(advertisement):
+                from .gojson import is_valid_json  # here: off `stoker butane`'s start-up path
+
                 if not is_valid_json(advertisement):
                     self.error(at + ("tang", i, "advertisement"), msg.INVALID_TANG_ADVERTISEMENT)
 

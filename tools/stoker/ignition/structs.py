@@ -23,9 +23,9 @@ is the named slice type []HTTPHeader.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
+from ..values import Value
 from .versions import has
 
 STRING = {"type": "string"}
@@ -42,17 +42,33 @@ RAID_LEVEL = {"type": "string", "enum": [
     "raid5", "5", "raid6", "6", "raid10", "10"]}
 
 
-@dataclass(frozen=True)
-class Field:
-    name: str                      # JSON name (the struct tag)
-    go_type: str                   # see the module docstring
-    since: str | None = None       # feature of versions.INTRODUCED that adds the field
-    until: str | None = None       # feature that replaces it
-    required: bool = False         # in the JSON Schema (Ignition's schema.json, non-omitempty fields)
-    required_until: str | None = None  # required only before this feature
-    schema: dict | None = None     # JSON Schema instead of the one derived from go_type
-    duplicates: str = "check"      # slices: "check", "ignore" (IgnoreDuplicates) or a shared key group
-                                   # (MergedKeys)
+class Field(Value):
+    """One field of a Go struct (a value: compared and hashed by its fields).
+
+    name            JSON name (the struct tag)
+    go_type         see the module docstring
+    since           feature of versions.INTRODUCED that adds the field (None: always there)
+    until           feature that replaces it
+    required        in the JSON Schema (Ignition's schema.json, non-omitempty fields)
+    required_until  required only before this feature
+    schema          JSON Schema instead of the one derived from go_type
+    duplicates      slices: "check", "ignore" (IgnoreDuplicates) or a shared key group (MergedKeys)
+    """
+
+    __slots__ = ("name", "go_type", "since", "until", "required", "required_until", "schema",
+                 "duplicates")
+
+    def __init__(self, name: str, go_type: str, since: str | None = None, until: str | None = None,
+                 required: bool = False, required_until: str | None = None,
+                 schema: dict | None = None, duplicates: str = "check") -> None:
+        self.name = name
+        self.go_type = go_type
+        self.since = since
+        self.until = until
+        self.required = required
+        self.required_until = required_until
+        self.schema = schema
+        self.duplicates = duplicates
 
     def exists_in(self, version: str) -> bool:
         return ((self.since is None or has(version, self.since))
@@ -175,13 +191,25 @@ KEYS = {"Resource": "source", "ConfigReference": "source", "CaReference": "sourc
 
 # -- the tree of one version, resolved --
 
-@dataclass(frozen=True)
-class GoType:
-    kind: str                          # "struct", "slice", "string", "int" or "bool"
-    display: str                       # as Go prints the type: "types.File", "[]types.File", "*int" -> "int"
-    name: str = ""                     # struct: Go name ("File"), "" for an anonymous struct
-    fields: tuple = ()                 # struct: tuple[TreeField, ...]
-    elem: "GoType | None" = None       # slice: element type
+class GoType(Value):
+    """A resolved Go type (a value).
+
+    kind     "struct", "slice", "string", "int" or "bool"
+    display  as Go prints the type: "types.File", "[]types.File", "*int" -> "int"
+    name     struct: Go name ("File"), "" for an anonymous struct
+    fields   struct: tuple[TreeField, ...]
+    elem     slice: element type (a GoType)
+    """
+
+    __slots__ = ("kind", "display", "name", "fields", "elem")
+
+    def __init__(self, kind: str, display: str, name: str = "", fields: tuple = (),
+                 elem: GoType | None = None) -> None:
+        self.kind = kind
+        self.display = display
+        self.name = name
+        self.fields = fields
+        self.elem = elem
 
     def field(self, key: str) -> "TreeField | None":
         """The field a JSON object key fills, as encoding/json matches it: exact name first, then
@@ -196,12 +224,17 @@ class GoType:
         return None
 
 
-@dataclass(frozen=True)
-class TreeField:
-    name: str
-    type: GoType
-    pointer: bool
-    duplicates: str
+class TreeField(Value):
+    """A field of a resolved struct: JSON name, GoType, whether Go declares it as a
+    pointer, and its duplicates rule (Field.duplicates)."""
+
+    __slots__ = ("name", "type", "pointer", "duplicates")
+
+    def __init__(self, name: str, type: GoType, pointer: bool, duplicates: str) -> None:
+        self.name = name
+        self.type = type
+        self.pointer = pointer
+        self.duplicates = duplicates
 
 
 _FOLD_TO_ASCII = {"\u017f": "s", "\u212a": "k"}

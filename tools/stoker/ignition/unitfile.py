@@ -7,8 +7,7 @@ error texts follow that lexer, not systemd's own, more forgiving parser.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..values import Value
 from .goformat import go_quote
 
 LINE_MAX = 2048  # go-systemd's SYSTEMD_LINE_MAX
@@ -18,11 +17,15 @@ class UnitContentError(ValueError):
     """str(error) is go-systemd's message."""
 
 
-@dataclass(frozen=True)
-class UnitOption:
-    section: str
-    name: str
-    value: str
+class UnitOption(Value):
+    """One option of a unit: its section, name and value (a value)."""
+
+    __slots__ = ("section", "name", "value")
+
+    def __init__(self, section: str, name: str, value: str) -> None:
+        self.section = section
+        self.name = name
+        self.value = value
 
 
 def deserialize(contents: str) -> list[UnitOption]:

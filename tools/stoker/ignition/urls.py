@@ -8,25 +8,31 @@ ported here rather than borrowed from urllib.
 from __future__ import annotations
 
 import re
-import string
-from dataclasses import dataclass
-from urllib.parse import unquote_plus
 
+from ..values import Value
 from . import messages as msg
 from .versions import has
 
-_HEX = set(string.hexdigits)
+# string.ascii_letters + string.digits, written out: the `string` module (and
+# urllib.parse, needed only for queries) stay off `stoker butane`'s start-up path.
+_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_HEX = set("0123456789abcdefABCDEF")
 
 
 class URLError(ValueError):
     """The URL cannot be used; str(error) is Ignition's message."""
 
 
-@dataclass(frozen=True)
-class GoURL:
-    scheme: str  # lower case, "" when there is none
-    raw_query: str
-    opaque: bool
+class GoURL(Value):
+    """What Ignition's checks need of a parsed URL (a value): the scheme (lower case,
+    "" when there is none), the raw query, and whether the URL is opaque."""
+
+    __slots__ = ("scheme", "raw_query", "opaque")
+
+    def __init__(self, scheme: str, raw_query: str, opaque: bool) -> None:
+        self.scheme = scheme
+        self.raw_query = raw_query
+        self.opaque = opaque
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
@@ -86,7 +92,7 @@ def _check_escapes(text: str) -> None:
 def _check_authority(authority: str) -> None:
     userinfo, at, host = authority.rpartition("@")
     if at:
-        allowed = set(string.ascii_letters + string.digits + "-._:~!$&'()*+,;=%@")
+        allowed = set(_ALNUM + "-._:~!$&'()*+,;=%@")
         if any(c not in allowed for c in userinfo):
             raise URLError(msg.INVALID_URL)
         _check_escapes(userinfo)
@@ -122,6 +128,8 @@ def query_values(raw_query: str) -> dict[str, list[str]]:
             _check_escapes(value)
         except URLError:
             continue
+        from urllib.parse import unquote_plus
+
         values.setdefault(unquote_plus(key), []).append(unquote_plus(value))
     return values
 
@@ -177,8 +185,8 @@ def _check_s3_arn(source: str) -> None:
 # --- data URLs (RFC 2397), with the messages of the Go library Ignition uses ---
 
 _TSPECIALS = set('()<>@,;:\\"/[]?=')
-_URIC = set(string.ascii_letters + string.digits + "-_.!~*'()" + ";/?:@&=+$,")
-_BASE64 = set(string.ascii_letters + string.digits + "+/=")
+_URIC = set(_ALNUM + "-_.!~*'()" + ";/?:@&=+$,")
+_BASE64 = set(_ALNUM + "+/=")
 
 
 def _is_token_char(ch: str) -> bool:
@@ -287,7 +295,7 @@ def _check_data(data: str, base64: bool) -> None:
 
 def _base64_error_position(text: str) -> int | None:
     """Where Go's strict StdEncoding decoder would fail, or None if it decodes."""
-    alphabet = set(string.ascii_letters + string.digits + "+/")
+    alphabet = set(_ALNUM + "+/")
     for quantum in range(0, len(text), 4):
         chunk = text[quantum:quantum + 4]
         for offset, ch in enumerate(chunk):
