@@ -9,7 +9,7 @@ from urllib.parse import quote
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stoker.butane.resources import _UNRESERVED, data_url, gzip_bytes
+from stoker.butane.resources import _UNRESERVED, data_url, gzip_bytes, pct_data_url
 
 
 def _built(data: bytes, compress: bool) -> tuple[str, str]:
@@ -30,3 +30,20 @@ TEXTY = st.binary(max_size=600) | st.text(alphabet="ab c/%\n!*'()~-_.é", max_si
 @given(data=TEXTY, compress=st.booleans())
 def test_the_choice_is_the_shortest_as_if_all_were_built(data, compress):
     assert data_url(data, compress=compress) == _built(data, compress)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=TEXTY)
+def test_gzip_bytes_are_gzip_module_bytes_with_go_os_byte(data):
+    import gzip
+
+    expected = bytearray(gzip.compress(data, compresslevel=9, mtime=0))
+    expected[8], expected[9] = 2, 255
+    assert gzip_bytes(data) == bytes(expected)
+    assert gzip.decompress(gzip_bytes(data)) == data
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_percent_encoding_is_urllib_quote(data):
+    assert pct_data_url(data) == "data:," + quote(data, safe=_UNRESERVED)

@@ -16,8 +16,6 @@ uses it to keep every output field mapped to the user's YAML.
 
 from __future__ import annotations
 
-import copy
-
 from .schema import CONFIG, OUTPUT, ListOf, Struct
 
 PARENT, CHILD = "parent", "child"
@@ -31,6 +29,17 @@ _SHARED = {
 }
 _SHARED_SNAKE = {"Storage": ("files", "directories", "links"),
                  "KernelArguments": ("should_exist", "should_not_exist")}
+
+
+def _copy(value):
+    """A deep copy of a config value (dicts, lists and immutable scalars, as YAML
+    decoding and translation make them): what copy.deepcopy gives for such
+    values, faster, and without importing copy and weakref (start-up)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def _key(item, item_type, naming: str):
@@ -80,10 +89,10 @@ class _Merger:
                 out[k] = self.list(k, p[k], [], f.type.item, rpath + (k,), ppath + (k,),
                                    cpath + (k,))
             elif k not in c:
-                out[k] = copy.deepcopy(p[k])
+                out[k] = _copy(p[k])
                 self.record(out[k], rpath + (k,), PARENT, ppath + (k,))
             elif k not in p or f is None:
-                out[k] = copy.deepcopy(c[k])
+                out[k] = _copy(c[k])
                 self.record(out[k], rpath + (k,), CHILD, cpath + (k,))
             elif isinstance(f.type, Struct) and isinstance(p[k], dict) and isinstance(c[k], dict):
                 out[k] = self.struct(p[k], c[k], f.type, rpath + (k,), ppath + (k,), cpath + (k,))
@@ -91,7 +100,7 @@ class _Merger:
                 out[k] = self.list(k, p[k], c[k], f.type.item, rpath + (k,), ppath + (k,),
                                    cpath + (k,))
             else:
-                out[k] = copy.deepcopy(c[k])
+                out[k] = _copy(c[k])
                 self.record(out[k], rpath + (k,), CHILD, cpath + (k,))
         return out
 
@@ -124,10 +133,10 @@ class _Merger:
         origins: list[tuple[str, int]] = []
         if name in _APPEND:
             for i, item in parent_items:
-                out.append(copy.deepcopy(item))
+                out.append(_copy(item))
                 origins.append((PARENT, i))
             for j, item in enumerate(c):
-                out.append(copy.deepcopy(item))
+                out.append(_copy(item))
                 origins.append((CHILD, j))
             for r, (side, i) in enumerate(origins):
                 self.record(out[r], rpath + (r,), side, (ppath if side == PARENT else cpath) + (i,))
@@ -163,10 +172,10 @@ class _Merger:
                     result.append(self.struct(item, citem, item_type, dest, ppath + (i,),
                                               cpath + (j,)))
                 else:
-                    result.append(copy.deepcopy(citem))
+                    result.append(_copy(citem))
                     self.record(citem, dest, CHILD, cpath + (j,))
             else:
-                result.append(copy.deepcopy(item))
+                result.append(_copy(item))
                 self.record(item, dest, side, (ppath if side == PARENT else cpath) + (i,))
         return result
 

@@ -7,9 +7,8 @@ no compression) gzip+base64, with Butane's tie-breaking (SPEC §3).
 from __future__ import annotations
 
 import base64
-import gzip
 import os
-from urllib.parse import quote, unquote_to_bytes
+import zlib
 
 from ..ignition.goformat import join_path
 
@@ -27,6 +26,17 @@ class LocalFileError(Exception):
 # Bytes quote(..., safe=_UNRESERVED) keeps as they are: letters, digits, "_.-~" and _UNRESERVED.
 _KEPT = bytes(sorted(set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
                          + _UNRESERVED.encode())))
+_PERCENT: list[str] = []  # byte -> its text in a percent-encoded URL (filled on first use)
+
+
+def _percent_encode(data: bytes) -> str:
+    """urllib.parse.quote(data, safe=_UNRESERVED): a byte of _KEPT as is, any other
+    as %XX (upper-case hex). Here rather than urllib.parse, which costs more to
+    import than a small translation takes (`stoker butane` start-up);
+    tests/butane/test_data_url.py holds the two equal."""
+    if not _PERCENT:
+        _PERCENT.extend(chr(b) if b in _KEPT else f"%{b:02X}" for b in range(256))
+    return "".join(map(_PERCENT.__getitem__, data))
 
 
 def data_url(data: bytes, *, compress: bool) -> tuple[str, str]:
@@ -43,12 +53,12 @@ def data_url(data: bytes, *, compress: bool) -> tuple[str, str]:
             return "data:" + gz, "gzip"
     if use_b64:
         return "data:;base64," + base64.b64encode(data).decode("ascii"), ""
-    return "data:," + quote(data, safe=_UNRESERVED), ""
+    return "data:," + _percent_encode(data), ""
 
 
 def pct_data_url(data: bytes) -> str:
     """The percent-encoded data URL (fcos 1.0.0 writes inline contents only this way)."""
-    return "data:," + quote(data, safe=_UNRESERVED)
+    return "data:," + _percent_encode(data)
 
 
 def decode_data_url(source: str, compression: str | None = None) -> bytes | None:
@@ -56,6 +66,9 @@ def decode_data_url(source: str, compression: str | None = None) -> bytes | None
     for any other source."""
     if not source.startswith("data:") or "," not in source:
         return None
+    import gzip
+    from urllib.parse import unquote_to_bytes
+
     head, _, payload = source[5:].partition(",")
     data = base64.b64decode(payload) if head.endswith(";base64") else unquote_to_bytes(payload)
     if compression == "gzip":
@@ -64,8 +77,11 @@ def decode_data_url(source: str, compression: str | None = None) -> bytes | None
 
 
 def gzip_bytes(data: bytes) -> bytes:
-    """gzip at best compression with mtime 0 and the OS byte Go writes (255)."""
-    out = bytearray(gzip.compress(data, compresslevel=9, mtime=0))
+    """gzip at best compression with mtime 0 and the OS byte Go writes (255): the
+    bytes of gzip.compress(data, 9, mtime=0) with byte 9 set to 255, made by zlib
+    (wbits 31: a gzip member, mtime 0, extra flags 2 at level 9) without importing
+    gzip (start-up); tests/butane/test_data_url.py holds the two equal."""
+    out = bytearray(zlib.compress(data, 9, 31))
     out[8], out[9] = 2, 255
     return bytes(out)
 
