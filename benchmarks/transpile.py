@@ -1,6 +1,6 @@
 """How fast is stoker's Butane -> Ignition transpiler?
 
-    .venv/bin/python benchmarks/transpile.py [--quick] [--profile NAME]
+    .venv/bin/python benchmarks/transpile.py [--quick] [--profile NAME] [--startup]
 
 Three inputs, generated into a temporary directory:
   small    a few files, a user, two units
@@ -13,6 +13,10 @@ Three inputs, generated into a temporary directory:
 Start-up: a whole `stoker butane` run on the `vm` input against `python -c "import yaml,
 json"` (the floor any Python YAML tool pays), both alternated in one loop with bytecode
 caching on, as the ratio of their medians (issue "Butane complete" point 5: goal 1.3x).
+--startup measures only that, with more pairs, and adds `python -c pass` (the
+interpreter's own start-up) to the loop; besides wall-clock medians it prints the
+medians of the processes' CPU time (user + system), which other load on the machine
+disturbs less.
 
 For each: translate() in a loop in this process (best and median of the timed runs),
 and whole CLI runs (`stoker butane`, a fresh Python each time, fewer repetitions).
@@ -206,21 +210,45 @@ def time_cli(src: Path, files_dir: Path, runs: int, budget: float) -> list[float
     return times
 
 
-def time_startup(src: Path, files_dir: Path, pairs: int) -> tuple[float, float]:
-    """Medians (seconds) of `python -c "import yaml, json"` and of a whole `stoker butane`
-    run on `src`, alternated pair by pair so both see the same machine load."""
+def time_startup(src: Path, files_dir: Path, pairs: int, *, bare: bool = False
+                 ) -> dict[str, tuple[float, float]]:
+    """Medians (seconds) of wall-clock and CPU time (user + system) of `python -c "import
+    yaml, json"` ("floor") and of a whole `stoker butane` run on `src` ("butane"), and with
+    `bare` of `python -c pass` ("bare"), alternated round by round so all see the same
+    machine load."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    floor = [sys.executable, "-c", "import yaml, json"]
-    run = cli_command() + ["-d", str(files_dir), str(src)]
-    for cmd in (floor, run):  # write the bytecode caches once
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
-    times: dict[int, list[float]] = {0: [], 1: []}
+    cmds = {"floor": [sys.executable, "-c", "import yaml, json"],
+            "butane": cli_command() + ["-d", str(files_dir), str(src)]}
+    if bare:
+        cmds["bare"] = [sys.executable, "-c", "pass"]
+
+    def run(cmd: list[str]) -> tuple[float, float]:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status):
+            raise SystemExit(f"{' '.join(cmd)} failed")
+        return wall, usage.ru_utime + usage.ru_stime
+
+    for cmd in cmds.values():  # write the bytecode caches once
+        run(cmd)
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
     for _ in range(pairs):
-        for i, cmd in enumerate((floor, run)):
-            t0 = time.perf_counter()
-            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
-            times[i].append(time.perf_counter() - t0)
-    return statistics.median(times[0]), statistics.median(times[1])
+        for name, cmd in cmds.items():
+            times[name].append(run(cmd))
+    return {name: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t))
+            for name, t in times.items()}
+
+
+def print_startup(startup: dict[str, tuple[float, float]], pairs: int) -> None:
+    (floor, floor_cpu), (whole, whole_cpu) = startup["floor"], startup["butane"]
+    print(f"start-up: python -c 'import yaml, json' {floor * 1e3:.1f} ms, stoker butane on vm "
+          f"{whole * 1e3:.1f} ms: ratio {whole / floor:.2f} (medians, alternated, bytecode cached)")
+    print(f"  CPU time (user+sys): {floor_cpu * 1e3:.1f} ms and {whole_cpu * 1e3:.1f} ms: ratio "
+          f"{whole_cpu / floor_cpu:.2f}" + (f"; python -c pass {startup['bare'][1] * 1e3:.1f} ms "
+                                          f"(wall {startup['bare'][0] * 1e3:.1f} ms)"
+                                          if "bare" in startup else "") + f"; {pairs} rounds")
 
 
 def fmt_size(n: int) -> str:
@@ -231,10 +259,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--profile", metavar="NAME", help="cProfile translate() on one input")
+    ap.add_argument("--startup", action="store_true",
+                    help="only the start-up ratio (more rounds, CPU times, python -c pass)")
     args = ap.parse_args()
     scale = 0.2 if args.quick else 1.0
     rnd = random.Random(20261125)
     tmp = Path(tempfile.mkdtemp(prefix="stoker-bench-"))
+    if args.startup:
+        try:
+            files_dir = tmp / "files"
+            files_dir.mkdir()
+            src = tmp / "config.bu"
+            small(rnd, files_dir)  # the same random draws as the whole run: the same vm input
+            src.write_text(to_yaml(vm(rnd, files_dir)))
+            pairs = max(10, int(60 * scale))
+            print_startup(time_startup(src, files_dir, pairs, bare=True), pairs)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     try:
         rows = []
         total_start = time.perf_counter()
@@ -260,7 +302,8 @@ def main() -> None:
             cli = time_cli(src, files_dir, max(2, int(cli_runs * scale)), budget=15 * scale)
             rows.append((name, size, local, len(out), inproc, cli))
             if name == "vm":
-                startup = time_startup(src, files_dir, max(5, int(30 * scale)))
+                pairs = max(5, int(30 * scale))
+                startup = time_startup(src, files_dir, pairs)
         elapsed = time.perf_counter() - total_start
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -280,9 +323,7 @@ def main() -> None:
                   f"{1 / med:>8.1f} {(size + local) / med / 1e6:>7.2f}")
     print(f"(cfg/s and MB/s from the median; MB/s = (Butane text + local files) / median; "
           f"total {elapsed:.0f} s)")
-    floor, whole = startup
-    print(f"start-up: python -c 'import yaml, json' {floor * 1e3:.1f} ms, stoker butane on vm "
-          f"{whole * 1e3:.1f} ms: ratio {whole / floor:.2f} (medians, alternated, bytecode cached)")
+    print_startup(startup, pairs)
 
 
 if __name__ == "__main__":

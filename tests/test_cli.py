@@ -1,6 +1,7 @@
 """The stoker command line as a whole."""
 
 import importlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -36,15 +37,60 @@ NOT_ON_BUTANE_PATH = ("openstack", "jsonschema", "rich", "requests", "tempfile",
                       "urllib.parse", "copy")
 
 
+# A typical config: every kind of storage node, inline (short and long, so that percent,
+# base64 and gzip encodings are all chosen) and local contents, units with dropins, a
+# filesystem with its mount unit, users and kernel arguments.
+TYPICAL = """\
+variant: fcos
+version: 1.5.0
+passwd:
+  users:
+    - name: core
+      ssh_authorized_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey core@example]
+storage:
+  disks:
+    - device: /dev/vdb
+      wipe_table: true
+      partitions: [{number: 1, label: data, size_mib: 0}]
+  filesystems:
+    - {device: /dev/disk/by-partlabel/data, format: xfs, path: /var/lib/data, with_mount_unit: true}
+  directories: [{path: /var/lib/app, mode: 0750}]
+  links: [{path: /etc/localtime, target: ../usr/share/zoneinfo/UTC}]
+  files:
+    - {path: /etc/hostname, mode: 0644, contents: {inline: node1}}
+    - path: /etc/motd
+      contents: {inline: "Welcome, welcome, welcome!\\nWelcome, welcome, welcome!\\n"}
+    - path: /etc/app.conf
+      contents:
+        inline: |
+          key = value with spaces and <brackets> & "quotes"
+          key = value with spaces and <brackets> & "quotes"
+          key = value with spaces and <brackets> & "quotes"
+    - {path: /etc/local.conf, contents: {local: local.conf}}
+systemd:
+  units:
+    - name: app.service
+      enabled: true
+      contents: "[Unit]\\nDescription=App\\n[Service]\\nExecStart=/usr/bin/app\\n[Install]\\nWantedBy=multi-user.target\\n"
+      dropins: [{name: 10-limits.conf, contents: "[Service]\\nLimitNOFILE=65536\\n"}]
+    - {name: docker.service, mask: true}
+kernel_arguments:
+  should_exist: [console=ttyS0]
+"""
+
+
 def test_butane_imports_only_what_it_needs(tmp_path):
-    (tmp_path / "a.bu").write_text("variant: fcos\nversion: 1.5.0\n")
-    code = ("import sys; from stoker.cli import main; rc = main(['butane', sys.argv[1]]); "
+    (tmp_path / "a.bu").write_text(TYPICAL)
+    (tmp_path / "local.conf").write_bytes(bytes(range(256)))
+    code = ("import sys; from stoker.cli import main; rc = main(['butane', '-d', sys.argv[2], sys.argv[1]]); "
             f"loaded = [m for m in {NOT_ON_BUTANE_PATH!r} if m in sys.modules]; "
             "print(loaded, file=sys.stderr); sys.exit(rc if not loaded else 99)")
-    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.bu")],
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.bu"), str(tmp_path)],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert run.stdout == '{"ignition":{"version":"3.4.0"}}\n'
+    sources = [f["contents"]["source"] for f in json.loads(run.stdout)["storage"]["files"]]
+    assert {s.split(",")[0] for s in sources} == {"data:", "data:;base64"}, sources
+    assert json.loads(run.stdout)["storage"]["files"][2]["contents"]["compression"] == "gzip"
 
 
 def test_unknown_command_is_a_usage_error(capsys):

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from ..fileio import write_atomic
-from . import STRICT_FAILED, render, translate
+from . import STRICT_FAILED, translate
 from .resources import go_os_error
 
 
@@ -126,6 +125,8 @@ def run(args) -> int:
     result = translate(data, files_dir=args.files_dir, strict=args.strict, filename=filename,
                        raw=args.raw)
     if result.report:
+        from . import render  # here: a clean run prints no report (start-up)
+
         text = data.decode("utf-8", errors="replace")
         sys.stderr.write(render.raw(result.report.entries) if args.raw_errors
                          else render.pretty(result.report.entries, text, filename))
@@ -139,6 +140,8 @@ def run(args) -> int:
         return 0
     output = result.output(pretty=args.pretty) + "\n"
     if args.output:
+        from ..fileio import write_atomic  # here: most runs write to standard output (start-up)
+
         try:
             write_atomic(args.output, output.encode("utf-8"), _output_mode(args.output))
         except OSError as exc:

@@ -29,7 +29,9 @@ _TRUE = {"true", "yes", "on", "y"}
 _FALSE = {"false", "no", "off", "n"}
 _OCTAL = re.compile(r"[-+]?0[0-7]+")
 _INT = re.compile(r"[-+]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)")
-_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?")
+# Needed only for error messages and float-valued ints: compiled on first use (re's
+# cache), not at import (start-up).
+_FLOAT = r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?"
 
 
 def is_null(node) -> bool:
@@ -55,7 +57,7 @@ def short_tag(node) -> str:
         return "!!bool"
     if _parse_int(v) is not None:
         return "!!int"
-    if _FLOAT.fullmatch(v) or v.lower() in (".inf", "-.inf", "+.inf", ".nan"):
+    if re.fullmatch(_FLOAT, v) or v.lower() in (".inf", "-.inf", "+.inf", ".nan"):
         return "!!float"
     return "!!str"
 
@@ -159,7 +161,7 @@ class Decoder:
         if tag == PLAIN or tag in (_TAG + "int", _TAG + "bool", _TAG + "float"):
             if t == INT:
                 n = _parse_int(text)
-                if n is None and _FLOAT.fullmatch(text) and tag != _TAG + "bool":
+                if n is None and re.fullmatch(_FLOAT, text) and tag != _TAG + "bool":
                     f = float(text.replace("_", ""))
                     n = int(f) if abs(f) < 2 ** 63 else None
                 if n is not None and -2 ** 63 <= n < 2 ** 63:

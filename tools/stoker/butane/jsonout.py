@@ -22,14 +22,14 @@ def _escape_char(m: re.Match) -> str:
     return _ESCAPES.get(c) or f"\\u{ord(c):04x}"
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = "[\ud800-\udfff]"  # rare (non-ASCII file names): compiled on first use
 
 
 def go_string(s: str) -> str:
     # File names read from disk may carry undecodable bytes as lone surrogates;
     # Go writes invalid UTF-8 as U+FFFD.
-    if not s.isascii() and _SURROGATE.search(s):
-        s = _SURROGATE.sub("\ufffd", s)
+    if not s.isascii() and re.search(_SURROGATE, s):
+        s = re.sub(_SURROGATE, "\ufffd", s)
     if _NEEDS_ESCAPE.search(s):
         s = _NEEDS_ESCAPE.sub(_escape_char, s)
     return '"' + s + '"'

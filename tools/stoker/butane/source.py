@@ -121,16 +121,20 @@ def _check_duplicates(node, seen=None) -> None:
             _check_duplicates(v, seen)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_ESCAPE = re.compile(r"\\(.)", re.S)
-_YAML_DIRECTIVE = re.compile(r"\A(?:(?:#[^\n]*|%[^\n]*|[ \t]*)\n)*?%YAML[ \t]+(\d+)\.(\d+)", re.M)
+# Needed for double-quoted scalars and %YAML directives only: compiled on first use
+# (re's cache), not at import (start-up).
+_SURROGATE = "[\ud800-\udfff]"
+_ESCAPE = r"\\(.)"
+_YAML_DIRECTIVE = r"\A(?:(?:#[^\n]*|%[^\n]*|[ \t]*)\n)*?%YAML[ \t]+(\d+)\.(\d+)"
 
 
 def _check_directive(text: str) -> None:
     """yaml.v3 reads only YAML 1.1 documents: a %YAML directive of another
     version is "found incompatible YAML document" (parserc.go; a parser error
     on the first line is reported without a line, decode.go parser.fail)."""
-    m = _YAML_DIRECTIVE.match(text)
+    if "%YAML" not in text:
+        return
+    m = re.match(_YAML_DIRECTIVE, text, re.M)
     if m and (m[1], m[2]) != ("1", "1"):
         line = text.count("\n", 0, m.start(1))
         raise YamlError(f"yaml: {f'line {line}: ' if line else ''}found incompatible YAML document")
@@ -152,9 +156,9 @@ def _check_escapes(node, text: str, seen=None) -> None:
             return
         line = node.start_mark.line + 1
         raw = text[node.start_mark.index:node.end_mark.index] if node.end_mark.index <= len(text) else ""
-        if any(m[1] == "/" for m in _ESCAPE.finditer(raw)):
+        if any(m[1] == "/" for m in re.finditer(_ESCAPE, raw, re.S)):
             raise YamlError(f"yaml: line {line}: found unknown escape character")
-        if _SURROGATE.search(node.value):
+        if re.search(_SURROGATE, node.value):
             raise YamlError(f"yaml: line {line}: found invalid Unicode character escape code")
     elif isinstance(node, yaml.MappingNode):
         for k, v in node.value:

@@ -25,7 +25,8 @@ from .versions import has, parse_semver
 Path = tuple
 
 # Go's regexp "$" is the end of the text; Python's would also match before a final newline
-_GUID = re.compile(r"(|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\Z")
+# partition GUIDs are rare: compiled on first use (re's cache), not at import (start-up)
+_GUID = r"(|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\Z"
 _INSTANCE_UNIT = re.compile(r"(.+?)@(.+?)\.service\Z")  # systemd.go checkInstanceUnit
 _UNIT_EXTENSIONS = {".service", ".socket", ".device", ".mount", ".automount", ".swap", ".target",
                     ".path", ".timer", ".snapshot", ".slice", ".scope"}
@@ -387,7 +388,7 @@ class SemanticValidator:
                 self.error(at + ("label",), msg.LABEL_CONTAINS_COLON)
         for key in ("guid", "typeGuid"):
             value = _text(partition.get(key))
-            if value is not None and not _GUID.match(value):
+            if value is not None and not re.match(_GUID, value):
                 self.error(at + (key,), msg.GUID_FORMAT)
 
     def _filesystem(self, filesystem: dict, at: Path) -> None:
