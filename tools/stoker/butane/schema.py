@@ -96,12 +96,13 @@ class Field(Value):
 class Struct(Value):
     """A Butane struct: its name and fields, in the order of the Ignition output."""
 
-    __slots__ = ("name", "fields", "by_name", "by_ign")
+    __slots__ = ("name", "fields", "by_name", "by_ign", "_at")
     __hash__ = None
 
     def __init__(self, name: str, fields: list[Field] | None = None) -> None:
         self.name = name
         self.fields = [] if fields is None else fields
+        self._at: dict = {}  # fields_at's answers: (version, variant) -> tuple of fields
         # the newest definition of each name (fields without `until`)
         self.by_name = {f.name: f for f in self.fields if f.until is None}
         self.by_ign = {f.ign: f for f in self.fields if not f.sugar and f.until is None}
@@ -109,7 +110,7 @@ class Struct(Value):
     def __repr__(self) -> str:  # not the fields: structs nest (and a Field shows its type)
         return f"Struct({self.name!r})"
 
-    def __eq__(self, other):
+    def __eq__(self, other):  # by name and fields, not the derived tables
         if other.__class__ is not self.__class__:
             return NotImplemented
         return self.name == other.name and self.fields == other.fields
@@ -120,13 +121,20 @@ class Struct(Value):
                 return f
         return None
 
-    def fields_at(self, version: tuple[int, int] | None, variant: str | None = None) -> list[Field]:
-        """The fields of one level (all newest definitions when `version` is None)."""
-        if version is None:
-            return [f for f in self.fields if f.until is None]
-        return [f for f in self.fields
-                if version >= f.since and (f.until is None or version < f.until)
-                and (variant is None or f.variants is None or variant in f.variants)]
+    def fields_at(self, version: tuple[int, int] | None, variant: str | None = None) -> tuple[Field, ...]:
+        """The fields of one level (all newest definitions when `version` is None),
+        remembered per level and variant: translation asks once per struct value."""
+        key = (version, variant)
+        found = self._at.get(key)
+        if found is None:
+            if version is None:
+                found = tuple(f for f in self.fields if f.until is None)
+            else:
+                found = tuple(f for f in self.fields
+                              if version >= f.since and (f.until is None or version < f.until)
+                              and (variant is None or f.variants is None or variant in f.variants))
+            self._at[key] = found
+        return found
 
 
 def camel(snake: str) -> str:
