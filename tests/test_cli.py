@@ -34,7 +34,7 @@ def test_help_lists_every_command(capsys):
 # only writing a file or argparse's terminal width would pull in).
 NOT_ON_BUTANE_PATH = ("openstack", "jsonschema", "rich", "requests", "tempfile", "shutil", "typing",
                       "argparse", "gettext", "dataclasses", "inspect", "string", "decimal", "gzip",
-                      "urllib.parse", "copy")
+                      "urllib.parse", "copy", "unicodedata")
 
 
 # A typical config: every kind of storage node, inline (short and long, so that percent,

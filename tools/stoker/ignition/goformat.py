@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 
 def go_quote(text: str) -> str:
     """Go's %q for a string: double quotes, backslash escapes, printable runes raw."""
@@ -29,6 +27,8 @@ def go_quote(text: str) -> str:
 
 def _printable(ch: str) -> bool:
     # Go's strconv.IsPrint: letters, marks, numbers, punctuation, symbols and U+0020.
+    import unicodedata  # here: only messages quoting non-ASCII text need it (start-up)
+
     return unicodedata.category(ch)[0] in "LMNPS"
 
 

@@ -16,6 +16,7 @@ LINE_MAX = 2048  # go-systemd's SYSTEMD_LINE_MAX
 
 
 _NAME_END = re.compile("[=\r\n]")
+_SPACE = re.compile(r"\s*")  # str.isspace's characters (checked over every code point)
 
 
 class UnitContentError(ValueError):
@@ -82,10 +83,14 @@ class _Lexer:
         return "".join(name)
 
     def _section_body(self, section: str) -> None:
-        while self.pos < len(self.text):
+        text = self.text
+        while True:
+            # Whitespace (str.isspace) between options, skipped all at once: \s matches
+            # the same characters.
+            self.pos = _SPACE.match(text, self.pos).end()
+            if self.pos >= len(text):
+                return
             ch = self._next()
-            if ch.isspace():
-                continue
             if ch == "[":
                 section = self._section_name()
                 continue
@@ -124,6 +129,8 @@ class _Lexer:
         while True:
             at_eof = self.pos >= len(self.text)
             line = self._to_eol()
+            if not parts and (at_eof or not line.endswith("\\")):
+                return line.rstrip("\\").strip()  # one line, the usual case: the same value
             if not line.strip():
                 break
             parts.append(line)
