@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ..report import Report
-from . import quadlets, sugar, trees
+from . import sugar
 from .merge import PARENT, merge_with_transcript
 from .resources import ERR_NO_FILES_DIR, LocalFileError, data_url, pct_data_url, read_local
 from .schema import CONFIG, OUTPUT, ListOf, Struct
@@ -166,8 +166,15 @@ class Translator:
         mount_units, mount_table = sugar.mount_units(value, self.version)
         if mount_units:
             out = self.merge_parent(mount_units, mount_table, out)
-        trees.process(self, value, out)
-        quadlets.process(self, value, out)
+        # trees and quadlets are loaded only for the configs that have them (start-up)
+        if (value.get("storage") or {}).get("trees"):
+            from . import trees
+
+            trees.process(self, value, out)
+        if (value.get("systemd") or {}).get("quadlets"):
+            from . import quadlets
+
+            quadlets.process(self, value, out)
         if not self.spec.fcos_sugar:
             return out
         boot, boot_table = sugar.boot_device(value, self.version)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 from ..report import Report
-from .quadlets import QUADLET_EXTENSIONS, is_instance
 from .schema import CONFIG, ListOf, Struct
 from .specs import Spec
 
@@ -233,6 +232,8 @@ class SourceValidator:
                               "mirroring not supported on layouts: s390x-eckd, s390x-zfcp, s390x-virt")
 
     def _check_Quadlet(self, q: dict, path: tuple) -> None:
+        from .quadlets import QUADLET_EXTENSIONS, is_instance  # here: rare (start-up)
+
         name = q.get("name") or ""
         if not name.endswith(QUADLET_EXTENSIONS):
             self.report.error(path + ("name",), "unsupported file extension for quadlet: must "
