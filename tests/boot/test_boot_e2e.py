@@ -151,8 +151,9 @@ def test_broken_config_fails_with_messages_that_name_each_problem(image, tmp_pat
     exp = derive(cfg)
     exp.ports.append(Port(9999, "web.service"))  # declared in the definition, served by nothing
     with served("sample", cfg) as mirror:
-        result = boot_test("broken", cfg, image, BootOptions(run_dir=tmp_path / "broken", registry_mirror=mirror),
-                           expectations=exp)
+        # port_wait: the unserved port is refused for 15 s, not the default 180 s (CI time)
+        result = boot_test("broken", cfg, image, BootOptions(run_dir=tmp_path / "broken", registry_mirror=mirror,
+                                                             port_wait=15), expectations=exp)
     assert not result.ok
     failed = {(c.group, c.name): c for c in result.results.failed}
     report = _report(result)
@@ -162,7 +163,8 @@ def test_broken_config_fails_with_messages_that_name_each_problem(image, tmp_pat
     assert ("service", "bad.service") in failed, report
     assert ("timer", "typo.timer") in failed, report
     assert ("port", "tcp/9999") in failed, report
-    assert failed[("port", "tcp/9999")].seen == "refused, nothing listens"
+    seen = failed[("port", "tcp/9999")].seen
+    assert seen.startswith("refused for ") and seen.endswith(" s, nothing listens"), seen
     # what was fine stays fine
     assert ("service", "web.service") not in failed and ("port", "tcp/8080") not in failed, report
 
