@@ -282,3 +282,16 @@ def test_console_and_journal_lines_of_one_kind_are_shown_once_each():
     (c,) = results.checks
     assert c.name == "generator failure" and "Imagee" in c.seen
     assert c.seen.count("podman-system-generator failed") == 1
+
+
+def test_a_container_that_is_not_running_shows_its_units_journal_without_podman_events():
+    from stoker.boot.checks import check_containers
+    emerg = 'nginx[1063]: [emerg] 1#1: chown("/var/cache/nginx/client_temp", 101) failed (1: Operation not permitted)'
+    guest = FakeGuest({"podman ps": (0, "[]"), "journalctl -b -u web.service": (0, "state\n" + emerg + "\n")})
+    results = Results()
+    check_containers(guest, derive(sample_config()), results)
+    (c,) = results.checks
+    assert not c.ok and c.name == "web" and c.seen == "not found"
+    assert emerg in c.details
+    script = guest.asked[-1]
+    assert "grep -Ev ' m=[+][0-9.]+ (container|image|pod|volume|network|system) '" in script

@@ -240,8 +240,18 @@ def _next_elapses(guest: Shell, exp: Expectations) -> dict[str, str]:
     return parse_calendar(out)
 
 
+# Podman's own event lines in a Quadlet unit's journal ("... m=+7.1 container create <id> (image=..., <labels>)"):
+# long, one per start; left out so the program's own messages (nginx's "[emerg] ...") stay in view
+_PODMAN_EVENT = r" m=[+][0-9.]+ (container|image|pod|volume|network|system) "
+
+
 def _status(guest: Shell, unit: str) -> str:
-    _, out = guest.sh(f"systemctl status --no-pager -n 15 {shlex.quote(unit)} 2>&1 | tail -n 25")
+    """The unit's state (`systemctl status`, no log lines) and the last 20 lines of its journal
+    this boot, Podman's event lines left out."""
+    q = shlex.quote(unit)
+    _, out = guest.sh(f"systemctl status --no-pager -n 0 {q} 2>&1 | head -n 12; "
+                      f"echo '-- journal of {unit} (last 20 lines, without Podman events) --'; "
+                      f"journalctl -b -u {q} -o short --no-pager 2>&1 | grep -Ev '{_PODMAN_EVENT}' | tail -n 20")
     return out.strip()
 
 
@@ -255,8 +265,9 @@ def check_containers(guest: Shell, exp: Expectations, results: Results) -> None:
         row = running.get(svc.container or "")
         state = (row or {}).get("State", "not found")
         image = (row or {}).get("Image", "")
-        results.add("container", svc.container or "", state == "running", f"running (from {svc.name})",
-                    f"{state}" + (f", image {image}" if image else ""))
+        ok = state == "running"
+        results.add("container", svc.container or "", ok, f"running (from {svc.name})",
+                    f"{state}" + (f", image {image}" if image else ""), "" if ok else _status(guest, svc.name))
 
 
 def check_mounts(guest: Shell, exp: Expectations, results: Results) -> None:
