@@ -83,8 +83,20 @@ def test_failed_service_names_expected_and_seen():
     check_units(FakeGuest({"systemctl show": (0, show), "systemctl status": (0, "web.service: failed")}),
                 derive(sample_config()), results)
     (bad,) = results.failed
-    assert bad.name == "web.service" and bad.expected == "active (running)"
+    assert bad.name == "web.service" and bad.expected == "active (running), never restarted"
     assert bad.seen.startswith("failed (failed)") and "web.service: failed" in bad.details
+
+
+def test_a_crash_looping_service_fails_though_it_is_running_between_restarts():
+    show = SHOW.replace("SubState=running\n", "SubState=running\nNRestarts=7\n", 1)
+    emerg = "nginx[1063]: [emerg] 1#1: setuid(101) failed (1: Operation not permitted)"
+    results = Results()
+    check_units(FakeGuest({"systemctl show": (0, show), "systemctl status": (0, emerg)}),
+                derive(sample_config()), results)
+    (bad,) = results.failed
+    assert bad.name == "web.service"
+    assert bad.seen == "active (running), generated, restarted 7 times by systemd"
+    assert emerg in bad.details
 
 
 def test_enabled_manual_job_fails():

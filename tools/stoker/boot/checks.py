@@ -54,7 +54,7 @@ class Results:
 
 SHOW_PROPS = ("Id", "LoadState", "ActiveState", "SubState", "UnitFileState", "Result", "ExecMainStatus",
               "ExecMainExitTimestampMonotonic", "NextElapseUSecRealtime", "NextElapseUSecMonotonic",
-              "LastTriggerUSec", "Type")
+              "LastTriggerUSec", "Type", "NRestarts")
 
 
 def parse_show(text: str) -> dict[str, dict[str, str]]:
@@ -176,8 +176,13 @@ def check_units(guest: Shell, exp: Expectations, results: Results) -> dict[str, 
     units = parse_show(out)
     for svc in exp.services:
         props = units.get(svc.name)
-        ok = bool(props) and props.get("ActiveState") == "active" and props.get("SubState") == "running"
-        results.add("service", svc.name, ok, "active (running)", _unit_state(props),
+        # Restart=always hides a crash loop: between two restarts the unit is active (running) again
+        restarts = int((props or {}).get("NRestarts") or 0)
+        ok = bool(props) and props.get("ActiveState") == "active" and props.get("SubState") == "running" \
+            and restarts == 0
+        seen = _unit_state(props) + (f", restarted {restarts} time{'s' * (restarts != 1)} by systemd"
+                                     if restarts else "")
+        results.add("service", svc.name, ok, "active (running), never restarted", seen,
                     "" if ok else _status(guest, svc.name))
     for job in exp.boot_jobs:
         props = units.get(job) or {}
