@@ -233,8 +233,9 @@ def test_hardening_that_stops_the_real_nginx_fails_the_boot_test_with_the_journa
 
     with served("nginx", cfg) as mirror:
         # port_wait: the broken nginx's port is refused for 20 s, not the default 180 s (CI time)
+        # timeout: SSH up within 15 min, for a CI machine whose cores other boots share
         result = boot_test("nginx-hardening", cfg, image, BootOptions(run_dir=tmp_path / "nginx", port_wait=20,
-                                                                      registry_mirror=mirror),
+                                                                      timeout=900, registry_mirror=mirror),
                            after_checks=request_and_read_the_journal)
     report = _report(result)
     assert not result.ok, report
