@@ -201,6 +201,8 @@ DropCapability=all
 {add}
 [Service]
 Restart=always
+# as stoker renders every container (vms/*.yaml): the image pull may take minutes under TCG
+TimeoutStartSec=900
 
 [Install]
 WantedBy=multi-user.target
