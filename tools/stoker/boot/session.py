@@ -44,6 +44,8 @@ class BootOptions:
     # host:port of the test registry as the guest reaches it (QEMU's user-mode gateway, 10.0.2.2);
     # None: the guest pulls from the registries the config names
     registry_mirror: str | None = None
+    # seconds a published port may take to accept connections once the system settled
+    port_wait: float = checks_mod.PORT_WAIT
 
 
 @dataclass
@@ -206,7 +208,7 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         event("running checks in the guest")
         result.results = checks_mod.run_all(
             guest, exp, vm.console, additions, limits=limits, timeout=max(60.0, deadline - time.monotonic()),
-            mark=lambda m: result.timings.setdefault(m, round(time.monotonic() - vm.started, 1)))
+            port_wait=options.port_wait, mark=lambda m: result.timings.setdefault(m, round(time.monotonic() - vm.started, 1)))
         result.timings["checks done"] = round(time.monotonic() - vm.started, 1)
         if after_checks is not None:  # a caller's own look inside, before the clean poweroff
             after_checks(guest)

@@ -11,6 +11,15 @@ from .errors import BootError, CommandError
 from .run import run
 
 
+# ssh's own messages when no session was set up (the remote command never ran)
+_NOT_CONNECTED = ("banner exchange", "kex_exchange_identification", "Connection refused", "Connection reset",
+                  "Connection timed out", "Connection closed by", "No route to host")
+
+
+def _not_connected(stderr: str) -> bool:
+    return any(m in stderr for m in _NOT_CONNECTED)
+
+
 def make_key(directory: Path) -> tuple[Path, str]:
     """A throwaway ed25519 key pair for one run; returns (private key path, public key)."""
     key = directory / "id_ed25519"
@@ -34,20 +43,27 @@ class Guest:
                 "-o", "LogLevel=ERROR", "-o", "ServerAliveInterval=10",
                 f"{self.user}@{self.host}", remote]
 
-    def sh(self, script: str, timeout: float = 120) -> tuple[int, str]:
+    def sh(self, script: str, timeout: float = 120, attempts: int = 3) -> tuple[int, str]:
         """Run a shell script as root; returns (exit status, stdout). 255 = SSH itself failed.
 
+        A connection SSH could not set up (a busy TCG guest: "Connection timed out during
+        banner exchange") is tried again, up to `attempts` times 5 s apart: the script never
+        ran, so running it again is safe. A script that ran past `timeout` is not.
         stderr (sudo's and ssh's warnings) is kept apart in `last_stderr` so parsers see clean output;
         scripts that want a command's errors redirect them with 2>&1 themselves.
         """
         remote = "sudo -n /bin/sh -c " + shlex.quote(script)
-        try:
-            proc = run(self.argv(remote), check=False, timeout=timeout)
-        except CommandError:
-            self.last_stderr = f"timed out after {timeout:.0f}s"
-            return 255, ""
-        self.last_stderr = proc.stderr or ""
-        return proc.returncode, proc.stdout or ""
+        for attempt in range(1, attempts + 1):
+            try:
+                proc = run(self.argv(remote), check=False, timeout=timeout)
+            except CommandError:
+                self.last_stderr = f"timed out after {timeout:.0f}s"
+                return 255, ""
+            self.last_stderr = proc.stderr or ""
+            if not (proc.returncode == 255 and _not_connected(self.last_stderr)) or attempt == attempts:
+                return proc.returncode, proc.stdout or ""
+            time.sleep(5)
+        raise AssertionError("unreachable")
 
     def reachable(self) -> bool:
         try:
