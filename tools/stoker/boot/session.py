@@ -22,6 +22,7 @@ from .console import Finding, clean, scan
 from .errors import BootError
 from .expect import Expectations, derive
 from .ignition import Addition, add_registry_mirror, check_spec, data_disk_serials, inject_ssh_key, selinux_requested
+from .fleetnet import PrivateNic, add_private_address
 from .image import Image
 from .qemu import DataDisk, QemuSpec, create_disk, create_overlay, free_port, offline_kernel_args, probe_kvm, qemu_argv
 from .run import spawn
@@ -44,6 +45,10 @@ class BootOptions:
     # host:port of the test registry as the guest reaches it (QEMU's user-mode gateway, 10.0.2.2);
     # None: the guest pulls from the registries the config names
     registry_mirror: str | None = None
+    # the fleet test: a second NIC on its private network, its address added to the config (fleetnet.py)
+    private_nic: PrivateNic | None = None
+    # more TCP ports forwarded from 127.0.0.1 to the guest: {guest port: host port}
+    forwards: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,16 +70,21 @@ class BootResult:
         return self.results.ok
 
 
-def prepare_config(cfg: dict, public_key: str, registry_mirror: str | None) -> tuple[dict, list[Addition]]:
-    """The config as booted: unchanged but for the test SSH key and, with a test registry, a
-    registries.conf.d drop-in that mirrors the config's registries to it. Raises ConfigError
-    when an image names no registry or the config writes the drop-in's path itself."""
+def prepare_config(cfg: dict, public_key: str, registry_mirror: str | None,
+                   private_nic: PrivateNic | None = None, image_kind: str = "offline") -> tuple[dict, list[Addition]]:
+    """The config as booted: unchanged but for the test SSH key, with a test registry a
+    registries.conf.d drop-in that mirrors the config's registries to it, and in the fleet test
+    the private NIC's address (fleetnet.add_private_address). Raises ConfigError when an image
+    names no registry or the config writes an added file's path itself."""
     booted, key = inject_ssh_key(cfg, public_key)
     additions = [key]
     if registry_mirror:
         booted, mirror = add_registry_mirror(booted, registry_mirror)
         if mirror:
             additions.append(mirror)
+    if private_nic is not None:
+        booted, address = add_private_address(booted, private_nic, image_kind)
+        additions.append(address)
     return booted, additions
 
 
@@ -155,7 +165,7 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         if options.run_dir is None:  # a failed boot keeps its console log and config for a look
             stack.callback(lambda: keep["dir"] or shutil.rmtree(run_dir, True))
         key, public = make_key(run_dir)
-        booted, additions = prepare_config(cfg, public, options.registry_mirror)
+        booted, additions = prepare_config(cfg, public, options.registry_mirror, options.private_nic, image.kind)
         limits = image_limits(cfg, image)
         ign = run_dir / "config.ign"
         ign.write_text(json.dumps(booted))
@@ -175,7 +185,9 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         port = free_port()
         spec = QemuSpec(disk=overlay, ignition=ign, serial_log=serial, kernel=image.kernel, initrd=image.initrd,
                         kernel_args=offline_kernel_args() if image.kernel else (), data_disks=tuple(disks),
-                        ssh_port=port, accel=accel, memory_mb=options.memory_mb, cpus=options.cpus)
+                        ssh_port=port, forwards=tuple((h, g) for g, h in options.forwards.items()),
+                        accel=accel, memory_mb=options.memory_mb, cpus=options.cpus,
+                        extra=options.private_nic.qemu_args() if options.private_nic else ())
         vm = VM(qemu_argv(spec), serial, run_dir / "qemu.log")
         result = BootResult(name, Results(), exp, additions, accel=accel, accel_reason=why, run_dir=run_dir,
                             console_log=serial)
