@@ -289,12 +289,17 @@ def cmd_fleet_test(args) -> int:
     render_fleet_summary(result, elapsed)
     if args.junit:
         args.junit.parent.mkdir(parents=True, exist_ok=True)
-        suites = [(name, result.vms[name].results, result.vms[name].timings.get("total", 0.0)) for name in names]
-        suites.append(("fleet-sites", result.sites, result.timings.get("sites checked", 0.0)
-                       - result.timings.get("all checked", 0.0)))
-        args.junit.write_text(junit_xml(suites))
+        args.junit.write_text(junit_xml(main_junit_suites(result)))
         console.print(f"JUnit XML: {args.junit}")
     return 0 if result.ok else 1
+
+
+def main_junit_suites(result) -> list:
+    """JUnit suites of a fleet test: one per VM (boot.<vm>), then boot.fleet-sites."""
+    suites = [(name, r.results, r.timings.get("total", 0.0)) for name, r in sorted(result.vms.items())]
+    suites.append(("fleet-sites", result.sites,
+                   result.timings.get("sites checked", 0.0) - result.timings.get("all checked", 0.0)))
+    return suites
 
 
 def render_sites(result) -> None:

@@ -42,6 +42,10 @@ from .vde import VdeSwitch
 
 Event = Callable[[str], None]
 TEST_USER = "stoker-fleet-test"
+# Several TCG guests on few cores: udev's coldplug can take longer than systemd's 90 s default wait
+# for a device, and the data volume's mount then fails for want of CPU (seen with 6 guests on 2
+# cores). A kernel argument of the harness, not a change to the config.
+DEVICE_TIMEOUT_ARG = "systemd.default_device_timeout_sec=600"
 
 
 @dataclass
@@ -158,6 +162,7 @@ def run_fleet(rendered: Rendered, image: Image, fleet_data: dict, fleet_registry
     ports = {"http": free_port(), "https": free_port()}
     ready = {name: threading.Event() for name in names}
     release = threading.Event()
+    cancel = threading.Event()  # set when the run is interrupted: every boot stops waiting
     guests: dict = {}
     containers: dict[str, dict[str, str]] = {}
     prepared: dict = {}
@@ -180,10 +185,11 @@ def run_fleet(rendered: Rendered, image: Image, fleet_data: dict, fleet_registry
         return after_checks
 
     def boot(name: str) -> BootResult:
+        forwards = {80: ports["http"], 443: ports["https"]} if name == bastion else {}
         opts = BootOptions(timeout=options.timeout, memory_mb=options.memory_mb, cpus=options.cpus,
                            accel=options.accel, keep=options.keep, run_dir=None, registry_mirror=mirror,
-                           private_nic=nics[name], forwards={80: ports["http"], 443: ports["https"]}
-                           if name == bastion else {})
+                           private_nic=nics[name], kernel_args=(DEVICE_TIMEOUT_ARG,), forwards=forwards,
+                           cancel=cancel)
         try:
             return boot_test(name, configs[name], image, opts, event=lambda m: event(f"{name}: {m}"),
                              expectations=expectations_for(name, configs[name]), after_checks=hold(name))
@@ -205,6 +211,9 @@ def run_fleet(rendered: Rendered, image: Image, fleet_data: dict, fleet_registry
                 _site_checks(result.sites, checks, proxy, ports, containers, rendered, prepared, acme_body,
                              bastion in guests, fleet_data)
                 result.timings["sites checked"] = round(time.monotonic() - t0, 1)
+            except BaseException:
+                cancel.set()
+                raise
             finally:
                 release.set()
             for name in names:

@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,10 @@ class BootOptions:
     private_nic: PrivateNic | None = None
     # more TCP ports forwarded from 127.0.0.1 to the guest: {guest port: host port}
     forwards: dict[int, int] = field(default_factory=dict)
+    # more kernel arguments for the offline image (the harness's, never the config's)
+    kernel_args: tuple[str, ...] = ()
+    # set by another thread (the fleet test interrupted): the boot stops waiting and powers the VM off
+    cancel: threading.Event | None = None
 
 
 @dataclass
@@ -184,7 +189,7 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         serial.unlink(missing_ok=True)
         port = free_port()
         spec = QemuSpec(disk=overlay, ignition=ign, serial_log=serial, kernel=image.kernel, initrd=image.initrd,
-                        kernel_args=offline_kernel_args() if image.kernel else (), data_disks=tuple(disks),
+                        kernel_args=offline_kernel_args(options.kernel_args) if image.kernel else (), data_disks=tuple(disks),
                         ssh_port=port, forwards=tuple((h, g) for g, h in options.forwards.items()),
                         accel=accel, memory_mb=options.memory_mb, cpus=options.cpus,
                         extra=options.private_nic.qemu_args() if options.private_nic else ())
@@ -201,7 +206,7 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         guest = Guest(port, key)
         deadline = vm.started + options.timeout
         try:
-            _wait_boot(vm, guest, deadline, result, event)
+            _wait_boot(vm, guest, deadline, result, event, options.cancel)
         except BootError as exc:
             result.results = Results()
             checks_mod.note_additions(additions, result.results, limits)
@@ -246,8 +251,9 @@ _MARKS = (
 )
 
 
-def _wait_boot(vm: VM, guest: Guest, deadline: float, result: BootResult, event: Event) -> None:
-    """Poll the console and SSH until the guest answers; fail fast on a console failure."""
+def _wait_boot(vm: VM, guest: Guest, deadline: float, result: BootResult, event: Event,
+               cancel: threading.Event | None = None) -> None:
+    """Poll the console and SSH until the guest answers; fail fast on a console failure or `cancel`."""
     fatal = ("emergency shell", "Ignition failure", "kernel panic", "dracut fatal")
     next_ssh = time.monotonic()
     while True:
@@ -262,6 +268,8 @@ def _wait_boot(vm: VM, guest: Guest, deadline: float, result: BootResult, event:
                 raise BootError(f"{finding.what} on the console: {finding.line}")
         if not vm.alive():
             raise BootError(f"QEMU exited with status {vm.proc.returncode}: {vm.messages()[-500:]}")
+        if cancel is not None and cancel.is_set():
+            raise BootError("cancelled before SSH answered")
         if now >= deadline:
             raise BootError(f"SSH did not answer within {deadline - vm.started:.0f}s of QEMU start")
         # before switch-root nothing can answer; after it, try every few seconds
