@@ -151,8 +151,9 @@ def test_broken_config_fails_with_messages_that_name_each_problem(image, tmp_pat
     exp = derive(cfg)
     exp.ports.append(Port(9999, "web.service"))  # declared in the definition, served by nothing
     with served("sample", cfg) as mirror:
-        result = boot_test("broken", cfg, image, BootOptions(run_dir=tmp_path / "broken", registry_mirror=mirror),
-                           expectations=exp)
+        # port_wait: the unserved port is refused for 15 s, not the default 180 s (CI time)
+        result = boot_test("broken", cfg, image, BootOptions(run_dir=tmp_path / "broken", registry_mirror=mirror,
+                                                             port_wait=15), expectations=exp)
     assert not result.ok
     failed = {(c.group, c.name): c for c in result.results.failed}
     report = _report(result)
@@ -162,7 +163,8 @@ def test_broken_config_fails_with_messages_that_name_each_problem(image, tmp_pat
     assert ("service", "bad.service") in failed, report
     assert ("timer", "typo.timer") in failed, report
     assert ("port", "tcp/9999") in failed, report
-    assert failed[("port", "tcp/9999")].seen == "refused, nothing listens"
+    seen = failed[("port", "tcp/9999")].seen
+    assert seen.startswith("refused for ") and seen.endswith(" s, nothing listens"), seen
     # what was fine stays fine
     assert ("service", "web.service") not in failed and ("port", "tcp/8080") not in failed, report
 
@@ -178,3 +180,74 @@ def test_failing_ignition_is_reported_with_its_console_lines(image, tmp_path):
     assert ("boot", "guest reachable over SSH") in failed, report
     assert ("console", "Ignition failure") in failed or ("console", "emergency shell") in failed, report
     assert result.attempts == 1, "a config's own failure is not retried"
+
+
+# The fleet's nginx hardening, as stoker renders it (vms/bastion.yaml), on the real nginx stand-in: one
+# container without the capabilities nginx needs, one with them (vms/*.yaml's cap_add), in one boot.
+NGINX_CONF = 'server {\n    listen 8080;\n    location / { return 200 "nginx stand-in serves\\n"; }\n}\n'
+NGINX_QUADLET = """\
+[Unit]
+Description=nginx {variant} (the bastion's hardening)
+
+[Container]
+ContainerName=nginx-{variant}
+Image=registry.ebisc.org/ebisc/nginx:latest
+PublishPort={port}:8080
+Volume=/etc/nginx-test/conf.d:/etc/nginx/conf.d:ro
+ReadOnly=true
+Tmpfs=/var/cache/nginx
+Tmpfs=/run
+DropCapability=all
+{add}
+[Service]
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+"""
+NGINX_NEEDS = "AddCapability=CHOWN SETUID SETGID\n"
+
+
+def nginx_hardening_config() -> dict:
+    from boot_sample import data_url
+    files = [{"path": "/etc/nginx-test/conf.d/default.conf", "mode": 0o644, "contents": {"source": data_url(NGINX_CONF)}}]
+    for variant, port, add in (("broken", 8081, ""), ("fixed", 8082, NGINX_NEEDS)):
+        files.append({"path": f"/etc/containers/systemd/nginx-{variant}.container", "mode": 0o644,
+                      "contents": {"source": data_url(NGINX_QUADLET.format(variant=variant, port=port, add=add))}})
+    return {"ignition": {"version": "3.3.0"}, "storage": {"files": files}}
+
+
+def test_hardening_that_stops_the_real_nginx_fails_the_boot_test_with_the_journal_line(image, tmp_path):
+    cfg = nginx_hardening_config()
+    seen: dict[str, str] = {}
+
+    def request_and_read_the_journal(guest):
+        # the fixed nginx answers HTTP, and its access log reaches the journal (the image's
+        # /var/log/nginx/access.log -> /dev/stdout link, no tmpfs over it)
+        _, seen["http"] = guest.sh(
+            "ip=$(ip -4 -o addr show scope global | awk '{sub(/\\/.*/,\"\",$4); print $4; exit}'); "
+            "exec 3<>/dev/tcp/${ip:-127.0.0.1}/8082 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 10 cat <&3")
+        _, seen["journal"] = guest.sh("for i in 1 2 3 4 5 6; do journalctl -b -u nginx-fixed.service -o cat "
+                                      "--no-pager | grep -q '\"GET / HTTP/1.0\" 200' && break; sleep 5; done; "
+                                      "journalctl -b -u nginx-fixed.service -o cat --no-pager | tail -n 5")
+
+    with served("nginx", cfg) as mirror:
+        # port_wait: the broken nginx's port is refused for 20 s, not the default 180 s (CI time)
+        result = boot_test("nginx-hardening", cfg, image, BootOptions(run_dir=tmp_path / "nginx", port_wait=20,
+                                                                      registry_mirror=mirror),
+                           after_checks=request_and_read_the_journal)
+    report = _report(result)
+    assert not result.ok, report
+    failed = {(c.group, c.name): c for c in result.results.failed}
+    broken = [c for key, c in failed.items() if key in (("service", "nginx-broken.service"),
+                                                        ("container", "nginx-broken"))]
+    assert broken, report
+    # the evidence is nginx's own message from the unit's journal
+    assert any('chown("/var/cache/nginx/client_temp", 101) failed (1: Operation not permitted)' in c.details
+               for c in broken), report
+    assert ("port", "tcp/8081") in failed, report
+    # the same image with the three capabilities the fleet adds runs, serves and logs to the journal
+    for key in (("service", "nginx-fixed.service"), ("container", "nginx-fixed"), ("port", "tcp/8082")):
+        assert key not in failed, report
+    assert "200 OK" in seen["http"] and "nginx stand-in serves" in seen["http"], seen
+    assert '"GET / HTTP/1.0" 200' in seen["journal"], seen

@@ -144,12 +144,84 @@ def test_mount_and_owner_checks():
     assert results.checks[1].seen == "root:root 0755" and "0750" in results.checks[1].expected
 
 
-def test_port_not_listening_fails():
-    guest = FakeGuest({"dev/tcp": (0, "8080 closed\n---\nLISTEN 0 4096 0.0.0.0:22 0.0.0.0:*\n")})
+class Clock:
+    """A fake monotonic clock that `sleep` advances; each guest call costs `cost` seconds."""
+
+    def __init__(self, cost=1.0):
+        self.now, self.cost, self.slept = 100.0, cost, []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class SlowPorts:
+    """A guest whose ports open `opens[port]` seconds (fake clock) after the first probe."""
+
+    def __init__(self, clock, opens, listens=()):
+        self.clock, self.opens, self.listens, self.rounds, self.t0 = clock, opens, listens, [], None
+
+    def sh(self, script, timeout=120):
+        assert "dev/tcp" in script
+        self.t0 = self.clock() if self.t0 is None else self.t0
+        ports = [int(p) for p in script.split("for p in ", 1)[1].split("; do", 1)[0].split()]
+        self.rounds.append(ports)
+        elapsed = self.clock() - self.t0
+        self.clock.now += self.clock.cost
+        lines = [f"{p} {'open' if self.opens.get(p, 1e9) <= elapsed else 'closed'}" for p in ports]
+        ss = "".join(f"LISTEN 0 4096 0.0.0.0:{p} 0.0.0.0:*\n" for p in self.listens)
+        return 0, "\n".join(lines) + "\n---\n" + ss
+
+
+def _two_ports():
+    from stoker.boot.expect import Expectations, Port
+    return Expectations(ports=[Port(5432, "db.service"), Port(8080, "web.service")])
+
+
+def test_port_not_listening_fails_after_the_wait_and_says_how_long():
+    clock = Clock()
+    guest = SlowPorts(clock, {})
     results = Results()
-    check_ports(guest, derive(sample_config()), results)
+    check_ports(guest, derive(sample_config()), results, wait=30, interval=5, clock=clock, sleep=clock.sleep)
     (c,) = results.checks
-    assert not c.ok and c.name == "tcp/8080" and c.seen == "refused, nothing listens"
+    assert not c.ok and c.name == "tcp/8080"
+    assert c.seen == "refused for 31 s, nothing listens"  # the last round began at 30 s
+    assert c.expected == "accepts connections within 30 s (published by web.service)"
+    assert len(guest.rounds) == 6 and clock.now - 100 <= 31, "bounded: probes stop once the wait is over"
+
+
+def test_a_slow_port_passes_once_it_opens_and_the_wait_is_reported():
+    clock = Clock()
+    guest = SlowPorts(clock, {8080: 0, 5432: 40})  # PostgreSQL's first initdb: 40 s
+    results = Results()
+    check_ports(guest, _two_ports(), results, wait=180, interval=5, clock=clock, sleep=clock.sleep)
+    assert results.ok, results.failed
+    seen = {c.name: c.seen for c in results.checks}
+    assert seen["tcp/8080"] == "accepts connections"
+    assert seen["tcp/5432"] == "accepts connections after 42 s"
+    assert guest.rounds[0] == [5432, 8080] and all(r == [5432] for r in guest.rounds[1:]), \
+        "an open port is not probed again"
+    assert clock.now - 100 < 60, "stops waiting as soon as every port is open"
+
+
+def test_no_wait_when_every_port_is_open_at_once():
+    clock = Clock()
+    guest = SlowPorts(clock, {8080: 0, 5432: 0})
+    results = Results()
+    check_ports(guest, _two_ports(), results, wait=180, clock=clock, sleep=clock.sleep)
+    assert results.ok and len(guest.rounds) == 1 and clock.slept == []
+
+
+def test_a_port_with_a_socket_that_refuses_says_so():
+    clock = Clock()
+    guest = SlowPorts(clock, {8080: 0}, listens=(5432,))
+    results = Results()
+    check_ports(guest, _two_ports(), results, wait=10, interval=5, clock=clock, sleep=clock.sleep)
+    bad = {c.name: c.seen for c in results.failed}
+    assert bad == {"tcp/5432": "refused for 11 s, but a socket listens"}
 
 
 def test_console_findings_become_failures():
@@ -210,3 +282,16 @@ def test_console_and_journal_lines_of_one_kind_are_shown_once_each():
     (c,) = results.checks
     assert c.name == "generator failure" and "Imagee" in c.seen
     assert c.seen.count("podman-system-generator failed") == 1
+
+
+def test_a_container_that_is_not_running_shows_its_units_journal_without_podman_events():
+    from stoker.boot.checks import check_containers
+    emerg = 'nginx[1063]: [emerg] 1#1: chown("/var/cache/nginx/client_temp", 101) failed (1: Operation not permitted)'
+    guest = FakeGuest({"podman ps": (0, "[]"), "journalctl -b -u web.service": (0, "state\n" + emerg + "\n")})
+    results = Results()
+    check_containers(guest, derive(sample_config()), results)
+    (c,) = results.checks
+    assert not c.ok and c.name == "web" and c.seen == "not found"
+    assert emerg in c.details
+    script = guest.asked[-1]
+    assert "grep -Ev ' m=[+][0-9.]+ (container|image|pod|volume|network|system) '" in script

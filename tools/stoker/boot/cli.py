@@ -188,21 +188,32 @@ def _options(args, registry_mirror: str | None):
                        keep=args.keep, registry_mirror=registry_mirror)
 
 
-def _images_served(args, cfg: dict, event):
-    """A context yielding the mirror location the guest pulls from, or None (`--registry real`,
-    or a config without containers)."""
-    import contextlib
+def _images_to_serve(args, cfg: dict) -> tuple[list[str], str] | None:
+    """(the image references the config pulls, fleet.yaml's registry), or None for `--registry real`.
+
+    Run before the image is built or looked up, so a broken fleet.yaml fails at once
+    with its file, line and cause (FleetError), not after minutes of building."""
     if args.registry == "real":
-        return contextlib.nullcontext(None)
+        return None
     from .ignition import image_references
-    from .serve import serve_images
     from .standins.report import fleet_registry
     refs = image_references(cfg)
     registry = fleet_registry()
     if refs and not registry:
         raise UsageError("the config runs containers but there is no fleet.yaml `registry` here to serve "
                          "them from; boot with --registry real")
-    return serve_images(refs, registry or "", event=event)
+    return refs, registry or ""
+
+
+def _images_served(plan: tuple[list[str], str] | None, event):
+    """A context yielding the mirror location the guest pulls from, or None (`--registry real`,
+    or a config without containers)."""
+    import contextlib
+    if plan is None:
+        return contextlib.nullcontext(None)
+    from .serve import serve_images
+    refs, registry = plan
+    return serve_images(refs, registry, event=event)
 
 
 def _stop_on_sigterm() -> None:
@@ -220,6 +231,7 @@ def cmd_boot_test(args) -> int:
     name, path = resolve_target(args.target)
     cfg = load_config(path)
     _refuse_newer_spec(cfg, args.image)
+    plan = _images_to_serve(args, cfg)
     image = _image(args)
     exp = expectations_for(name, cfg)
     t0 = time.monotonic()
@@ -227,7 +239,7 @@ def cmd_boot_test(args) -> int:
         def event(msg: str) -> None:
             console.log(msg)
             status.update(f"{name}: {msg}")
-        with _images_served(args, cfg, event) as mirror:
+        with _images_served(plan, event) as mirror:
             result = boot_test(name, cfg, image, _options(args, mirror), event=event, expectations=exp)
     elapsed = time.monotonic() - t0
     render_results(name, result)
@@ -339,6 +351,7 @@ def cmd_boot(args) -> int:
     name, path = resolve_target(args.target)
     cfg = load_config(path)
     _refuse_newer_spec(cfg, args.image)
+    plan = _images_to_serve(args, cfg)
     image = _image(args)
     check_spec(cfg, image.ignition_max_spec, image.kind)
 
@@ -348,6 +361,6 @@ def cmd_boot(args) -> int:
     with console.status(f"booting {name} on the {image.kind} image") as status:
         def event(msg: str) -> None:
             status.update(f"{name}: {msg}")
-        with _images_served(args, cfg, event) as mirror:
+        with _images_served(plan, event) as mirror:
             boot_interactive(name, cfg, image, _options(args, mirror), event=event, ready=ready)
     return 0

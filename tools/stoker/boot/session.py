@@ -54,6 +54,8 @@ class BootOptions:
     kernel_args: tuple[str, ...] = ()
     # set by another thread (the fleet test interrupted): the boot stops waiting and powers the VM off
     cancel: threading.Event | None = None
+    # seconds a published port may take to accept connections once the system settled
+    port_wait: float = checks_mod.PORT_WAIT
 
 
 @dataclass
@@ -223,7 +225,7 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         event("running checks in the guest")
         result.results = checks_mod.run_all(
             guest, exp, vm.console, additions, limits=limits, timeout=max(60.0, deadline - time.monotonic()),
-            mark=lambda m: result.timings.setdefault(m, round(time.monotonic() - vm.started, 1)))
+            port_wait=options.port_wait, mark=lambda m: result.timings.setdefault(m, round(time.monotonic() - vm.started, 1)))
         result.timings["checks done"] = round(time.monotonic() - vm.started, 1)
         if after_checks is not None:  # a caller's own look inside, before the clean poweroff
             after_checks(guest)

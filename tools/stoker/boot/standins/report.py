@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 
 from .build import Built
 
 
-def fleet_registry() -> str | None:
-    """fleet.yaml's `registry`, or None where there is no loadable fleet."""
+def fleet_registry(start: Path | None = None) -> str | None:
+    """fleet.yaml's `registry` (e.g. "registry.ebisc.org/ebisc"), or None.
+
+    None when there is no fleet here (no fleet.yaml with a vms/ directory in
+    `start`, default the working directory, or above it: the stand-ins then
+    name images without the registry) or when fleet.yaml has no `registry`.
+    A fleet.yaml that is there but broken raises its FleetError, which names
+    the file, line and cause (the CLI prints it without a traceback).
+    """
+    from ...fleet.definitions import find_root, load_fleet
+    from ...fleet.errors import FleetError
     try:
-        from ...fleet.definitions import load_fleet
-        return str(load_fleet().data.get("registry") or "") or None
-    except Exception:  # no fleet here: contracts then name images without the registry
+        root = find_root(start)
+    except FleetError:
         return None
+    return str(load_fleet(root).data.get("registry") or "") or None
 
 
 def mb(n: int) -> str:
