@@ -213,3 +213,21 @@ def test_parse_podman_ps_and_first_certificate():
     pem = "-----BEGIN CERTIFICATE-----\n" + base64.b64encode(der).decode() + "\n-----END CERTIFICATE-----\n"
     assert sites.first_certificate(pem + pem.replace("MAMCAQE", "MAMCAQI")) == der
     assert sites.first_certificate("cat: no such file") is None
+
+
+def test_render_fleet_refuses_an_unknown_vm():
+    with pytest.raises(ConfigError, match="no VM named web in vms/"):
+        render_fleet(["web"])
+
+
+def test_a_fleet_without_its_bastion_is_refused_before_any_boot():
+    with pytest.raises(ConfigError, match="publishes port 443; found none"):
+        render_fleet(["ims", "tracker"])
+
+
+def test_the_cli_says_what_is_wrong_without_a_traceback():
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "stoker.cli", "fleet-test", "web"], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "no VM named web" in proc.stderr and "Traceback" not in proc.stderr
