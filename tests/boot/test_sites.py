@@ -231,3 +231,13 @@ def test_the_cli_says_what_is_wrong_without_a_traceback():
     proc = subprocess.run([sys.executable, "-m", "stoker.cli", "fleet-test", "web"], capture_output=True, text=True)
     assert proc.returncode != 0
     assert "no VM named web" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_site_has_its_own_https_server_on_the_bastion(bastion):
+    """Found writing the fleet test's HTTPS site check: tracker.ebisc.org had no HTTPS server, so nginx answered an HTTPS
+    request for it with its first HTTPS server, the IMS's (IMS pages under the IMS's certificate)."""
+    sites_of = {k: v for k, v in load_fleet().data["sites"].items() if k != "aliases"}
+    for key, site in sites_of.items():
+        server = bastion.server_for(site, tls=True)
+        assert server is not None, f"no HTTPS server for {site}"
+        assert server.certificate == f"/etc/letsencrypt/current/{site}/fullchain.pem"

@@ -53,7 +53,7 @@ SLOW_HOST_ARGS = ("systemd.default_device_timeout_sec=900", "systemd.default_tim
 class FleetOptions:
     memory_mb: int = 1536  # per VM
     cpus: int = 1  # per VM: under TCG more vCPUs than host cores only adds contention
-    timeout: float = 900.0  # per VM, QEMU start → SSH answers (several TCG guests share the cores)
+    timeout: float = 1800.0  # per VM, QEMU start → SSH answers (several TCG guests share the cores)
     accel: str = "auto"
     keep: bool = False
     hold: float = 1800.0  # how long a checked VM waits for the others before it powers off
