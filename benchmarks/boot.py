@@ -72,8 +72,9 @@ def fleet(sizes: list[int]) -> None:
         t = result.timings
         print(f"sites        {len(s.checks) - len(s.failed)}/{len(s.checks)} ok"
               + ("" if size == len(order) else " (sites of VMs not booted fail)"), flush=True)
-        print(f"fleet {size} VM(s)   all checked {t.get('all checked', 0):6.1f}s  sites {t.get('sites checked', 0):6.1f}s"
-              f"  total {seconds:6.1f}s  {'passed' if result.ok else 'FAILED'}", flush=True)
+        print(f"fleet {size} VM(s)   all checked {t.get('all checked', 0):6.1f}s  "
+              f"sites {t.get('sites checked', 0):6.1f}s  total {seconds:6.1f}s  "
+              f"{'passed' if result.ok else 'FAILED'}", flush=True)
         figures.append((size, seconds))
     print("scaling (VMs: seconds, seconds per VM): " + ", ".join(f"{n}: {s:.0f}s ({s / n:.0f})" for n, s in figures))
 

@@ -234,8 +234,9 @@ def test_the_cli_says_what_is_wrong_without_a_traceback():
 
 
 def test_every_site_has_its_own_https_server_on_the_bastion(bastion):
-    """Found writing the fleet test's HTTPS site check: tracker.ebisc.org had no HTTPS server, so nginx answered an HTTPS
-    request for it with its first HTTPS server, the IMS's (IMS pages under the IMS's certificate)."""
+    """Found writing the fleet test's HTTPS site check: tracker.ebisc.org had no HTTPS server, so
+    nginx answered an HTTPS request for it with its first HTTPS server, the IMS's (IMS pages under
+    the IMS's certificate)."""
     sites_of = {k: v for k, v in load_fleet().data["sites"].items() if k != "aliases"}
     for key, site in sites_of.items():
         server = bastion.server_for(site, tls=True)

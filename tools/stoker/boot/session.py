@@ -191,7 +191,8 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         serial.unlink(missing_ok=True)
         port = free_port()
         spec = QemuSpec(disk=overlay, ignition=ign, serial_log=serial, kernel=image.kernel, initrd=image.initrd,
-                        kernel_args=offline_kernel_args(options.kernel_args) if image.kernel else (), data_disks=tuple(disks),
+                        kernel_args=offline_kernel_args(options.kernel_args) if image.kernel else (),
+                        data_disks=tuple(disks),
                         ssh_port=port, forwards=tuple((h, g) for g, h in options.forwards.items()),
                         accel=accel, memory_mb=options.memory_mb, cpus=options.cpus,
                         extra=options.private_nic.qemu_args() if options.private_nic else ())
