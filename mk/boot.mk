@@ -4,11 +4,12 @@
 #   make standins              build the stand-ins for the fleet's registry images (cached)
 #   make boot vm=NAME          boot a VM and keep it running for SSH
 #   make boot-test [vm=NAME]   boot and check one VM, or every VM one after the other
+#   make fleet-test            boot every VM at once on a private network, check every site via the bastion
 BOOT_VMS = $(if $(vm),$(vm),$(sort $(basename $(notdir $(wildcard vms/*.yaml)))))
 BOOT_IMAGE ?= offline
 JUNIT_DIR ?= build/junit
 
-.PHONY: image standins boot boot-test
+.PHONY: image standins boot boot-test fleet-test
 
 image: $(VENV)/.installed  ## build the offline boot-test image (Debian trixie + real Ignition), cached
 	$(STOKER) image build
@@ -26,3 +27,6 @@ boot-test: $(VENV)/.installed  ## boot each VM (or vm=NAME) and check every serv
 	@status=0; for v in $(BOOT_VMS); do \
 	  $(STOKER) boot-test $$v --image $(BOOT_IMAGE) --junit $(JUNIT_DIR)/boot-$$v.xml || status=1; \
 	done; exit $$status
+
+fleet-test: $(VENV)/.installed  ## boot every VM at once on a private network and check each site through the bastion; JUnit in build/junit/fleet.xml
+	$(STOKER) fleet-test --image $(BOOT_IMAGE) --junit $(JUNIT_DIR)/fleet.xml

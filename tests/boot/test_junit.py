@@ -17,3 +17,15 @@ def test_junit_counts_failures_and_explains_them():
     assert fail.get("message") == "expected accepts connections; saw refused" and fail.text == "ss output"
     out = suite.find(f"testcase[@classname='boot.tracker.{ADDED}']/system-out")
     assert "test registry at 10.0.2.2:5000" in out.text
+
+
+def test_console_escapes_never_break_the_xml():
+    """Bug seen in the fleet test: an emergency shell's console lines carry ANSI escapes (ESC), and the
+    JUnit file was not well-formed XML."""
+    r = Results()
+    r.add("console", "emergency shell", False, "no emergency shell", "\x1b[0;1;31mFAILED\x1b[0m mount\x07",
+          "[\x1b[0;32m  OK  \x1b[0m] Reached target\x00 x")
+    root = ET.fromstring(junit_xml([("ims", r, 1.0)]))
+    failure = root.find("testsuite/testcase/failure")
+    assert failure.get("message") == "expected no emergency shell; saw FAILED mount"
+    assert failure.text == "[  OK  ] Reached target x"

@@ -19,7 +19,7 @@ from .errors import StokerError, UsageError
 # Only the module of the command being run is imported, so `stoker butane` does
 # not pay for openstacksdk's import (half a second).
 COMMAND_MODULES = {
-    "stoker.boot.cli": ("image", "boot", "boot-test"),
+    "stoker.boot.cli": ("image", "boot", "boot-test", "fleet-test"),
     "stoker.butane.cli": ("butane",),
     "stoker.cloud.cli": ("plan", "deploy", "adopt", "rollback", "status"),
     "stoker.fleet.cli": ("list", "render", "ignition", "validate", "secrets-example"),

@@ -66,6 +66,22 @@ def register(sub) -> None:
             p.set_defaults(func=cmd_boot)
 
 
+    ft = sub.add_parser("fleet-test", help="boot every VM at once on a private network and check every site "
+                                           "through the bastion")
+    ft.add_argument("vms", nargs="*", metavar="VM", help="only these VMs (default: every VM of vms/); a site whose "
+                                                         "VM is not booted fails")
+    ft.add_argument("--image", choices=("offline", "fcos"), default="offline")
+    ft.add_argument("--stream", default="stable", help="Fedora CoreOS stream for --image fcos")
+    ft.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
+    ft.add_argument("--timeout", type=float, default=1800.0,
+                    help="seconds from QEMU start to SSH, per VM (default 1800: the VMs share the cores)")
+    ft.add_argument("--memory", type=int, default=1536, help="guest memory in MiB, per VM (default 1536)")
+    ft.add_argument("--cpus", type=int, default=1, help="vCPUs per VM (default 1)")
+    ft.add_argument("--keep", action="store_true", help="keep the run directories (console logs, configs)")
+    ft.add_argument("--junit", type=Path, metavar="FILE", help="write the results as JUnit XML")
+    ft.set_defaults(func=cmd_fleet_test)
+
+
 def _build_progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
 
@@ -254,6 +270,78 @@ def render_results(name: str, result) -> None:
         out.print(f"run directory (console log, config): {result.run_dir}")
     verdict = "[green]PASSED[/]" if result.ok else f"[red]FAILED[/] ({len(result.results.failed)} checks)"
     out.print(f"{name}: {verdict}")
+
+
+def cmd_fleet_test(args) -> int:
+    _stop_on_sigterm()
+    from .fleettest import FleetOptions, render_fleet, run_fleet
+    from .standins.report import fleet_registry
+    from ..fleet.definitions import load_fleet
+    fleet = load_fleet()
+    rendered = render_fleet(args.vms or None, fleet)
+    for cfg in rendered.configs.values():
+        _refuse_newer_spec(cfg, args.image)
+    image = _image(args)
+    registry = fleet_registry()
+    if not registry:
+        raise UsageError("there is no fleet.yaml `registry` here to serve the fleet's images from")
+    options = FleetOptions(memory_mb=args.memory, cpus=args.cpus, timeout=args.timeout, accel=args.accel,
+                           keep=args.keep)
+    names = sorted(rendered.configs)
+    t0 = time.monotonic()
+    with console.status(f"booting {', '.join(names)} on the {image.kind} image") as status:
+        def event(msg: str) -> None:
+            console.log(msg, highlight=False)
+            status.update(msg)
+        result = run_fleet(rendered, image, fleet.data, registry, options, event)
+    elapsed = time.monotonic() - t0
+    for name in names:
+        render_results(name, result.vms[name])
+    render_sites(result)
+    render_fleet_summary(result, elapsed)
+    if args.junit:
+        args.junit.parent.mkdir(parents=True, exist_ok=True)
+        args.junit.write_text(junit_xml(main_junit_suites(result)))
+        console.print(f"JUnit XML: {args.junit}")
+    return 0 if result.ok else 1
+
+
+def main_junit_suites(result) -> list:
+    """JUnit suites of a fleet test: one per VM (boot.<vm>), then boot.fleet-sites."""
+    suites = [(name, r.results, r.timings.get("total", 0.0)) for name, r in sorted(result.vms.items())]
+    suites.append(("fleet-sites", result.sites,
+                   result.timings.get("sites checked", 0.0) - result.timings.get("all checked", 0.0)))
+    return suites
+
+
+def render_sites(result) -> None:
+    table = Table(title=f"sites through {result.bastion} (ports 80 and 443 only)")
+    for col in ("", "check", "expected", "seen"):
+        table.add_column(col)
+    for c in result.sites.checks:
+        mark = _NOTE_MARKS.get(c.group) or ("[green]ok[/]" if c.ok else "[red]FAIL[/]")
+        table.add_row(mark, c.name, c.expected, c.seen)
+    out.print(table)
+
+
+def render_fleet_summary(result, elapsed: float) -> None:
+    marks = ("ignition done", "ssh up", "checks done", "powered off")
+    table = Table(title="fleet test: seconds from each VM's QEMU start")
+    for col in ("VM", *marks, "checks", "verdict"):
+        table.add_column(col, justify="left" if col in ("VM", "verdict") else "right")
+    for name, r in sorted(result.vms.items()):
+        table.add_row(name, *(f"{r.timings[m]:.0f}" if m in r.timings else "-" for m in marks),
+                      f"{len(r.results.checks) - len(r.results.failed)}/{len(r.results.checks)}",
+                      "[green]passed[/]" if r.ok else f"[red]FAILED[/] ({len(r.results.failed)})")
+    s = result.sites
+    table.add_row("sites", "", "", "", "", f"{len(s.checks) - len(s.failed)}/{len(s.checks)}",
+                  "[green]passed[/]" if s.ok else f"[red]FAILED[/] ({len(s.failed)})")
+    out.print(table)
+    t = result.timings
+    out.print(f"every VM checked after {t.get('all checked', 0):.0f}s, sites after {t.get('sites checked', 0):.0f}s, "
+              f"all powered off after {t.get('total', 0):.0f}s; {elapsed:.0f}s in all")
+    verdict = "[green]PASSED[/]" if result.ok else "[red]FAILED[/]"
+    out.print(f"fleet test ({len(result.vms)} VMs): {verdict}")
 
 
 def cmd_boot(args) -> int:

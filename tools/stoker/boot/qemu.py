@@ -36,6 +36,7 @@ class QemuSpec:
     kernel_args: tuple[str, ...] = ()
     data_disks: tuple[DataDisk, ...] = ()
     ssh_port: int | None = None
+    forwards: tuple[tuple[int, int], ...] = ()  # (host port on 127.0.0.1, guest port), TCP, besides SSH
     accel: str = "tcg"  # "kvm" | "tcg"
     memory_mb: int = 2048
     cpus: int = 2
@@ -76,6 +77,8 @@ def qemu_argv(spec: QemuSpec, binary: str = "qemu-system-x86_64") -> list[str]:
     nic = "user,model=virtio-net-pci"
     if spec.ssh_port is not None:
         nic += f",hostfwd=tcp:127.0.0.1:{spec.ssh_port}-:22"
+    for host, guest in spec.forwards:
+        nic += f",hostfwd=tcp:127.0.0.1:{host}-:{guest}"
     argv += ["-nic", nic, "-device", "virtio-rng-pci"]
     if spec.pidfile is not None:
         argv += ["-pidfile", str(spec.pidfile)]

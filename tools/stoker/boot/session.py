@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from .console import Finding, clean, scan
 from .errors import BootError
 from .expect import Expectations, derive
 from .ignition import Addition, add_registry_mirror, check_spec, data_disk_serials, inject_ssh_key, selinux_requested
+from .fleetnet import PrivateNic, add_private_address
 from .image import Image
 from .qemu import DataDisk, QemuSpec, create_disk, create_overlay, free_port, offline_kernel_args, probe_kvm, qemu_argv
 from .run import spawn
@@ -44,6 +46,14 @@ class BootOptions:
     # host:port of the test registry as the guest reaches it (QEMU's user-mode gateway, 10.0.2.2);
     # None: the guest pulls from the registries the config names
     registry_mirror: str | None = None
+    # the fleet test: a second NIC on its private network, its address added to the config (fleetnet.py)
+    private_nic: PrivateNic | None = None
+    # more TCP ports forwarded from 127.0.0.1 to the guest: {guest port: host port}
+    forwards: dict[int, int] = field(default_factory=dict)
+    # more kernel arguments for the offline image (the harness's, never the config's)
+    kernel_args: tuple[str, ...] = ()
+    # set by another thread (the fleet test interrupted): the boot stops waiting and powers the VM off
+    cancel: threading.Event | None = None
     # seconds a published port may take to accept connections once the system settled
     port_wait: float = checks_mod.PORT_WAIT
 
@@ -67,16 +77,21 @@ class BootResult:
         return self.results.ok
 
 
-def prepare_config(cfg: dict, public_key: str, registry_mirror: str | None) -> tuple[dict, list[Addition]]:
-    """The config as booted: unchanged but for the test SSH key and, with a test registry, a
-    registries.conf.d drop-in that mirrors the config's registries to it. Raises ConfigError
-    when an image names no registry or the config writes the drop-in's path itself."""
+def prepare_config(cfg: dict, public_key: str, registry_mirror: str | None,
+                   private_nic: PrivateNic | None = None, image_kind: str = "offline") -> tuple[dict, list[Addition]]:
+    """The config as booted: unchanged but for the test SSH key, with a test registry a
+    registries.conf.d drop-in that mirrors the config's registries to it, and in the fleet test
+    the private NIC's address (fleetnet.add_private_address). Raises ConfigError when an image
+    names no registry or the config writes an added file's path itself."""
     booted, key = inject_ssh_key(cfg, public_key)
     additions = [key]
     if registry_mirror:
         booted, mirror = add_registry_mirror(booted, registry_mirror)
         if mirror:
             additions.append(mirror)
+    if private_nic is not None:
+        booted, address = add_private_address(booted, private_nic, image_kind)
+        additions.append(address)
     return booted, additions
 
 
@@ -157,7 +172,7 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         if options.run_dir is None:  # a failed boot keeps its console log and config for a look
             stack.callback(lambda: keep["dir"] or shutil.rmtree(run_dir, True))
         key, public = make_key(run_dir)
-        booted, additions = prepare_config(cfg, public, options.registry_mirror)
+        booted, additions = prepare_config(cfg, public, options.registry_mirror, options.private_nic, image.kind)
         limits = image_limits(cfg, image)
         ign = run_dir / "config.ign"
         ign.write_text(json.dumps(booted))
@@ -176,8 +191,11 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         serial.unlink(missing_ok=True)
         port = free_port()
         spec = QemuSpec(disk=overlay, ignition=ign, serial_log=serial, kernel=image.kernel, initrd=image.initrd,
-                        kernel_args=offline_kernel_args() if image.kernel else (), data_disks=tuple(disks),
-                        ssh_port=port, accel=accel, memory_mb=options.memory_mb, cpus=options.cpus)
+                        kernel_args=offline_kernel_args(options.kernel_args) if image.kernel else (),
+                        data_disks=tuple(disks),
+                        ssh_port=port, forwards=tuple((h, g) for g, h in options.forwards.items()),
+                        accel=accel, memory_mb=options.memory_mb, cpus=options.cpus,
+                        extra=options.private_nic.qemu_args() if options.private_nic else ())
         vm = VM(qemu_argv(spec), serial, run_dir / "qemu.log")
         result = BootResult(name, Results(), exp, additions, accel=accel, accel_reason=why, run_dir=run_dir,
                             console_log=serial)
@@ -191,7 +209,7 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         guest = Guest(port, key)
         deadline = vm.started + options.timeout
         try:
-            _wait_boot(vm, guest, deadline, result, event)
+            _wait_boot(vm, guest, deadline, result, event, options.cancel)
         except BootError as exc:
             result.results = Results()
             checks_mod.note_additions(additions, result.results, limits)
@@ -236,8 +254,9 @@ _MARKS = (
 )
 
 
-def _wait_boot(vm: VM, guest: Guest, deadline: float, result: BootResult, event: Event) -> None:
-    """Poll the console and SSH until the guest answers; fail fast on a console failure."""
+def _wait_boot(vm: VM, guest: Guest, deadline: float, result: BootResult, event: Event,
+               cancel: threading.Event | None = None) -> None:
+    """Poll the console and SSH until the guest answers; fail fast on a console failure or `cancel`."""
     fatal = ("emergency shell", "Ignition failure", "kernel panic", "dracut fatal")
     next_ssh = time.monotonic()
     while True:
@@ -252,6 +271,8 @@ def _wait_boot(vm: VM, guest: Guest, deadline: float, result: BootResult, event:
                 raise BootError(f"{finding.what} on the console: {finding.line}")
         if not vm.alive():
             raise BootError(f"QEMU exited with status {vm.proc.returncode}: {vm.messages()[-500:]}")
+        if cancel is not None and cancel.is_set():
+            raise BootError("cancelled before SSH answered")
         if now >= deadline:
             raise BootError(f"SSH did not answer within {deadline - vm.started:.0f}s of QEMU start")
         # before switch-root nothing can answer; after it, try every few seconds
