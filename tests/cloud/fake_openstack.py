@@ -455,6 +455,12 @@ def compute(cloud: FakeCloud, method, path, query, body, headers):
             else:
                 server["metadata"].update(meta)
             return 200, {"metadata": server["metadata"]}, {}
+    item = re.fullmatch(r"/metadata/([^/]+)", rest)
+    if item and method == "DELETE":  # Compute API: delete one metadata item; 404 when it is not there
+        if item[1] not in server["metadata"]:
+            _not_found(f"Metadata item {item[1]} of instance {server['id']}")
+        del server["metadata"][item[1]]
+        return 204, None, {}
     if rest == "/os-volume_attachments":
         if method == "GET":
             return 200, {"volumeAttachments": [_attachment(server, vid) for vid in server["volumes"]]}, {}
