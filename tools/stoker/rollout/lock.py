@@ -60,7 +60,9 @@ def operator() -> str:
 
 
 def new_lock(rollout_id: str, minutes: int, now: dt.datetime, owner: str | None = None) -> Lock:
-    return Lock(rollout_id, owner or operator(), now.strftime(_FMT), (now + dt.timedelta(minutes=minutes)).strftime(_FMT))
+    """A lock for `minutes` from `now`; the owner is cut to 80 characters so the value fits Nova's 255."""
+    return Lock(rollout_id, (owner or operator())[:80], now.strftime(_FMT),
+                (now + dt.timedelta(minutes=minutes)).strftime(_FMT))
 
 
 def read_lock(metadata: dict | None) -> Lock | None:
