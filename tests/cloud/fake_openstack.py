@@ -828,6 +828,9 @@ if __name__ == "__main__":  # a local cloud to try stoker against: prints the cl
     import tempfile
     import time
     cloud, httpd = serve()
+    # fleet.yaml's bastion placement also names an "ssh" group (the tests add groups as they need them)
+    cloud.add_rule(cloud.add_security_group("ssh"), protocol="tcp", port_range_min=22, port_range_max=22,
+                   remote_ip_prefix="0.0.0.0/0")
     name = sys.argv[1] if len(sys.argv) > 1 else "fleet"
     path = os.path.join(tempfile.mkdtemp(prefix="fake-openstack-"), "clouds.yaml")
     with open(path, "w") as fh:

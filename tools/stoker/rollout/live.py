@@ -82,7 +82,15 @@ def check_live(host, exp: Expectations, timeout: float, interval: float = 10.0,
     deadline = clock() + timeout
     while True:
         left = max(deadline - clock(), 1)
-        results = check_server(host, exp, Results(), timeout=min(left, 300))
+        rc, _ = host.sh("true", timeout=60)
+        if rc == 255:  # SSH itself failed: say so rather than run every check into the same wall
+            results = Results()
+            results.add("ssh", f"{getattr(host, 'user', '?')}@{getattr(host, 'host', '?')} reachable over SSH", False,
+                        "an SSH session" + (f" through {host.jump.user}@{host.jump.host}"
+                                            if getattr(host, "jump", None) else ""),
+                        " | ".join((getattr(host, "last_stderr", "") or "ssh exited 255").strip().splitlines()[-3:]))
+        else:
+            results = check_server(host, exp, Results(), timeout=min(left, 300))
         if results.ok or clock() + interval >= deadline:
             break
         sleep(interval)

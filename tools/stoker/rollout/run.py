@@ -171,11 +171,11 @@ class Rollout:
             return self._stop("gate failed", f"gate {g.name}{' ' + g.vm if g.vm else ''} {g.status}: "
                                              f"{g.detail.splitlines()[0] if g.detail else ''}; nothing was changed")
         if self.options.dry_run:
+            existing = [vm for vm in order if targets[vm].plan.state.server is not None]
+            self.say("lock", f"would lock {', '.join(existing) or 'no existing server'} "
+                             f"(metadata {locks.META_LOCK}, {facts.settings.lock_minutes} minutes)")
             for i, vm in enumerate(order, 1):
-                t = targets[vm]
-                self.say("sequence", f"{i}. {vm}: {t.plan.action} server {t.placement.server_name}, read Ignition's "
-                                     f"verdict, post-deploy checks" + (", then the sites" if vm in facts.sites or
-                                                                       vm == facts.settings.bastion else ""))
+                self.say("sequence", f"{i}. {self._describe_step(vm, targets[vm], facts)}")
             return self._stop("planned", "dry run: nothing was changed")
         if not self.confirm(order):
             return self._stop("refused", "not confirmed; nothing was changed")
@@ -188,6 +188,19 @@ class Rollout:
                 s = self.record.server(vm)
                 return self._stop("halted", f"halted at {vm}: {s.detail}")
         return self._stop("done", f"{len(order)} server(s) deployed and checked: {', '.join(order)}")
+
+    def _describe_step(self, vm: str, t: Target, facts: FleetFacts) -> str:
+        st = facts.settings
+        via = ("directly (the bastion)" if vm == st.bastion or not st.bastion else
+               f"through {st.ssh_user}@{st.public_address or st.bastion + ' (its floating address)'}")
+        sites = list(facts.sites.values()) if vm == st.bastion else ([facts.sites[vm]] if vm in facts.sites else [])
+        host = t.placement.address if via.startswith("through") or not st.bastion else (
+            st.public_address or "its floating address")
+        return (f"{vm}: {t.plan.action} server {t.placement.server_name}, read Ignition's verdict, then check "
+                f"{st.ssh_user}@{host} over SSH {via} (up to {st.check_timeout}s)"
+                + (f", then HTTPS {', '.join(sites)}" if sites else "")
+                + ("; on failure halt" + (" and roll back to " + (t.plan.previous_sha or "")[:12]
+                                          if self.options.auto_rollback and t.plan.previous_sha else "")))
 
     def _gate(self, gate: Gate) -> bool:
         self.record.gates.append(gate)
@@ -207,7 +220,7 @@ class Rollout:
         fleet_reason = needs_fleet_test(order, facts.settings.bastion,
                                         {vm: [d.item for d in targets[vm].plan.drift] for vm in order})
         if self.options.skip_boot_test:
-            why = "not run: --skip-boot-test (the operator's choice, recorded)"
+            why = "--skip-boot-test (written into this rollout's record)"
             for vm in order:
                 self._gate(Gate("boot-test", vm, "skipped by operator", why))
             if fleet_reason:
@@ -217,7 +230,10 @@ class Rollout:
             for vm in order:
                 self.say("gate", f"boot-test {vm}: would run `stoker boot-test {vm}` (not in a dry run)")
             if fleet_reason:
-                self.say("gate", f"fleet-test: would run `stoker fleet-test` ({fleet_reason})")
+                gate = self.gates.fleet() if not self.gates_available() else None
+                self.say("gate", f"fleet-test: would run `stoker fleet-test` ({fleet_reason})" if gate is None else
+                         f"fleet-test ({fleet_reason}): {gate.detail}, so the rollout would stop here "
+                         "unless --skip-boot-test")
             return True
         for vm in order:
             self.say("step", f"boot-testing {vm} (QEMU; minutes)")
@@ -228,6 +244,11 @@ class Rollout:
             if not self._gate(self.gates.fleet()):
                 return False
         return True
+
+    def gates_available(self) -> bool:
+        from . import gates as gates_module
+
+        return (self.gates.fleet_test or gates_module.fleet_test_available)()
 
     def _plan_free_validate(self, vm: str) -> None:
         from ..cloud.cli import load_checked
