@@ -8,7 +8,8 @@ key, standing in for the operator's own (the guest only knows that one).
 One boot, two cases: the config as booted passes; with its web service
 stopped, the checks fail and say which check and why.
 
-Slow (a TCG boot is minutes); skipped with the reason without QEMU and the tools."""
+Slow (a TCG boot is minutes; one CPU and a long SSH wait, since the host's
+cores are shared with other boots); skipped with the reason without QEMU and the tools."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def test_live_checks_through_a_jump_host_pass_then_fail_on_a_stopped_service(ima
         seen["fail"] = check_live(host, exp, timeout=20, interval=5)
 
     with served("sample", cfg) as mirror:
-        result = boot_test("sample", cfg, image, BootOptions(run_dir=tmp_path / "boot", registry_mirror=mirror),
+        result = boot_test("sample", cfg, image, BootOptions(run_dir=tmp_path / "boot", registry_mirror=mirror,
+                                                                   cpus=1, timeout=1500),
                            after_checks=live)
     assert result.ok, [f"{c.group} {c.name}: {c.seen}" for c in result.results.failed]
     parts = seen["connection"].split()  # client address, client port, server address, server port

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import shutil
 import ssl
 import stat
 import subprocess
@@ -178,6 +179,8 @@ def test_secret_values_in_evidence_are_masked():
 @pytest.fixture
 def tls_server(tmp_path):
     """HTTPS on 127.0.0.1 for site.example.org (self-signed): / answers 301, /bad 502."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (it makes the test server's certificate)")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=site.example.org",

@@ -130,7 +130,8 @@ def cmd_history(args) -> int:
             console.print(escape(f"  {vm}: {c.get('action', '?')} {(c.get('previous') or 'none')[:12]} → "
                                  f"{c.get('sha256', '?')[:12]}; {s.outcome if s else 'untouched'}"
                                  + (f"; checks {passed}/{total} passed" if total else "")
-                                 + (f"; rollback {s.rollback['outcome']}" if s and s.rollback else "")),
+                                 + (f"; rollback to {s.rollback['to'][:12]}: {s.rollback['outcome']}"
+                                    if s and s.rollback else "")),
                           highlight=False, soft_wrap=True)
         for g in r.gates:
             if args.vm and g.vm not in (None, args.vm):

@@ -133,6 +133,11 @@ class Rollout:
             self.record.finish("interrupted", "stopped by the operator (Ctrl-C)")
             self._save()
             raise
+        except StokerError as exc:  # a refusal (the lock, a plan, the fleet's files): kept in the record too
+            if self.record.order:
+                self.record.finish("refused", str(exc).splitlines()[0])
+                self._save()
+            raise
         finally:
             for vm, (cloud, server_id) in self.locked.items():
                 for left in locks.release(cloud, {vm: server_id}, self.lock):
@@ -163,6 +168,11 @@ class Rollout:
                                          f"`stoker plan {vm}` says why; nothing was changed")
         if not order:
             return self._stop("nothing to do", "every server already runs its config; nothing to do")
+        if not self.options.break_lock:  # held already: say so now, not after minutes of boot tests
+            for vm in order:
+                held = locks.held_by_other(targets[vm].plan.state.metadata, self.lock.id, self.now())
+                if held is not None:
+                    raise locks.refusal(vm, targets[vm].plan.state.server.id, held, "stoker rollout")
         self.say("order", " → ".join(order))
         self._save()
         if not self._gates(order, targets, facts):
@@ -194,10 +204,13 @@ class Rollout:
         via = ("directly (the bastion)" if vm == st.bastion or not st.bastion else
                f"through {st.ssh_user}@{st.public_address or st.bastion + ' (its floating address)'}")
         sites = list(facts.sites.values()) if vm == st.bastion else ([facts.sites[vm]] if vm in facts.sites else [])
-        host = t.placement.address if via.startswith("through") or not st.bastion else (
-            st.public_address or "its floating address")
+        if via.startswith("through") or not st.bastion:
+            login = f"{st.ssh_user}@{t.placement.address}"
+        else:
+            login = f"{st.ssh_user}@{st.public_address}" if st.public_address else \
+                f"{st.ssh_user} at the bastion's floating address"
         return (f"{vm}: {t.plan.action} server {t.placement.server_name}, read Ignition's verdict, then check "
-                f"{st.ssh_user}@{host} over SSH {via} (up to {st.check_timeout}s)"
+                f"{login} over SSH {via} (up to {st.check_timeout}s)"
                 + (f", then HTTPS {', '.join(sites)}" if sites else "")
                 + ("; on failure halt" + (" and roll back to " + (t.plan.previous_sha or "")[:12]
                                           if self.options.auto_rollback and t.plan.previous_sha else "")))
@@ -220,7 +233,7 @@ class Rollout:
         fleet_reason = needs_fleet_test(order, facts.settings.bastion,
                                         {vm: [d.item for d in targets[vm].plan.drift] for vm in order})
         if self.options.skip_boot_test:
-            why = "--skip-boot-test (written into this rollout's record)"
+            why = "--skip-boot-test; written into this rollout's record"
             for vm in order:
                 self._gate(Gate("boot-test", vm, "skipped by operator", why))
             if fleet_reason:
