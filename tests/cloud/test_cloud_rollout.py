@@ -327,3 +327,21 @@ def test_fleet_yaml_order_overrides(fake, repo, fleet, rollout):
     code, out, err = rollout("rollout", "--all", "--yes")
     assert code == 0, out + err
     assert _rebuilt_in_order(fake) == ["tracker", "bastion", "tracker-staging"]
+
+
+def test_in_a_terminal_the_halt_offers_the_rollback(fake, repo, fleet, monkeypatch):
+    """Without --auto-rollback, the operator is asked; "y" rolls back and checks again."""
+    from stoker.rollout.run import Options, Rollout
+
+    fleet["checks"].fail = {"tracker-staging"}
+    asked = []
+
+    def offer(vm, sha):
+        asked.append((vm, sha))
+        return True
+    record = Rollout(repo.root, Options(vms=None), fleet["checks"], offer_rollback=offer).run()
+    assert asked == [("tracker-staging", fleet["first"]["tracker-staging"])]
+    assert record.outcome == "halted" and record.server("tracker-staging").outcome == "rolled back"
+    assert fake.server_by_name("tracker-staging")["metadata"]["stoker_config_sha256"] == \
+        fleet["first"]["tracker-staging"]
+    assert _rebuilt_in_order(fake) == ["tracker-staging", "tracker-staging"]

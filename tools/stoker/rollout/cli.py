@@ -75,12 +75,19 @@ def cmd_rollout(args) -> int:
                                "Each root disk is replaced; data volumes stay. [y/N] ")
         return answer.strip().lower() in ("y", "yes")
 
+    def offer_rollback(vm: str, sha: str) -> bool:
+        # asked only in a terminal; elsewhere the halt message names `stoker rollback VM`
+        if not sys.stdin.isatty():
+            return False
+        answer = console.input(f"Roll {vm} back to its previous config {sha[:12]} now, and check it? [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
     options = Options(vms=args.vms or None, dry_run=args.dry_run, skip_boot_test=args.skip_boot_test,
                       auto_rollback=args.auto_rollback, break_lock=args.break_lock, accept_loss=args.accept_loss,
                       cloud=args.cloud, timings=_timings(args))
     rollout = Rollout(args.root, options, live_checker(args.root, args.identity), say=say,
                       show=lambda plan: _show_plan(console, plan, text_diffs=plan.action != "create"),
-                      confirm=confirm)
+                      confirm=confirm, offer_rollback=offer_rollback)
     record = rollout.run()
     print_summary(console, record)
     return 0 if record.outcome in ("done", "nothing to do", "planned") else 1

@@ -81,11 +81,13 @@ class Rollout:
                  say: Callable[[str, str], None] = lambda kind, text: None,
                  show: Callable[[DeployPlan], None] = lambda plan: None,
                  confirm: Callable[[list[str]], bool] = lambda order: True,
+                 offer_rollback: Callable[[str, str], bool] = lambda vm, sha: False,
                  now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
                  emit=lambda event: None):
         self.root, self.options, self.checker = Path(root), options, checker
         self.gates = gates or GateRunner(self.root)
         self.say, self.show, self.confirm, self.now, self.emit = say, show, confirm, now, emit
+        self.offer_rollback = offer_rollback  # (vm, previous sha256) -> roll back now? (asked without --auto-rollback)
         self.state_dir = self.root / "state"
         self.clouds: dict[str | None, Cloud] = {}
         started = now()
@@ -339,11 +341,12 @@ class Rollout:
             s.detail += "; no previous config to roll back to (a new server)"
             self._save()
             return
-        if not self.options.auto_rollback:
+        if not self.options.auto_rollback and not self.offer_rollback(vm, previous):
             s.detail += f"; `{command}` redeploys its previous config {previous[:12]}"
             self._save()
             return
-        self.say("step", f"{vm}: rolling back to {previous[:12]} (--auto-rollback)")
+        self.say("step", f"{vm}: rolling back to {previous[:12]}"
+                 + (" (--auto-rollback)" if self.options.auto_rollback else ""))
         from ..cloud.deploy import execute
         from ..cloud.state import kept_config
 
