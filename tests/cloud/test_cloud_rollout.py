@@ -345,3 +345,20 @@ def test_in_a_terminal_the_halt_offers_the_rollback(fake, repo, fleet, monkeypat
     assert fake.server_by_name("tracker-staging")["metadata"]["stoker_config_sha256"] == \
         fleet["first"]["tracker-staging"]
     assert _rebuilt_in_order(fake) == ["tracker-staging", "tracker-staging"]
+
+
+def test_the_local_cloud_keeps_server_metadata_as_nova_does(fake, repo, stoker):
+    """The lock relies on it: set merges, a rebuild replaces, delete removes one item (404 when absent)."""
+    import openstack
+    from openstack import exceptions
+
+    assert stoker("deploy", "tracker", "--yes")[0] == 0
+    conn = openstack.connect(cloud="fake")
+    server = conn.compute.find_server("tracker")
+    conn.compute.set_server_metadata(server, stoker_rollout_lock="x", owner_note="kept")
+    meta = conn.compute.get_server(server.id).metadata
+    assert meta["stoker_rollout_lock"] == "x" and meta["owner_note"] == "kept" and meta["stoker_vm"] == "tracker"
+    conn.compute.delete_server_metadata(server, ["stoker_rollout_lock"])
+    assert "stoker_rollout_lock" not in conn.compute.get_server(server.id).metadata
+    with pytest.raises(exceptions.NotFoundException):
+        conn.compute.delete_server_metadata(server, ["stoker_rollout_lock"])
