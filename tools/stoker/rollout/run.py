@@ -173,7 +173,10 @@ class Rollout:
         if not self.options.break_lock:  # held already: say so now, not after minutes of boot tests
             for vm in order:
                 held = locks.held_by_other(targets[vm].plan.state.metadata, self.lock.id, self.now())
-                if held is not None:
+                if held is not None and self.options.dry_run:
+                    self.say("warn", f"{vm}: {locks.refusal(vm, None, held, 'stoker rollout').detail}; "
+                                     "the rollout would be refused")
+                elif held is not None:
                     raise locks.refusal(vm, targets[vm].plan.state.server.id, held, "stoker rollout")
         self.say("order", " → ".join(order))
         self._save()
