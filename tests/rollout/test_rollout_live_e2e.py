@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from boot_sample import sample_config
+from boot_sample import data_url, sample_config
 from test_boot_e2e import _missing, served  # noqa: F401 (the boot tests' tool list and registry)
 from stoker.boot.expect import derive
 from stoker.boot.image import build_image
@@ -37,6 +37,11 @@ def image():
 
 def test_live_checks_through_a_jump_host_pass_then_fail_on_a_stopped_service(image, tmp_path):
     cfg = sample_config()
+    # The host's two cores are shared with other boots: under TCG udev can take
+    # longer than systemd's default 90 s to show the data disk, and the mount
+    # then fails for that reason alone. Give devices longer (systemd >= 254).
+    cfg["storage"]["files"].append({"path": "/etc/systemd/system.conf.d/50-slow-host.conf", "mode": 0o644,
+                                    "contents": {"source": data_url("[Manager]\nDefaultDeviceTimeoutSec=900s\n")}})
     exp = derive(cfg)
     seen: dict = {}
 
