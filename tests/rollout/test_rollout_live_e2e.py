@@ -8,7 +8,7 @@ key, standing in for the operator's own (the guest only knows that one).
 One boot, two cases: the config as booted passes; with its web service
 stopped, the checks fail and say which check and why.
 
-Slow (a TCG boot is minutes; one CPU and a long SSH wait, since the host's
+Slow (a TCG boot is minutes; one CPU and a 40-minute SSH wait, since the host's
 cores are shared with other boots); skipped with the reason without QEMU and the tools."""
 
 from __future__ import annotations
@@ -37,11 +37,13 @@ def image():
 
 def test_live_checks_through_a_jump_host_pass_then_fail_on_a_stopped_service(image, tmp_path):
     cfg = sample_config()
-    # The host's two cores are shared with other boots: under TCG udev can take
-    # longer than systemd's default 90 s to show the data disk, and the mount
-    # then fails for that reason alone. Give devices longer (systemd >= 254).
+    # The host's two cores are shared with other boots: under TCG, udev can take
+    # longer than systemd's default 90 s to show the data disk, and a mount or
+    # systemd-networkd longer than 90 s to start; the boot then fails for that
+    # reason alone. Give devices and start jobs longer (systemd >= 254).
     cfg["storage"]["files"].append({"path": "/etc/systemd/system.conf.d/50-slow-host.conf", "mode": 0o644,
-                                    "contents": {"source": data_url("[Manager]\nDefaultDeviceTimeoutSec=900s\n")}})
+                                    "contents": {"source": data_url(
+                                        "[Manager]\nDefaultDeviceTimeoutSec=1200s\nDefaultTimeoutStartSec=1200s\n")}})
     exp = derive(cfg)
     seen: dict = {}
 
@@ -58,7 +60,7 @@ def test_live_checks_through_a_jump_host_pass_then_fail_on_a_stopped_service(ima
 
     with served("sample", cfg) as mirror:
         result = boot_test("sample", cfg, image, BootOptions(run_dir=tmp_path / "boot", registry_mirror=mirror,
-                                                                   cpus=1, timeout=1500),
+                                                                   cpus=1, timeout=2400),
                            after_checks=live)
     assert result.ok, [f"{c.group} {c.name}: {c.seen}" for c in result.results.failed]
     parts = seen["connection"].split()  # client address, client port, server address, server port
