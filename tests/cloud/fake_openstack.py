@@ -455,6 +455,12 @@ def compute(cloud: FakeCloud, method, path, query, body, headers):
             else:
                 server["metadata"].update(meta)
             return 200, {"metadata": server["metadata"]}, {}
+    item = re.fullmatch(r"/metadata/([^/]+)", rest)
+    if item and method == "DELETE":  # Compute API: delete one metadata item; 404 when it is not there
+        if item[1] not in server["metadata"]:
+            _not_found(f"Metadata item {item[1]} of instance {server['id']}")
+        del server["metadata"][item[1]]
+        return 204, None, {}
     if rest == "/os-volume_attachments":
         if method == "GET":
             return 200, {"volumeAttachments": [_attachment(server, vid) for vid in server["volumes"]]}, {}
@@ -822,6 +828,9 @@ if __name__ == "__main__":  # a local cloud to try stoker against: prints the cl
     import tempfile
     import time
     cloud, httpd = serve()
+    # fleet.yaml's bastion placement also names an "ssh" group (the tests add groups as they need them)
+    cloud.add_rule(cloud.add_security_group("ssh"), protocol="tcp", port_range_min=22, port_range_max=22,
+                   remote_ip_prefix="0.0.0.0/0")
     name = sys.argv[1] if len(sys.argv) > 1 else "fleet"
     path = os.path.join(tempfile.mkdtemp(prefix="fake-openstack-"), "clouds.yaml")
     with open(path, "w") as fh:

@@ -23,6 +23,7 @@ COMMAND_MODULES = {
     "stoker.butane.cli": ("butane",),
     "stoker.cloud.cli": ("plan", "deploy", "adopt", "rollback", "status"),
     "stoker.fleet.cli": ("list", "render", "ignition", "validate", "secrets-example"),
+    "stoker.rollout.cli": ("rollout", "history"),
 }
 
 

@@ -412,12 +412,15 @@ def note_additions(additions: list[Addition], results: Results,
         results.add(NOT_EXERCISED, name, True, asked, happens)
 
 
-def run_all(guest: Shell, exp: Expectations, console: Callable[[], str], additions: list[Addition],
-            limits: list[tuple[str, str, str]] = (), timeout: float = 300, port_wait: float = PORT_WAIT,
-            mark: Callable[[str], object] = lambda m: None) -> Results:
-    results = Results()
-    note_additions(additions, results, limits)
-    check_ignition(guest, results)
+def check_server(guest: Shell, exp: Expectations, results: Results, timeout: float = 300,
+                 port_wait: float = PORT_WAIT, mark: Callable[[str], object] = lambda m: None) -> Results:
+    """The checks of a running server, read-only (systemctl, podman ps, findmnt,
+    stat, ss and TCP connects; nothing is started or changed): system running,
+    every service active with its container up, boot jobs ran, timers
+    scheduled, manual jobs not enabled, data volume mounted with its
+    directories, env files 0600, ports accepting connections (each given up to
+    `port_wait` seconds). Shared by the boot test (run_all) and the rollout's
+    post-deploy checks on a live server (stoker.rollout.live)."""
     check_system_running(guest, results, timeout)
     mark("system settled")
     check_units(guest, exp, results)
@@ -426,6 +429,16 @@ def run_all(guest: Shell, exp: Expectations, console: Callable[[], str], additio
     check_secrets(guest, exp, results)
     check_ports(guest, exp, results, wait=port_wait)
     mark("ports checked")
+    return results
+
+
+def run_all(guest: Shell, exp: Expectations, console: Callable[[], str], additions: list[Addition],
+            limits: list[tuple[str, str, str]] = (), timeout: float = 300, port_wait: float = PORT_WAIT,
+            mark: Callable[[str], object] = lambda m: None) -> Results:
+    results = Results()
+    note_additions(additions, results, limits)
+    check_ignition(guest, results)
+    check_server(guest, exp, results, timeout, port_wait, mark)
     _, journal = guest.sh("journalctl -b -o short --no-pager", timeout=180)
     check_console(console(), journal, results)
     mark("checks done")

@@ -10,9 +10,10 @@ from __future__ import annotations
 from .expect import Expectations, Port, Service, Timer, derive
 
 
-def expectations_for(name: str, cfg: dict) -> Expectations:
+def expectations_for(name: str, cfg: dict, root=None) -> Expectations:
+    """`root`: the repository (default: found from the working directory)."""
     exp = derive(cfg)
-    vm = _fleet_vm(name)
+    vm = _fleet_vm(name, root)
     if vm is None:
         return exp
     have = {s.name for s in exp.services}
@@ -36,11 +37,11 @@ def expectations_for(name: str, cfg: dict) -> Expectations:
     return exp
 
 
-def _fleet_vm(name: str):
+def _fleet_vm(name: str, root=None):
     """The VM's definition, or None when there is no fleet here or no such VM."""
     try:
         from ..fleet.definitions import load_fleet
-        fleet = load_fleet()
+        fleet = load_fleet(root)
     except Exception:  # no fleet.yaml here, or the fleet module is not there: the config alone decides
         return None
     return fleet.vms.get(name)

@@ -17,15 +17,17 @@ def _text(value: str) -> str:
     return _NOT_XML.sub("", value)
 
 
-def junit_xml(suites: list[tuple[str, Results, float]]) -> str:
-    """`suites` = [(name, results, seconds)]; returns the XML document."""
+def junit_xml(suites: list[tuple[str, Results, float]], prefix: str = "boot") -> str:
+    """`suites` = [(name, results, seconds)]; returns the XML document. Suites
+    and classes are named `<prefix>.<name>` (boot tests: boot; post-deploy
+    checks: rollout)."""
     root = ET.Element("testsuites")
     for name, results, seconds in suites:
-        suite = ET.SubElement(root, "testsuite", name=f"boot.{name}", tests=str(len(results.checks)),
+        suite = ET.SubElement(root, "testsuite", name=f"{prefix}.{name}", tests=str(len(results.checks)),
                               failures=str(len(results.failed)), errors="0", skipped="0",
                               time=f"{seconds:.1f}")
         for check in results.checks:
-            case = ET.SubElement(suite, "testcase", classname=f"boot.{name}.{check.group}", name=check.name,
+            case = ET.SubElement(suite, "testcase", classname=f"{prefix}.{name}.{check.group}", name=check.name,
                                  time="0")
             if not check.ok:
                 fail = ET.SubElement(case, "failure", message=_text(f"expected {check.expected}; saw {check.seen}"))

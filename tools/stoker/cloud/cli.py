@@ -49,6 +49,8 @@ def register(sub) -> None:
         p.add_argument("--dry-run", action="store_true", help="print the API calls it would make; change nothing")
         p.add_argument("--accept-loss", action="store_true",
                        help="rebuild even though containers keep state on the root disk, which the rebuild loses")
+        p.add_argument("--break-lock", action="store_true",
+                       help="change the server even though a rollout's lock is on it (a rollout that died)")
 
     p = sub.add_parser("plan", help="show what a deploy would change (exit 0: plan shown, 1: error)")
     common(p)
@@ -104,25 +106,57 @@ def _cloud_name(args, placement: Placement) -> str | None:
 
 
 def _load(args, for_deploy: bool):
-    placement = load_placement(args.vm, args.root)
-    path = args.config or args.root / "build" / f"{args.vm}.ign"
-    if not path.exists() and args.config is None:
-        raise StokerError(f"{path} does not exist; run `make ignition vm={args.vm} secrets=FILE` or pass --config FILE")
+    return load_checked(args.vm, args.root, args.config, for_deploy)
+
+
+def load_checked(vm: str, root: Path, config_path: Path | None, for_deploy: bool):
+    """(placement, config, validation notes) of `vm`: build/<vm>.ign or
+    `config_path`, refused (CloudError, secrets masked) when it is not this VM's
+    or fails validation (strictly when `for_deploy`); no cloud call."""
+    placement = load_placement(vm, root)
+    path = config_path or root / "build" / f"{vm}.ign"
+    if not path.exists() and config_path is None:
+        raise StokerError(f"{path} does not exist; run `make ignition vm={vm} secrets=FILE` or pass --config FILE")
     try:
         config = load_config(path)
     except CloudError:
         raise
     except StokerError as exc:
-        raise RefusedError(str(exc), vm=args.vm, step="read config",
-                           hint=f"render it (make ignition vm={args.vm} secrets=FILE), or pass --config with a "
-                                f"kept config (state/history/{args.vm}/SHA256.ign)") from None
+        raise RefusedError(str(exc), vm=vm, step="read config",
+                           hint=f"render it (make ignition vm={vm} secrets=FILE), or pass --config with a "
+                                f"kept config (state/history/{vm}/SHA256.ign)") from None
     preflight(placement, config, allow_dev_secrets=not for_deploy)  # refusals that need no cloud come first
     # Is it this VM's config, and does it pass validation (strictly, before any change to the cloud)?
     try:
-        notes = check_config(placement, config, args.root, strict=for_deploy)
+        notes = check_config(placement, config, root, strict=for_deploy)
     except CloudError as exc:  # a tool's finding may quote a unit line, secret value and all
         raise mask_error(exc, Masker.for_configs(config.document)) from None
     return placement, config, notes
+
+
+def plan_on(cloud: Cloud, placement: Placement, config, notes: list[str], root: Path, force: bool = False,
+            accept_loss: bool = False) -> DeployPlan:
+    """Read the VM's server and volume from `cloud` (GET only) and plan the deploy of `config`."""
+    state = read_cloud(cloud, placement)
+    if placement.volume and state.volume is not None:
+        # The config names the data disk by a placeholder until its volume exists: bind it now.
+        config = bind_volume(config, placement, state.volume.id)
+    plan = make_plan(placement, config, state, root / "state", cloud=cloud, force=force, accept_loss=accept_loss)
+    plan.warnings += [f"validation: {note}" for note in notes]
+    return plan
+
+
+def check_lock(plan: DeployPlan, command: str, break_lock: bool = False, own_id: str | None = None) -> None:
+    """Refuse to change a server a rollout holds (stoker.rollout.lock), naming the holder."""
+    import datetime as dt
+
+    from ..rollout.lock import held_by_other, refusal
+
+    if plan.state.server is None or break_lock:
+        return
+    lock = held_by_other(plan.state.metadata, own_id, dt.datetime.now(dt.timezone.utc))
+    if lock is not None and plan.changes:
+        raise refusal(plan.placement.vm, plan.state.server.id, lock, command)
 
 
 def _prepare(args, console: Console, force: bool = False, for_deploy: bool = True,
@@ -130,12 +164,7 @@ def _prepare(args, console: Console, force: bool = False, for_deploy: bool = Tru
     placement, config, notes = _load(args, for_deploy)
     cloud = Cloud.connect(_cloud_name(args, placement), _timings(args), vm=placement.vm)
     with console.status(f"reading {placement.vm} from cloud {cloud.name}…"):
-        state = read_cloud(cloud, placement)
-    if placement.volume and state.volume is not None:
-        # The config names the data disk by a placeholder until its volume exists: bind it now.
-        config = bind_volume(config, placement, state.volume.id)
-    plan = make_plan(placement, config, state, args.root / "state", cloud=cloud, force=force, accept_loss=accept_loss)
-    plan.warnings += [f"validation: {note}" for note in notes]
+        plan = plan_on(cloud, placement, config, notes, args.root, force=force, accept_loss=accept_loss)
     return cloud, plan
 
 
@@ -233,6 +262,7 @@ def cmd_deploy(args) -> int:
         return 0
     if plan.blocked_by_loss:
         raise mask_error(loss_refusal(plan), plan.mask)
+    check_lock(plan, f"stoker {getattr(args, 'command', None) or 'deploy'} {plan.placement.vm}", args.break_lock)
     if not plan.changes:
         console.print("Nothing to do: the server already runs this config.")
         return 0

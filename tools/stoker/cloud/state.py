@@ -30,6 +30,7 @@ from .config import Config, parse_config
 
 META_SHA, META_VERSION, META_TIME, META_VM, META_IGNITION = (
     "stoker_config_sha256", "stoker_version", "stoker_deployed_at", "stoker_vm", "stoker_ignition")
+META_LOCK = "stoker_rollout_lock"  # stoker.rollout.lock: kept across rebuilds like the operator's own keys
 
 DIR_MODE, FILE_MODE = 0o700, 0o600
 
@@ -146,8 +147,9 @@ def rollback_target(state_dir: Path, vm: str, current_sha: str | None, server: s
 
 
 def server_metadata(current: dict, vm: str, config: Config, when: str | None = None) -> dict:
-    """The server's metadata after a deploy: the operator's own keys are kept."""
-    meta = {k: v for k, v in current.items() if not k.startswith("stoker_")}
+    """The server's metadata after a deploy: the operator's own keys and a
+    rollout's lock (META_LOCK) are kept."""
+    meta = {k: v for k, v in current.items() if not k.startswith("stoker_") or k == META_LOCK}
     meta.update({META_VM: vm, META_SHA: config.sha256, META_VERSION: __version__,
                  META_TIME: when or _now(), META_IGNITION: "pending"})
     return meta

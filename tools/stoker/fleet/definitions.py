@@ -358,7 +358,24 @@ def load_fleet(root: Path | None = None) -> Fleet:
             fleet.broken[name] = found + [p for p in fleet.broken[name] if p not in found]
     _shared_volumes(fleet)
     _placement_volumes(fleet)
+    _rollout_names(fleet)
     return fleet
+
+
+def _rollout_names(fleet: Fleet) -> None:
+    """fleet.yaml `rollout.order` and `rollout.bastion` name VMs of vms/: a
+    misspelt name would silently drop a VM from the order it was meant to fix."""
+    rollout = fleet.data.get("rollout") if isinstance(fleet.data, dict) else None
+    if not isinstance(rollout, dict):
+        return
+    named = [(("rollout", "order", i), n) for i, n in enumerate(rollout.get("order") or [])]
+    if "bastion" in rollout:
+        named.append((("rollout", "bastion"), rollout["bastion"]))
+    problems = [Problem.at(fleet.marks.value(path), FLEET_FILE,
+                           f"{'.'.join(map(str, path))}: no VM {name!r} in {VMS_DIR}/{_did_you_mean(name, fleet.names)}")
+                for path, name in named if name not in fleet.names]
+    if problems:
+        raise FleetError(problems)
 
 
 def _checks_of_broken(vm, fleet) -> list[Problem]:

@@ -1,0 +1,96 @@
+"""The rollout's gates, run before any change to the cloud.
+
+- validate: every changed VM's config passes `stoker validate` strictly
+  (stoker.cloud.gate.check_config, as `stoker deploy` does).
+- boot-test: `stoker boot-test VM` for every changed VM (QEMU; minutes each).
+- fleet-test: `stoker fleet-test` when the bastion, an address or a site
+  changes (the bastion's config carries every site and backend address, so a
+  change of either changes the bastion; an address change also shows as
+  placement drift).
+
+A gate is passed, failed or skipped. A gate that could not run (no QEMU, a
+stoker without `fleet-test`) is "skipped", and a skipped gate stops the
+rollout like a failed one: a gate never counts as passed on what it did not
+check. `--skip-boot-test` is the operator's explicit word that the boot and
+fleet tests are not run; it is written into the rollout's record.
+
+The commands run as subprocesses through `Runner` (a seam: tests pass a fake).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .record import Gate
+
+# (argv, cwd) -> (exit status, output)
+Runner = Callable[[list[str], Path], tuple[int, str]]
+
+# `stoker boot-test` exit statuses (stoker.cli.main): 0 passed, 1 a check failed
+# or an error; the output says which. A missing tool is reported as an error.
+# (stoker.boot.errors.MissingTool says "`qemu-system-x86_64` is not installed (Debian package …)").
+_MISSING_TOOL_WORDS = ("is not installed",)
+
+
+def run_subprocess(argv: list[str], cwd: Path) -> tuple[int, str]:
+    proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    return proc.returncode, proc.stdout or ""
+
+
+def stoker_argv(*args: str) -> list[str]:
+    """The stoker command this process is (the same interpreter and package)."""
+    return [sys.executable, "-c", "import sys; from stoker.cli import main; sys.exit(main())", *args]
+
+
+def fleet_test_available() -> bool:
+    """Whether this stoker has a `fleet-test` command (another branch adds it)."""
+    from ..cli import COMMAND_MODULES
+
+    return any("fleet-test" in names for names in COMMAND_MODULES.values())
+
+
+def _tail(text: str, lines: int = 12) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+@dataclass
+class GateRunner:
+    root: Path
+    runner: Runner | None = None                      # default: run_subprocess
+    fleet_test: Callable[[], bool] | None = None      # default: fleet_test_available
+
+    def _run(self, argv: list[str]) -> tuple[int, str]:
+        return (self.runner or run_subprocess)(argv, self.root)
+
+    def boot_test(self, vm: str, junit_dir: Path) -> Gate:
+        junit = junit_dir / f"boot-{vm}.xml"
+        code, out = self._run(stoker_argv("boot-test", vm, "--junit", str(junit)))
+        if code == 0:
+            return Gate("boot-test", vm, "passed", f"stoker boot-test {vm} passed; JUnit {junit}")
+        lowered = out.lower()
+        if any(w in lowered for w in _MISSING_TOOL_WORDS):
+            return Gate("boot-test", vm, "skipped", f"stoker boot-test {vm} could not run: {_tail(out, 3)}")
+        return Gate("boot-test", vm, "failed", f"stoker boot-test {vm} exited {code}:\n{_tail(out)}")
+
+    def fleet(self) -> Gate:
+        if not (self.fleet_test or fleet_test_available)():
+            return Gate("fleet-test", None, "skipped", "this stoker has no `fleet-test` command yet")
+        code, out = self._run(stoker_argv("fleet-test"))
+        if code == 0:
+            return Gate("fleet-test", None, "passed", "stoker fleet-test passed")
+        return Gate("fleet-test", None, "failed", f"stoker fleet-test exited {code}:\n{_tail(out)}")
+
+
+def needs_fleet_test(changed: list[str], bastion: str | None, drift_items: dict[str, list[str]]) -> str | None:
+    """Why the fleet test must run, or None: the bastion changes, or a
+    server's address changes (placement drift `address`)."""
+    if bastion and bastion in changed:
+        return f"the bastion ({bastion}) changes"
+    for vm, items in drift_items.items():
+        if "address" in items:
+            return f"the address of {vm} changes"
+    return None

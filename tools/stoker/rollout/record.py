@@ -1,0 +1,142 @@
+"""What a rollout leaves behind: one record per rollout, and JUnit XML of the
+post-deploy checks.
+
+    state/rollouts/<id>.json     (0600 in a 0700 directory, like the deploy history)
+    build/junit/rollout-<vm>.xml (for CI; no secret values: checks show states, modes and ports)
+
+A record (`Record.to_json`):
+
+    {"id": "20261201T030000Z-1a2b3c", "operator": "user@host", "started": ISO, "finished": ISO|null,
+     "stoker_version": "0.1.0", "dry_run": false, "skip_boot_test": false, "auto_rollback": false,
+     "order": ["ims-staging", "ims", "bastion"],
+     "configs": {"ims": {"sha256": "...", "previous": "..."|null, "action": "rebuild"}},
+     "gates": [{"name": "validate", "vm": "ims", "status": "passed|failed|skipped", "detail": "..."}],
+     "servers": [{"vm": "ims", "outcome": "done|failed|rolled back|rollback failed|untouched",
+                  "server": id, "ignition": verdict, "checks": [{"group", "name", "ok", "expected", "seen"}],
+                  "rollback": {...}|null, "detail": "..."}],
+     "outcome": "planned|nothing to do|gate failed|done|halted|refused|interrupted", "detail": "..."}
+
+It is written when the rollout starts and again after every step, so an
+interrupted rollout still leaves what it did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..boot.checks import Results
+from ..boot.junit import junit_xml
+from ..cloud.state import FILE_MODE, _private_dir
+from ..errors import StokerError
+from ..fileio import write_atomic
+
+ROLLOUTS = "rollouts"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_id(now: dt.datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class Gate:
+    name: str      # validate | boot-test | fleet-test
+    vm: str | None
+    status: str    # passed | failed | skipped
+    detail: str = ""
+
+
+@dataclass
+class ServerRecord:
+    vm: str
+    outcome: str = "untouched"
+    server: str | None = None
+    ignition: str | None = None
+    checks: list[dict] = field(default_factory=list)
+    rollback: dict | None = None
+    detail: str = ""
+
+
+@dataclass
+class Record:
+    id: str
+    operator: str
+    started: str
+    order: list[str] = field(default_factory=list)
+    configs: dict[str, dict] = field(default_factory=dict)
+    gates: list[Gate] = field(default_factory=list)
+    servers: list[ServerRecord] = field(default_factory=list)
+    outcome: str = "running"
+    detail: str = ""
+    finished: str | None = None
+    dry_run: bool = False
+    skip_boot_test: bool = False
+    auto_rollback: bool = False
+    stoker_version: str = __version__
+
+    def server(self, vm: str) -> ServerRecord:
+        for s in self.servers:
+            if s.vm == vm:
+                return s
+        s = ServerRecord(vm)
+        self.servers.append(s)
+        return s
+
+    def finish(self, outcome: str, detail: str = "") -> None:
+        self.outcome, self.detail, self.finished = outcome, detail, _now()
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Record":
+        data = dict(data)
+        data["gates"] = [Gate(**g) for g in data.get("gates", [])]
+        data["servers"] = [ServerRecord(**s) for s in data.get("servers", [])]
+        return cls(**data)
+
+    def vms(self) -> list[str]:
+        return list(dict.fromkeys(self.order + list(self.configs)))
+
+
+def checks_json(results: Results) -> list[dict]:
+    return [{"group": c.group, "name": c.name, "ok": c.ok, "expected": c.expected, "seen": c.seen}
+            for c in results.checks]
+
+
+def save(state_dir: Path, record: Record) -> Path:
+    """Write the record whole (0600, directory 0700)."""
+    directory = _private_dir(Path(state_dir) / ROLLOUTS, Path(state_dir))
+    path = directory / f"{record.id}.json"
+    write_atomic(path, (json.dumps(record.to_json(), indent=1) + "\n").encode(), FILE_MODE)
+    return path
+
+
+def load_all(state_dir: Path, vm: str | None = None) -> list[Record]:
+    """Every rollout recorded in `state_dir`, oldest first; with `vm`, only the
+    ones that touched or planned it. A damaged file raises StokerError naming it."""
+    directory = Path(state_dir) / ROLLOUTS
+    out = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            record = Record.from_json(json.loads(path.read_text()))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StokerError(f"{path} is damaged ({exc}); move it aside") from None
+        if vm is None or vm in record.vms():
+            out.append(record)
+    return sorted(out, key=lambda r: (r.started, r.id))
+
+
+def write_junit(build_dir: Path, vm: str, suites: list[tuple[str, Results, float]]) -> Path:
+    """build/junit/rollout-<vm>.xml: one testsuite per check run (the deploy, a rollback)."""
+    path = Path(build_dir) / "junit" / f"rollout-{vm}.xml"
+    write_atomic(path, junit_xml(suites, prefix="rollout").encode(), 0o644, make_parents=True)
+    return path
