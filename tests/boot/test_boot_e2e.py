@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -226,9 +227,11 @@ def test_hardening_that_stops_the_real_nginx_fails_the_boot_test_with_the_journa
     def request_and_read_the_journal(guest):
         # the fixed nginx answers HTTP, and its access log reaches the journal (the image's
         # /var/log/nginx/access.log -> /dev/stdout link, no tmpfs over it)
-        _, seen["http"] = guest.sh(
-            "ip=$(ip -4 -o addr show scope global | awk '{sub(/\\/.*/,\"\",$4); print $4; exit}'); "
-            "exec 3<>/dev/tcp/${ip:-127.0.0.1}/8082 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 10 cat <&3")
+        # bash for /dev/tcp (guest.sh runs /bin/sh, which is dash there)
+        request = ("ip=$(ip -4 -o addr show scope global | awk '{sub(/\\/.*/,\"\",$4); print $4; exit}'); "
+                   "exec 3<>/dev/tcp/${ip:-127.0.0.1}/8082 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && "
+                   "timeout 10 cat <&3")
+        _, seen["http"] = guest.sh("bash -c " + shlex.quote(request))
         _, seen["journal"] = guest.sh("for i in 1 2 3 4 5 6; do journalctl -b -u nginx-fixed.service -o cat "
                                       "--no-pager | grep -q '\"GET / HTTP/1.0\" 200' && break; sleep 5; done; "
                                       "journalctl -b -u nginx-fixed.service -o cat --no-pager | tail -n 5")
