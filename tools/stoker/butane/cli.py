@@ -88,40 +88,20 @@ def parse_args(argv: list[str]):
 OFFICIAL_RELEASE = "v0.29.0"
 
 
-def _output_mode(path: str) -> int:
-    """As the official tool opens -o (O_CREATE|O_TRUNC, 0644): an existing file
-    keeps its mode; a new one gets 0644 less the umask."""
-    import os
-    import stat
-
-    try:
-        st = os.stat(path)
-    except OSError:
-        st = None
-    if st is not None and stat.S_ISREG(st.st_mode):
-        return stat.S_IMODE(st.st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o644 & ~umask
-
-
 def run(args) -> int:
     if args.version:
         from .. import __version__
 
         print(f"Fedora CoreOS Config Transpiler {OFFICIAL_RELEASE} (stoker {__version__}, pure Python)")
         return 0
-    if args.input is None:
-        filename, data = "<stdin>", sys.stdin.buffer.read()
-    else:
-        filename = args.input
-        try:
-            with open(args.input, "rb") as f:
-                data = f.read()
-        except OSError as exc:
-            print(f"failed to open {filename}: {go_os_error('open', filename, exc)}",
-                  file=sys.stderr)
-            return 1
+    from .output import IOFailure, read_input
+
+    try:
+        data = read_input(args.input)
+    except IOFailure as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    filename = "<stdin>" if args.input is None else args.input
     result = translate(data, files_dir=args.files_dir, strict=args.strict, filename=filename,
                        raw=args.raw)
     if result.report:
@@ -138,17 +118,15 @@ def run(args) -> int:
         return 1
     if args.check:
         return 0
-    output = result.output(pretty=args.pretty) + "\n"
-    if args.output:
-        from ..fileio import write_atomic  # here: most runs write to standard output (start-up)
+    output = (result.output(pretty=args.pretty) + "\n").encode("utf-8", "surrogateescape")
+    from .output import write_output, write_stdout
 
-        try:
-            write_atomic(args.output, output.encode("utf-8"), _output_mode(args.output))
-        except OSError as exc:
-            print(f"failed to write output file: {go_os_error('open', args.output, exc)}",
-                  file=sys.stderr)
-            return 1
-    else:
-        sys.stdout.write(output)
-        sys.stdout.flush()
+    try:
+        if args.output:
+            write_output(args.output, output)
+        else:
+            write_stdout(output)
+    except IOFailure as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0
