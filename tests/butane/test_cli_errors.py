@@ -511,7 +511,7 @@ def test_output_onto_an_existing_file_keeps_its_mode(tmp_path):
 @pytest.mark.parametrize("flag", ["-V", "--version"])
 def test_version(tmp_path, flag):
     run = cli([flag], tmp_path)
-    assert run.rc == 0 and run.stdout.startswith("Fedora CoreOS Config Transpiler v0.29.0 (stoker ")
+    assert (run.rc, run.stdout) == (0, "Butane v0.29.0\n")  # butane internal/version/version.go
 
 
 def test_an_escape_naming_a_surrogate_is_yaml_v3s_error_not_a_traceback(tmp_path):
@@ -519,3 +519,20 @@ def test_an_escape_naming_a_surrogate_is_yaml_v3s_error_not_a_traceback(tmp_path
                     '        inline: "\\ud83d\\ude00"\n')
     err = failed(run)
     assert "yaml: line 7: found invalid Unicode character escape code" in err
+
+
+@pytest.mark.parametrize("flag", [["-d", ""], ["--files-dir="]])
+def test_empty_files_dir_is_unset(tmp_path, files_dir, flag):
+    # Official: FilesDir "" means no files directory (base/util/file.go), not the cwd.
+    (tmp_path / "ok").write_text("in the cwd\n")
+    run = run_input(tmp_path, LOCAL.format("ok"), *flag)
+    located(run, "$.storage.files.0.contents.local", 7, 14,
+            "local file paths are relative to a files directory that must be specified "
+            "with -d/--files-dir")
+
+
+def test_empty_files_dir_is_unset_for_trees(tmp_path):
+    (tmp_path / "t").mkdir()
+    run = run_input(tmp_path, HEAD + "storage:\n  trees:\n  - local: t\n", "-d", "")
+    err = failed(run)
+    assert "must be specified with -d/--files-dir" in err, err

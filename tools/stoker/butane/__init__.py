@@ -131,7 +131,7 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
         except UnicodeDecodeError as exc:
             return Result(None, error=f"Error unmarshaling yaml: yaml: invalid UTF-8 at byte "
                           f"{exc.start}")
-    files_dir = None if files_dir is None else str(files_dir)
+    files_dir = None if files_dir is None or files_dir == "" else str(files_dir)  # "": unset, as officially
     try:
         root = compose(text)
     except YamlError as exc:
