@@ -536,3 +536,16 @@ def test_empty_files_dir_is_unset_for_trees(tmp_path):
     run = run_input(tmp_path, HEAD + "storage:\n  trees:\n  - local: t\n", "-d", "")
     err = failed(run)
     assert "must be specified with -d/--files-dir" in err, err
+
+
+def test_tree_root_symlink_is_one_link(tmp_path, files_dir):
+    # Official: os.Stat follows the root symlink (a directory), filepath.Walk does not:
+    # the tree is one link at its path.
+    (tmp_path / "outdir").mkdir()
+    (tmp_path / "outdir" / "f").write_text("x")
+    (tmp_path / "files" / "tlink").symlink_to("../outdir")
+    run = run_input(tmp_path, HEAD + "storage:\n  trees:\n  - local: tlink\n    path: /opt/t\n",
+                    "-d", "files")
+    assert (run.rc, run.stderr) == (0, ""), run
+    assert run.stdout == ('{"ignition":{"version":"3.4.0"},"storage":{"links":[{"path":"/opt/t",'
+                          '"target":"../outdir"}]}}\n')
