@@ -97,14 +97,23 @@ def test_tab_indentation(tmp_path):
     yaml_error(run, 4, 1, "found character '\\t' that cannot start any token")
 
 
+# yaml.v3 v3.0.1 (decode.go, uniqueKeys): duplicates are unmarshal errors of the
+# mappings it decodes; the top level is decoded first (Butane's version check).
 def test_duplicate_top_level_key(tmp_path):
-    run = run_input(tmp_path, "variant: fcos\nvariant: fcos\nversion: 1.5.0\n")
-    yaml_error(run, 2, 1, 'mapping key "variant" already defined at line 1')
+    run = run_input(tmp_path, "variant: fcos\nversion: 1.5.0\nvariant: fcos\n")
+    assert failed(run) == (PREFIX + "Error unmarshaling yaml: yaml: unmarshal errors:\n"
+                           '  line 3: mapping key "variant" already defined at line 1\n')
 
 
 def test_duplicate_nested_key(tmp_path):
     run = run_input(tmp_path, HEAD + "storage:\n  files:\n  - path: /a\n    path: /b\n")
-    yaml_error(run, 6, 5, 'mapping key "path" already defined at line 5')
+    assert failed(run) == (PREFIX + "yaml: unmarshal errors:\n"
+                           '  line 6: mapping key "path" already defined at line 5\n')
+
+
+def test_duplicate_key_under_unknown_key_only_warns(tmp_path):
+    run = run_input(tmp_path, HEAD + "foo: {a: 1, a: 2}\n", "--raw-errors")
+    assert (run.rc, run.stderr) == (0, "warning at $.foo, line 3 col 1: unused key foo\n"), run
 
 
 def test_undefined_alias(tmp_path):

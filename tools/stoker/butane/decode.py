@@ -22,7 +22,7 @@ import re
 
 import yaml
 
-from .source import PLAIN
+from .source import MERGE, PLAIN
 from .schema import BOOL, INT, STR, ListOf, MapOf, Struct, go_type_name, zero_value
 
 _TAG = "tag:yaml.org,2002:"
@@ -103,6 +103,9 @@ class Decoder:
                 # finds no mapping there and warns (ValidateUnusedKeys).
                 self.mismatched.append(path)
             return None
+        if isinstance(t, (Struct, MapOf)) and isinstance(node, yaml.MappingNode) \
+                and self._duplicates(node):
+            return None
         if isinstance(t, Struct):
             return self._struct(node, t, path)
         if isinstance(t, ListOf):
@@ -126,6 +129,29 @@ class Decoder:
             self._fail(node, t)
             return None
         return self._scalar(node, t)
+
+    def _duplicates(self, node) -> bool:
+        """yaml.v3 (decode.go, uniqueKeys) checks the keys of each mapping it decodes
+        into a struct or map, and only those: every later key equal to an earlier
+        one (same kind and text, `<<` aside) is an unmarshal error `line J: mapping
+        key "K" already defined at line I`, for each such pair, and the mapping is
+        not decoded. True if there was one."""
+        first: dict[str, list] = {}
+        for knode, _ in node.value:
+            if isinstance(knode, yaml.ScalarNode) and knode.tag != MERGE:
+                first.setdefault(knode.value, []).append(knode)
+        found = False
+        for knode, _ in node.value:  # the pairs in yaml.v3's order: by earlier key, then later
+            group = first.get(knode.value) if isinstance(knode, yaml.ScalarNode) else None
+            if not group or len(group) < 2:
+                continue
+            earlier_line = knode.start_mark.line + 1
+            quoted = knode.value.replace("\\", "\\\\").replace('"', '\\"')
+            for later in group[[id(k) for k in group].index(id(knode)) + 1:]:
+                self.errors.append(f"line {later.start_mark.line + 1}: mapping key "
+                                   f'"{quoted}" already defined at line {earlier_line}')
+                found = True
+        return found
 
     def _map(self, node, t: MapOf):
         """A Go map[string]string: every key and value read as a string, a null

@@ -54,7 +54,6 @@ def compose(text: str) -> yaml.Node | None:
             if not loader.check_node():
                 return None
             node = loader.get_node()
-            _check_duplicates(node)
             _check_escapes(node, text)
             _apply_merge_keys(node)
             return node
@@ -76,7 +75,6 @@ def _compose_python(text: str) -> yaml.Node | None:
         if not loader.check_node():
             return None
         node = loader.get_node()
-        _check_duplicates(node)
         _check_escapes(node, text)
         _apply_merge_keys(node)
     except RecursionError:
@@ -98,27 +96,6 @@ def _compose_python(text: str) -> yaml.Node | None:
         if loader is not None:
             loader.dispose()
     return node
-
-
-def _check_duplicates(node, seen=None) -> None:
-    seen = seen if seen is not None else set()
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        keys: dict[str, yaml.Node] = {}
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.tag != MERGE:
-                if k.value in keys:
-                    raise YamlError(
-                        f"yaml: line {k.start_mark.line + 1}, column {k.start_mark.column + 1}: "
-                        f'mapping key "{k.value}" already defined at line '
-                        f"{keys[k.value].start_mark.line + 1}")
-                keys[k.value] = k
-            _check_duplicates(v, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for v in node.value:
-            _check_duplicates(v, seen)
 
 
 # Needed for double-quoted scalars and %YAML directives only: compiled on first use
