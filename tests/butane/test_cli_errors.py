@@ -558,3 +558,19 @@ def test_tree_root_symlink_is_one_link(tmp_path, files_dir):
     assert (run.rc, run.stderr) == (0, ""), run
     assert run.stdout == ('{"ignition":{"version":"3.4.0"},"storage":{"links":[{"path":"/opt/t",'
                           '"target":"../outdir"}]}}\n')
+
+
+def test_nesting_up_to_yaml_v3s_limit_is_linear(tmp_path):
+    # yaml.v3 accepts 10000 nested flow collections (scannerc.go max_flow_level).
+    # PyYAML's scanner was quadratic here: 10000 levels took about a minute.
+    import time
+
+    start = time.monotonic()
+    run = run_input(tmp_path, HEAD + "deep: " + "[" * 10000 + "]" * 10000 + "\n")
+    assert run.rc == 0 and "unused key deep" in run.stderr, run
+    assert time.monotonic() - start < 30
+
+
+def test_nesting_beyond_yaml_v3s_limit(tmp_path):
+    run = run_input(tmp_path, HEAD + "deep: " + "[" * 10001 + "]" * 10001 + "\n")
+    assert failed(run) == PREFIX + "Error unmarshaling yaml: yaml: line 3: exceeded max depth of 10000\n"
