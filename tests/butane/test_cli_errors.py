@@ -574,3 +574,13 @@ def test_nesting_up_to_yaml_v3s_limit_is_linear(tmp_path):
 def test_nesting_beyond_yaml_v3s_limit(tmp_path):
     run = run_input(tmp_path, HEAD + "deep: " + "[" * 10001 + "]" * 10001 + "\n")
     assert failed(run) == PREFIX + "Error unmarshaling yaml: yaml: line 3: exceeded max depth of 10000\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_input_with_byte_order_mark(tmp_path, encoding):
+    # libyaml's reader (yaml.v3 readerc.go) decodes UTF-16 when the input starts
+    # with its byte order mark.
+    run = run_input(tmp_path, ("\ufeff" + OK + "bogus: 1\n").encode(encoding), "--raw-errors")
+    assert run.rc == 0, run
+    assert run.stdout.startswith('{"ignition":{"version":"3.4.0"},"storage":{"files":[')
+    assert run.stderr == "warning at $.bogus, line 8 col 1: unused key bogus\n"

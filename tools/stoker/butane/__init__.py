@@ -135,6 +135,15 @@ def _semver(text) -> str | None:
         f"+{metadata}" if metadata else "")
 
 
+def decode_input(data: bytes) -> str:
+    """The input's text as libyaml's reader (yaml.v3 readerc.go) decodes it: UTF-16
+    little- or big-endian when it starts with that byte order mark, else UTF-8.
+    Raises UnicodeDecodeError."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")  # the mark picks the byte order and is dropped
+    return data.decode("utf-8")
+
+
 def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
               filename: str = "<stdin>", raw: bool = False) -> Result:
     """Translate a Butane document. Never raises for bad input: failures are in
@@ -147,7 +156,7 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     config/openshift/v4_*/translate.go ToConfigBytes); other variants ignore it."""
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8")
+            text = decode_input(text)
         except UnicodeDecodeError as exc:
             return Result(None, error=f"Error unmarshaling yaml: yaml: invalid UTF-8 at byte "
                           f"{exc.start}")

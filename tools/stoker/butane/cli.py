@@ -181,7 +181,12 @@ def run(args) -> int:
     if result.report:
         from . import render  # here: a clean run prints no report (start-up)
 
-        text = data.decode("utf-8", errors="replace")
+        from . import decode_input
+
+        try:
+            text = decode_input(data)
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", errors="replace")
         sys.stderr.write(render.raw(result.report.entries) if args.raw_errors
                          else render.pretty(result.report.entries, text, filename))
     if result.error == STRICT_FAILED:
