@@ -584,3 +584,10 @@ def test_utf16_input_with_byte_order_mark(tmp_path, encoding):
     assert run.rc == 0, run
     assert run.stdout.startswith('{"ignition":{"version":"3.4.0"},"storage":{"files":[')
     assert run.stderr == "warning at $.bogus, line 8 col 1: unused key bogus\n"
+
+
+def test_complex_key_is_an_unmarshal_error(tmp_path):
+    # yaml.v3 mappingStruct decodes each key into a string: `? [a, b]` cannot be one.
+    run = run_input(tmp_path, HEAD + "? [a, b]\n: c\n")
+    assert failed(run) == (PREFIX + "Error unmarshaling yaml: yaml: unmarshal errors:\n"
+                           "  line 3: cannot unmarshal !!seq into string\n")

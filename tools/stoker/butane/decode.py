@@ -218,8 +218,13 @@ class Decoder:
         own, below = [], {}
         outer = self.unused
         for knode, vnode in node.value:
-            key = knode.value if isinstance(knode, yaml.ScalarNode) else None
-            f = t.accepts(key, self.version, self.variant) if key is not None else None
+            if not isinstance(knode, yaml.ScalarNode):
+                # yaml.v3 mappingStruct decodes every key into a string: a complex key
+                # (`? [a, b]`) is an unmarshal error, and no field.
+                self._fail(knode, STR)
+                continue
+            key = knode.value
+            f = t.accepts(key, self.version, self.variant)
             if f is None:
                 own.append(path + (key if key is not None else "?",))
                 continue
