@@ -50,6 +50,7 @@ def _parse(argv: list[str]):
         args = parse_args(argv[1:])
         if args is not None:
             return args
+        argv = ["butane", "--help"]  # the only command line parse_args leaves to argparse
     from .cliparser import build_parser
 
     return build_parser(argv).parse_args(argv)

@@ -107,12 +107,41 @@ class Result:
                              level=self.spec.level if self.spec else None)
 
 
-def _semver(text) -> tuple[int, int, int, str] | None:
-    m = re.fullmatch(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?"
-                     r"(?:\+[0-9A-Za-z.-]+)?", text or "")
-    if not m:
+_IDENTIFIERS = re.compile(r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*")
+_GO_INT = re.compile(r"[0-9]+")
+
+
+def _semver(text) -> str | None:
+    """`text` as go-semver's Version.Set reads it, normalized as its String()
+    prints it ("01.4.0" -> "1.4.0"), or None if it is not a valid semver. Facts
+    (coreos/go-semver): build metadata is split off at the first "+", then the
+    pre-release at the first "-"; both may be empty, else dot-separated
+    [0-9A-Za-z-]+ identifiers; the rest must be three dot-separated
+    strconv.ParseInt(…, 10, 64) numbers (leading zeros allowed; a sign cannot
+    reach them, "+" and "-" having been split off)."""
+    if not isinstance(text, str):
         return None
-    return int(m[1]), int(m[2]), int(m[3]), m[4] or ""
+    core, _, metadata = text.partition("+")
+    core, _, pre = core.partition("-")
+    parts = core.split(".", 2)
+    if len(parts) != 3 or any(x and not _IDENTIFIERS.fullmatch(x) for x in (pre, metadata)):
+        return None
+    numbers = []
+    for part in parts:
+        if not _GO_INT.fullmatch(part) or not -2**63 <= int(part) < 2**63:
+            return None
+        numbers.append(int(part))
+    return "%d.%d.%d" % tuple(numbers) + (f"-{pre}" if pre else "") + (
+        f"+{metadata}" if metadata else "")
+
+
+def decode_input(data: bytes) -> str:
+    """The input's text as libyaml's reader (yaml.v3 readerc.go) decodes it: UTF-16
+    little- or big-endian when it starts with that byte order mark, else UTF-8.
+    Raises UnicodeDecodeError."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")  # the mark picks the byte order and is dropped
+    return data.decode("utf-8")
 
 
 def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
@@ -127,11 +156,11 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     config/openshift/v4_*/translate.go ToConfigBytes); other variants ignore it."""
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8")
+            text = decode_input(text)
         except UnicodeDecodeError as exc:
             return Result(None, error=f"Error unmarshaling yaml: yaml: invalid UTF-8 at byte "
                           f"{exc.start}")
-    files_dir = None if files_dir is None else str(files_dir)
+    files_dir = None if files_dir is None or files_dir == "" else str(files_dir)  # "": unset, as officially
     try:
         root = compose(text)
     except YamlError as exc:
@@ -146,11 +175,10 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     variant, version_text = head.get("variant"), head.get("version")
     if not variant:
         return Result(None, error="error parsing variant; must be specified")
-    semver = _semver(version_text)
-    if semver is None:
+    version_text = _semver(version_text)
+    if version_text is None:
         return Result(None, error="error parsing version; must be a valid semver")
-    # The registry key is the semver string: build metadata is part of it, and
-    # _semver accepts no leading zeros, so the text is already go-semver's String().
+    # The registry key is go-semver's String() of the version, build metadata included.
     if (variant, version_text) in specs.REMOVED:
         return Result(None, error=specs.REMOVED[variant, version_text])
     spec = specs.find(variant, version_text)

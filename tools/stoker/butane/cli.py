@@ -22,7 +22,8 @@ OPTIONS = (
     (("--raw-errors",), "raw_errors", None, "report one line per problem, without source context"),
     (("--raw", "-r"), "raw", None, "openshift: write the Ignition config instead of a "
      "MachineConfig (other variants ignore it)"),
-    (("--version", "-V"), "version", None, "print the version and exit"),
+    (("--version", "-V"), "version", None, "print the version and exit (Butane v0.29.0)"),
+    (("--debug", "-D"), "debug", None, "accepted and ignored (official: log translations)"),
 )
 
 
@@ -40,94 +41,152 @@ def register(sub) -> None:
             p.add_argument(*flags, dest=dest, action="store_true", help=help_text)
         else:
             p.add_argument(*flags, dest=dest, metavar=metavar, help=help_text)
+    p.add_argument("--color", "--colour", dest="color", nargs="?", const="always",
+                   metavar="WHEN", help="accepted and ignored: stoker never colours its messages")
+    p.add_argument("--input", dest="input_flag", metavar="FILE", help="deprecated: give INPUT instead")
     p.set_defaults(func=run)
 
 
-_FLAGS = {flag: dest for flags, dest, metavar, _ in OPTIONS if metavar is None for flag in flags}
-_VALUED = {flag: dest for flags, dest, metavar, _ in OPTIONS if metavar for flag in flags}
+# pflag's names for the same options (butane internal/main.go), plus the ones
+# stoker accepts without acting on them: --color/--colour (stoker never colours
+# its messages), -D/--debug (hidden; official: log translations) and the hidden,
+# deprecated --input FILE.
+_BOOLS = {"strict": "s", "pretty": "p", "check": "c", "raw-errors": None, "raw": "r",
+          "version": "V", "debug": "D", "help": "h"}
+_STRINGS = {"output": "o", "files-dir": "d", "input": None, "color": None, "colour": None}
+_NO_OPT_DEFAULT = {"color": "always", "colour": "always"}  # --color alone means always
+_SHORT = {short: name for table in (_BOOLS, _STRINGS) for name, short in table.items() if short}
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+USAGE = "Usage: stoker butane [options] [input-file]\nRun 'stoker butane --help' for the options.\n"
+
+
+def _usage_error(message: str | None):
+    """pflag's ExitOnError: its message (if any), the usage, exit code 2."""
+    if message:
+        print(message, file=sys.stderr)
+    sys.stderr.write(USAGE)
+    raise SystemExit(2)
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    short = _BOOLS[name]
+    flag = f"-{short}, --{name}" if short else f"--{name}"
+    _usage_error(f'invalid argument "{value}" for "{flag}" flag: strconv.ParseBool: '
+                 f'parsing "{value}": invalid syntax')
 
 
 def parse_args(argv: list[str]):
-    """The arguments after `butane`, parsed as argparse parses them, for the command
-    lines people and scripts write: exact option names (`--files-dir DIR`,
-    `--files-dir=DIR`, `-d DIR`), flags, at most one INPUT. Returns a namespace with
-    the attributes register()'s parser gives (`func` is run), or None for any other
-    command line (help, abbreviations, combined short flags, `--`, a value or INPUT
-    starting with "-", a usage error), which argparse must then parse: its help,
-    usage and error messages stay the only ones. Exists for start-up: importing and
-    building the argparse parser costs more than the rest of a small translation."""
-    values = {dest: (None if metavar else False) for _, dest, metavar, _ in OPTIONS}
-    values["input"] = None
+    """The arguments after `butane`, read as the official CLI's pflag reads them
+    (spf13/pflag v1.0.x, butane internal/main.go): long options by their exact
+    name (no abbreviations), `--name=value`, boolean `--strict=false` (Go's
+    strconv.ParseBool words), combined short flags (`-sp`, `-dDIR`, `-d=DIR`),
+    a value taken from the next argument whatever it starts with, `--` ending the
+    options, options and INPUT in any order, INPUT `""` meaning standard input.
+    Returns a namespace with the attributes register()'s parser gives (`func` is
+    run), or None for -h/--help (argparse prints the help). A usage error prints
+    pflag's message (`unknown flag: --pre`, `flag needs an argument: 'd' in -d`,
+    ...) and the usage to stderr and raises SystemExit(2). Exists for start-up
+    too: argparse is imported only for the help."""
+    values: dict = {dest: (None if metavar else False) for _, dest, metavar, _ in OPTIONS}
+    strings: dict[str, str] = {}
+    positional: list[str] = []
     i, n = 0, len(argv)
+
+    def take(name: str, shown: str) -> str:
+        nonlocal i
+        if name in _NO_OPT_DEFAULT:
+            return _NO_OPT_DEFAULT[name]
+        if i + 1 >= n:
+            _usage_error(f"flag needs an argument: {shown}")
+        i += 1
+        return argv[i]
+
     while i < n:
         arg = argv[i]
-        if not arg.startswith("-"):
-            if values["input"] is not None:
-                return None  # argparse: unrecognized arguments
-            values["input"] = arg
-        elif arg in _FLAGS:
-            values[_FLAGS[arg]] = True
-        elif arg in _VALUED:
-            if i + 1 == n or argv[i + 1].startswith("-"):
-                return None  # argparse: expected one argument (or a value such as -1)
-            i += 1
-            values[_VALUED[arg]] = argv[i]
+        if arg == "--":
+            positional.extend(argv[i + 1:])
+            break
+        if len(arg) < 2 or arg[0] != "-":
+            positional.append(arg)
+        elif arg[1] == "-":
+            name, eq, value = arg[2:].partition("=")
+            if name in _BOOLS:
+                values[name.replace("-", "_")] = _parse_bool(name, value) if eq else True
+            elif name in _STRINGS:
+                strings[name] = value if eq else take(name, f"--{name}")
+            else:
+                _usage_error(f"unknown flag: --{name}")
         else:
-            name, eq, value = arg.partition("=")
-            if not (eq and name.startswith("--") and name in _VALUED):
-                return None
-            values[_VALUED[name]] = value
+            shorts = arg[1:]
+            while shorts:
+                c = shorts[0]
+                name = _SHORT.get(c)
+                if name is None:
+                    _usage_error(f"unknown shorthand flag: '{c}' in -{shorts}")
+                if name in _BOOLS:
+                    if len(shorts) > 2 and shorts[1] == "=":
+                        values[name.replace("-", "_")] = _parse_bool(name, shorts[2:])
+                        break
+                    values[name.replace("-", "_")] = True
+                    shorts = shorts[1:]
+                    continue
+                rest = shorts[1:]
+                strings[name] = (rest[1:] if len(rest) > 1 and rest[0] == "=" else rest
+                                 if rest else take(name, f"'{c}' in -{c}"))
+                break
         i += 1
+    if values.pop("help", False):
+        return None
+    if "input" in strings:
+        print("Flag --input has been deprecated, specify filename directly on command line",
+              file=sys.stderr)
+    source = strings.get("input", "")
+    if len(positional) == 1 and source == "":
+        source = positional[0]
+    elif positional:
+        _usage_error(None)
+    values["input"] = source or None  # "" is standard input, as officially
+    values["output"] = strings.get("output") or None
+    values["files_dir"] = strings.get("files-dir") or None  # "" is unset, as officially
     from types import SimpleNamespace
 
     return SimpleNamespace(command="butane", func=run, **values)
 
 
-# The official tool prints "Fedora CoreOS Config Transpiler" and its release
-# (butane internal/version/version.go); stoker follows v0.29.0's semantics.
+# The official tool prints "Butane v0.29.0" (butane internal/version/version.go:
+# "Butane " + the release); stoker prints exactly that, so scripts comparing the
+# line or parsing "Butane v..." read it as they read the official one.
 OFFICIAL_RELEASE = "v0.29.0"
-
-
-def _output_mode(path: str) -> int:
-    """As the official tool opens -o (O_CREATE|O_TRUNC, 0644): an existing file
-    keeps its mode; a new one gets 0644 less the umask."""
-    import os
-    import stat
-
-    try:
-        st = os.stat(path)
-    except OSError:
-        st = None
-    if st is not None and stat.S_ISREG(st.st_mode):
-        return stat.S_IMODE(st.st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o644 & ~umask
 
 
 def run(args) -> int:
     if args.version:
-        from .. import __version__
-
-        print(f"Fedora CoreOS Config Transpiler {OFFICIAL_RELEASE} (stoker {__version__}, pure Python)")
+        print(f"Butane {OFFICIAL_RELEASE}")
         return 0
-    if args.input is None:
-        filename, data = "<stdin>", sys.stdin.buffer.read()
-    else:
-        filename = args.input
-        try:
-            with open(args.input, "rb") as f:
-                data = f.read()
-        except OSError as exc:
-            print(f"failed to open {filename}: {go_os_error('open', filename, exc)}",
-                  file=sys.stderr)
-            return 1
+    from .output import IOFailure, read_input
+
+    try:
+        data = read_input(args.input)
+    except IOFailure as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    filename = "<stdin>" if args.input is None else args.input
     result = translate(data, files_dir=args.files_dir, strict=args.strict, filename=filename,
                        raw=args.raw)
     if result.report:
         from . import render  # here: a clean run prints no report (start-up)
 
-        text = data.decode("utf-8", errors="replace")
+        from . import decode_input
+
+        try:
+            text = decode_input(data)
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", errors="replace")
         sys.stderr.write(render.raw(result.report.entries) if args.raw_errors
                          else render.pretty(result.report.entries, text, filename))
     if result.error == STRICT_FAILED:
@@ -138,17 +197,15 @@ def run(args) -> int:
         return 1
     if args.check:
         return 0
-    output = result.output(pretty=args.pretty) + "\n"
-    if args.output:
-        from ..fileio import write_atomic  # here: most runs write to standard output (start-up)
+    output = (result.output(pretty=args.pretty) + "\n").encode("utf-8", "surrogateescape")
+    from .output import write_output, write_stdout
 
-        try:
-            write_atomic(args.output, output.encode("utf-8"), _output_mode(args.output))
-        except OSError as exc:
-            print(f"failed to write output file: {go_os_error('open', args.output, exc)}",
-                  file=sys.stderr)
-            return 1
-    else:
-        sys.stdout.write(output)
-        sys.stdout.flush()
+    try:
+        if args.output:
+            write_output(args.output, output)
+        else:
+            write_stdout(output)
+    except IOFailure as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0

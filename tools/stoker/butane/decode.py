@@ -3,8 +3,10 @@
 - A scalar decoded into a string keeps its source text (`mode: 0644` into a string
   is "0644").
 - Integers: decimal, `0o`/`0x`/`0b` prefixes, and a leading 0 for octal; `_` is
-  ignored. A quoted scalar is a string and cannot become an int or a bool.
-- Booleans: true/false, and yes/no/on/off/y/n in any case.
+  ignored. A quoted scalar is a string and cannot become an int.
+- Booleans (resolve.go, decode.go scalar()): plain true/True/TRUE/false/False/FALSE;
+  and any !!str (plain, quoted or tagged) that is one of YAML 1.1's words
+  y Y yes Yes YES on On ON / n N no No NO off Off OFF. `tRUE` is a !!str error.
 - `~`, `null` or an empty value means absent; a null list item is dropped.
 - A map of strings (openshift metadata.labels, a Go map[string]string) reads
   every key and value as its text; a null value is "".
@@ -20,13 +22,17 @@ import re
 
 import yaml
 
-from .source import PLAIN
+from .source import MERGE, PLAIN
 from .schema import BOOL, INT, STR, ListOf, MapOf, Struct, go_type_name, zero_value
 
 _TAG = "tag:yaml.org,2002:"
 _NULL = {"", "~", "null", "Null", "NULL"}
-_TRUE = {"true", "yes", "on", "y"}
-_FALSE = {"false", "no", "off", "n"}
+# yaml.v3 v3.0.1: resolve.go's !!bool words (YAML 1.2 core) and, for a !!str
+# decoded into a Go bool, decode.go scalar()'s YAML 1.1 words.
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False,
+         "FALSE": False}
+_BOOL_11 = {**dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "on", "On", "ON"), True),
+            **dict.fromkeys(("n", "N", "no", "No", "NO", "off", "Off", "OFF"), False)}
 _OCTAL = re.compile(r"[-+]?0[0-7]+")
 _INT = re.compile(r"[-+]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)")
 # Needed only for error messages and float-valued ints: compiled on first use (re's
@@ -53,7 +59,7 @@ def short_tag(node) -> str:
     v = node.value
     if v in _NULL:
         return "!!null"
-    if v.lower() in ("true", "false"):
+    if v in _BOOL:
         return "!!bool"
     if _parse_int(v) is not None:
         return "!!int"
@@ -97,6 +103,9 @@ class Decoder:
                 # finds no mapping there and warns (ValidateUnusedKeys).
                 self.mismatched.append(path)
             return None
+        if isinstance(t, (Struct, MapOf)) and isinstance(node, yaml.MappingNode) \
+                and self._duplicates(node):
+            return None
         if isinstance(t, Struct):
             return self._struct(node, t, path)
         if isinstance(t, ListOf):
@@ -120,6 +129,29 @@ class Decoder:
             self._fail(node, t)
             return None
         return self._scalar(node, t)
+
+    def _duplicates(self, node) -> bool:
+        """yaml.v3 (decode.go, uniqueKeys) checks the keys of each mapping it decodes
+        into a struct or map, and only those: every later key equal to an earlier
+        one (same kind and text, `<<` aside) is an unmarshal error `line J: mapping
+        key "K" already defined at line I`, for each such pair, and the mapping is
+        not decoded. True if there was one."""
+        first: dict[str, list] = {}
+        for knode, _ in node.value:
+            if isinstance(knode, yaml.ScalarNode) and knode.tag != MERGE:
+                first.setdefault(knode.value, []).append(knode)
+        found = False
+        for knode, _ in node.value:  # the pairs in yaml.v3's order: by earlier key, then later
+            group = first.get(knode.value) if isinstance(knode, yaml.ScalarNode) else None
+            if not group or len(group) < 2:
+                continue
+            earlier_line = knode.start_mark.line + 1
+            quoted = knode.value.replace("\\", "\\\\").replace('"', '\\"')
+            for later in group[[id(k) for k in group].index(id(knode)) + 1:]:
+                self.errors.append(f"line {later.start_mark.line + 1}: mapping key "
+                                   f'"{quoted}" already defined at line {earlier_line}')
+                found = True
+        return found
 
     def _map(self, node, t: MapOf):
         """A Go map[string]string: every key and value read as a string, a null
@@ -167,11 +199,12 @@ class Decoder:
                 if n is not None and -2 ** 63 <= n < 2 ** 63:
                     return n
             elif t == BOOL:
-                low = text.lower()
-                if low in _TRUE:
-                    return True
-                if low in _FALSE:
-                    return False
+                if text in _BOOL and tag != _TAG + "int" and tag != _TAG + "float":
+                    return _BOOL[text]
+                if tag == PLAIN and text in _BOOL_11:
+                    return _BOOL_11[text]  # resolves to !!str: YAML 1.1's words
+        elif t == BOOL and tag == _TAG + "str" and text in _BOOL_11:
+            return _BOOL_11[text]  # quoted or !!str: yaml.v3 takes YAML 1.1's words
         self._fail(node, t)
         return None
 
@@ -185,8 +218,13 @@ class Decoder:
         own, below = [], {}
         outer = self.unused
         for knode, vnode in node.value:
-            key = knode.value if isinstance(knode, yaml.ScalarNode) else None
-            f = t.accepts(key, self.version, self.variant) if key is not None else None
+            if not isinstance(knode, yaml.ScalarNode):
+                # yaml.v3 mappingStruct decodes every key into a string: a complex key
+                # (`? [a, b]`) is an unmarshal error, and no field.
+                self._fail(knode, STR)
+                continue
+            key = knode.value
+            f = t.accepts(key, self.version, self.variant)
             if f is None:
                 own.append(path + (key if key is not None else "?",))
                 continue

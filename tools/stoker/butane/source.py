@@ -19,7 +19,7 @@ class YamlError(StokerError):
     """The input is not YAML the official tool would accept."""
 
 
-_MAX_FRAMES = 12000
+_MAX_FRAMES = 12000 + 4 * 10000  # the composer recurses about 4 frames per level
 PLAIN = "!plain"  # a plain scalar whose type decode.py resolves
 MERGE = "tag:yaml.org,2002:merge"
 
@@ -33,8 +33,42 @@ class _Resolver:
         return super().resolve(kind, value, implicit)
 
 
+MAX_DEPTH = 10000  # yaml.v3 scannerc.go max_flow_level
+
+
 class _Loader(_Resolver, yaml.SafeLoader):
-    pass
+    """PyYAML's pure-Python loader, linear in flow nesting depth and limited as
+    yaml.v3 limits it.
+
+    PyYAML keeps one possible simple key per flow level in a dict and scans the
+    whole dict for every token (quadratic: 2000 nested `[` took 7 s). The dict is
+    in insertion order, and keys are inserted at the current, ever-advancing
+    position, so it is ordered by position: the first key has the lowest token
+    number, and the stale keys (an earlier line, or more than 1024 characters
+    back) are a prefix of it. The two look-ups below use that order; their
+    results and errors are PyYAML's."""
+
+    def next_possible_simple_key(self):
+        for key in self.possible_simple_keys.values():
+            return key.token_number
+        return None
+
+    def stale_possible_simple_keys(self):
+        keys = self.possible_simple_keys
+        while keys:
+            level, key = next(iter(keys.items()))
+            if key.line == self.line and self.index - key.index <= 1024:
+                return
+            if key.required:
+                raise yaml.scanner.ScannerError("while scanning a simple key", key.mark,
+                                                "could not find expected ':'", self.get_mark())
+            del keys[level]
+
+    def fetch_flow_collection_start(self, TokenClass):
+        if self.flow_level >= MAX_DEPTH:
+            # yaml.v3: "yaml: line N: exceeded max depth of 10000" (parser.fail, no column).
+            raise YamlError(f"yaml: line {self.line + 1}: exceeded max depth of {MAX_DEPTH}")
+        super().fetch_flow_collection_start(TokenClass)
 
 
 # LibYAML's parser, when PyYAML has it, is ten times faster on large documents
@@ -54,7 +88,6 @@ def compose(text: str) -> yaml.Node | None:
             if not loader.check_node():
                 return None
             node = loader.get_node()
-            _check_duplicates(node)
             _check_escapes(node, text)
             _apply_merge_keys(node)
             return node
@@ -76,7 +109,6 @@ def _compose_python(text: str) -> yaml.Node | None:
         if not loader.check_node():
             return None
         node = loader.get_node()
-        _check_duplicates(node)
         _check_escapes(node, text)
         _apply_merge_keys(node)
     except RecursionError:
@@ -98,27 +130,6 @@ def _compose_python(text: str) -> yaml.Node | None:
         if loader is not None:
             loader.dispose()
     return node
-
-
-def _check_duplicates(node, seen=None) -> None:
-    seen = seen if seen is not None else set()
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        keys: dict[str, yaml.Node] = {}
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.tag != MERGE:
-                if k.value in keys:
-                    raise YamlError(
-                        f"yaml: line {k.start_mark.line + 1}, column {k.start_mark.column + 1}: "
-                        f'mapping key "{k.value}" already defined at line '
-                        f"{keys[k.value].start_mark.line + 1}")
-                keys[k.value] = k
-            _check_duplicates(v, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for v in node.value:
-            _check_duplicates(v, seen)
 
 
 # Needed for double-quoted scalars and %YAML directives only: compiled on first use

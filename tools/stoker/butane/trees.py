@@ -13,8 +13,12 @@ ERR_FILE_TYPE = "trees may only contain files, directories, and symlinks"
 
 
 def _walk(root: str):
-    """Go's filepath.Walk: the root first, then entries in lexical order, links not followed."""
-    yield root, os.lstat(root)
+    """Go's filepath.Walk: the root first, then entries in lexical order, links not
+    followed, not even a root that is a symlink (it is yielded alone)."""
+    st = os.lstat(root)
+    yield root, st
+    if not stat.S_ISDIR(st.st_mode):
+        return
     for name in sorted(os.listdir(root), key=lambda n: n.encode("utf-8", "surrogateescape")):
         full = os.path.join(root, name)
         st = os.lstat(full)
