@@ -25,6 +25,7 @@ from .ignition import Addition, add_registry_mirror, check_spec, data_disk_seria
 from .image import Image
 from .qemu import DataDisk, QemuSpec, create_disk, create_overlay, free_port, offline_kernel_args, probe_kvm, qemu_argv
 from .run import spawn
+from .probes import ProbeSpec, run_probes, skipped
 from .ssh import Guest, make_key
 
 Event = Callable[[str], None]
@@ -44,6 +45,8 @@ class BootOptions:
     # host:port of the test registry as the guest reaches it (QEMU's user-mode gateway, 10.0.2.2);
     # None: the guest pulls from the registries the config names
     registry_mirror: str | None = None
+    # container probes after the checks (probes.py); None: not asked for
+    probes: "ProbeSpec | None" = None
 
 
 @dataclass
@@ -208,6 +211,14 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
             guest, exp, vm.console, additions, limits=limits, timeout=max(60.0, deadline - time.monotonic()),
             mark=lambda m: result.timings.setdefault(m, round(time.monotonic() - vm.started, 1)))
         result.timings["checks done"] = round(time.monotonic() - vm.started, 1)
+        if options.probes is not None:
+            spec = options.probes
+            if spec.image is None:
+                skipped(result.results, spec.skip or "no probe image is served to the guest")
+            else:
+                run_probes(guest, cfg, result.results, probe_image=spec.image, standins=spec.standins,
+                           fleet_registry=spec.fleet_registry, directory=run_dir, event=event)
+            result.timings["probes done"] = round(time.monotonic() - vm.started, 1)
         if after_checks is not None:  # a caller's own look inside, before the clean poweroff
             after_checks(guest)
         event("powering off")
