@@ -3,7 +3,8 @@
 #   make image                 build the offline test image (cached; a hit takes seconds)
 #   make standins              build the stand-ins for the fleet's registry images (cached)
 #   make boot vm=NAME          boot a VM and keep it running for SSH
-#   make boot-test [vm=NAME]   boot and check one VM, or every VM one after the other
+#   make boot-test [vm=NAME] [probes=0]   boot and check one VM, or every VM one after the other;
+#                              probes=0 skips the container probes
 #   make fleet-test            boot every VM at once on a private network, check every site via the bastion
 BOOT_VMS = $(if $(vm),$(vm),$(sort $(basename $(notdir $(wildcard vms/*.yaml)))))
 BOOT_IMAGE ?= offline
@@ -22,10 +23,10 @@ boot: $(VENV)/.installed  ## boot a VM's Ignition config in QEMU and keep it run
 	$(MAKE) --no-print-directory ignition vm=$(vm)
 	$(STOKER) boot $(vm) --image $(BOOT_IMAGE)
 
-boot-test: $(VENV)/.installed  ## boot each VM (or vm=NAME) and check every service came up; JUnit in build/junit
+boot-test: $(VENV)/.installed  ## boot each VM (or vm=NAME) and check every service came up, probes inside its container networks (probes=0: not); JUnit in build/junit
 	$(MAKE) --no-print-directory ignition $(if $(vm),vm=$(vm),)
 	@status=0; for v in $(BOOT_VMS); do \
-	  $(STOKER) boot-test $$v --image $(BOOT_IMAGE) --junit $(JUNIT_DIR)/boot-$$v.xml || status=1; \
+	  $(STOKER) boot-test $$v --image $(BOOT_IMAGE) --junit $(JUNIT_DIR)/boot-$$v.xml $(if $(filter 0,$(probes)),--no-probes,) || status=1; \
 	done; exit $$status
 
 fleet-test: $(VENV)/.installed  ## boot every VM at once on a private network and check each site through the bastion; JUnit in build/junit/fleet.xml

@@ -61,6 +61,10 @@ def register(sub) -> None:
                             "stand-ins built from Debian packages; real: pull from the registries the config names")
         if name == "boot-test":
             p.add_argument("--junit", type=Path, metavar="FILE", help="write the results as JUnit XML")
+            p.add_argument("--no-probes", action="store_true",
+                           help="skip the container probes (reachability by name inside the container networks, "
+                                "environment files hidden), which start probe containers through the guest's "
+                                "Podman API with testcontainers")
             p.set_defaults(func=cmd_boot_test)
         else:
             p.set_defaults(func=cmd_boot)
@@ -182,10 +186,10 @@ def _image(args) -> Image:
     return image
 
 
-def _options(args, registry_mirror: str | None):
+def _options(args, registry_mirror: str | None, probes=None):
     from .session import BootOptions
     return BootOptions(timeout=args.timeout, memory_mb=args.memory, accel=args.accel, data_disk=args.data_disk,
-                       keep=args.keep, registry_mirror=registry_mirror)
+                       keep=args.keep, registry_mirror=registry_mirror, probes=probes)
 
 
 def _images_to_serve(args, cfg: dict) -> tuple[list[str], str] | None:
@@ -205,15 +209,36 @@ def _images_to_serve(args, cfg: dict) -> tuple[list[str], str] | None:
     return refs, registry or ""
 
 
-def _images_served(plan: tuple[list[str], str] | None, event):
+def _images_served(plan: tuple[list[str], str] | None, event, probes: bool = False):
     """A context yielding the mirror location the guest pulls from, or None (`--registry real`,
-    or a config without containers)."""
+    or a config without containers). With `probes`, the probe image is served too."""
     import contextlib
     if plan is None:
         return contextlib.nullcontext(None)
     from .serve import serve_images
+    from .standins.catalog import PROBE
     refs, registry = plan
-    return serve_images(refs, registry, event=event)
+    extra = (PROBE,) if probes and refs and registry else ()
+    return serve_images(refs, registry, event=event, extra=extra)
+
+
+def _probe_spec(args, cfg: dict, mirror: str | None):
+    """What the container probes need, or None with --no-probes."""
+    if getattr(args, "no_probes", True):
+        return None
+    from .ignition import image_references
+    from .probes import ProbeSpec
+    from .standins import STANDINS
+    from .standins.catalog import PROBE
+    from .standins.publish import fleet_reference
+    from .standins.report import fleet_registry
+    registry = fleet_registry() or ""
+    if not image_references(cfg):
+        return ProbeSpec(None, registry, STANDINS, skip="the config runs no containers")
+    if mirror is None:
+        return ProbeSpec(None, registry, STANDINS,
+                         skip="--registry real: the probe image is served only by the local test registry")
+    return ProbeSpec(fleet_reference(registry, PROBE.image), registry, STANDINS)
 
 
 def _stop_on_sigterm() -> None:
@@ -239,8 +264,9 @@ def cmd_boot_test(args) -> int:
         def event(msg: str) -> None:
             console.log(msg)
             status.update(f"{name}: {msg}")
-        with _images_served(plan, event) as mirror:
-            result = boot_test(name, cfg, image, _options(args, mirror), event=event, expectations=exp)
+        with _images_served(plan, event, probes=not args.no_probes) as mirror:
+            result = boot_test(name, cfg, image, _options(args, mirror, _probe_spec(args, cfg, mirror)),
+                               event=event, expectations=exp)
     elapsed = time.monotonic() - t0
     render_results(name, result)
     if args.junit:

@@ -91,7 +91,12 @@ def offline_kernel_args(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
             # The serial console is slow under TCG: no audit records, kernel messages from errors up
             # only (the journal, read over SSH, has the rest); the initramfs journal goes to the console
             # so Ignition's own message is there when it fails (it logs at info level)
-            "audit=0", "loglevel=4", "rd.systemd.journald.forward_to_console=1", *extra)
+            "audit=0", "loglevel=4", "rd.systemd.journald.forward_to_console=1",
+            # systemd waits 90 s for a device by default; on a host whose cores other VMs share, udev's
+            # coldplug under TCG finished later than that and the data volume's mount failed into the
+            # emergency shell (seen twice booting ims at load 15-19 on 2 cores): a slow host is not the
+            # config's fault. A disk that never appears still fails, after 5 minutes.
+            "systemd.default_device_timeout_sec=300", *extra)
 
 
 def free_port() -> int:

@@ -51,18 +51,20 @@ def standins_for(refs: Iterable[str], fleet_registry: str,
 
 @contextlib.contextmanager
 def serve_images(refs: Iterable[str], fleet_registry: str, *, standins: tuple[StandIn, ...] = STANDINS,
-                  event: Event | None = None) -> Iterator[str | None]:
+                  event: Event | None = None, extra: tuple[StandIn, ...] = ()) -> Iterator[str | None]:
     """Build (or take from the cache) the stand-ins for `refs`, start a local registry, push
     them under their fleet paths, and yield the mirror location the guest pulls from
-    ("10.0.2.2:PORT"); None when `refs` is empty (no registry is started). The registry stops
+    ("10.0.2.2:PORT"); None when `refs` and `extra` are empty (no registry is started). `extra`:
+    images served besides the config's (the probe image, catalog.PROBE), under the fleet's path
+    too. The registry stops
     when the block ends, also on an exception. Raises ImageError (no stand-in, a failed build
     or push) and MissingTool (docker-registry, skopeo, umoci or mmdebstrap not installed)."""
     event = event or (lambda msg: None)
     refs = list(dict.fromkeys(refs))
-    if not refs:
+    if not refs and not extra:
         yield None
         return
-    needed = standins_for(refs, fleet_registry, standins)
+    needed = standins_for(refs, fleet_registry, standins) + tuple(extra)
 
     def progress(what: str, state: str) -> None:
         if state != "cached":

@@ -27,6 +27,7 @@ from .fleetnet import PrivateNic, add_private_address
 from .image import Image
 from .qemu import DataDisk, QemuSpec, create_disk, create_overlay, free_port, offline_kernel_args, probe_kvm, qemu_argv
 from .run import spawn
+from .probes import ProbeSpec, run_probes, skipped
 from .ssh import Guest, make_key
 
 Event = Callable[[str], None]
@@ -56,6 +57,8 @@ class BootOptions:
     cancel: threading.Event | None = None
     # seconds a published port may take to accept connections once the system settled
     port_wait: float = checks_mod.PORT_WAIT
+    # container probes after the checks (probes.py); None: not asked for
+    probes: "ProbeSpec | None" = None
 
 
 @dataclass
@@ -228,6 +231,14 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
             guest, exp, vm.console, additions, limits=limits, timeout=max(60.0, deadline - time.monotonic()),
             port_wait=options.port_wait, mark=lambda m: result.timings.setdefault(m, round(time.monotonic() - vm.started, 1)))
         result.timings["checks done"] = round(time.monotonic() - vm.started, 1)
+        if options.probes is not None:
+            spec = options.probes
+            if spec.image is None:
+                skipped(result.results, spec.skip or "no probe image is served to the guest")
+            else:
+                run_probes(guest, cfg, result.results, probe_image=spec.image, standins=spec.standins,
+                           fleet_registry=spec.fleet_registry, directory=run_dir, event=event)
+            result.timings["probes done"] = round(time.monotonic() - vm.started, 1)
         if after_checks is not None:  # a caller's own look inside, before the clean poweroff
             after_checks(guest)
         event("powering off")

@@ -36,12 +36,30 @@ class Guest:
     host: str = "127.0.0.1"
     last_stderr: str = ""
 
-    def argv(self, remote: str, connect_timeout: int = 10) -> list[str]:
-        return ["ssh", "-i", str(self.key), "-p", str(self.port), "-o", "BatchMode=yes",
+    def options(self, connect_timeout: int = 10) -> list[str]:
+        return ["-i", str(self.key), "-p", str(self.port), "-o", "BatchMode=yes",
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "IdentitiesOnly=yes", "-o", f"ConnectTimeout={connect_timeout}",
-                "-o", "LogLevel=ERROR", "-o", "ServerAliveInterval=10",
-                f"{self.user}@{self.host}", remote]
+                "-o", "LogLevel=ERROR", "-o", "ServerAliveInterval=10"]
+
+    def argv(self, remote: str, connect_timeout: int = 10) -> list[str]:
+        return ["ssh", *self.options(connect_timeout), f"{self.user}@{self.host}", remote]
+
+    def forward_argv(self, local_socket: Path, remote_socket: str) -> list[str]:
+        """ssh that forwards the host's unix socket `local_socket` to the guest's `remote_socket`
+        (connected to as `user`, so it must be that user's to open) until it is killed; it exits
+        at once when the forward cannot be set up."""
+        return ["ssh", *self.options(), "-N", "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes",
+                "-L", f"{local_socket}:{remote_socket}", f"{self.user}@{self.host}"]
+
+    def sh_as_user(self, script: str, timeout: float = 120) -> tuple[int, str, str]:
+        """Run a shell script as the SSH user itself (core), without sudo: what a non-root user
+        on the VM can do. Returns (exit status, stdout, stderr); 255 = SSH itself failed."""
+        try:
+            proc = run(self.argv("/bin/sh -c " + shlex.quote(script)), check=False, timeout=timeout)
+        except CommandError:
+            return 255, "", f"timed out after {timeout:.0f}s"
+        return proc.returncode, proc.stdout or "", proc.stderr or ""
 
     def sh(self, script: str, timeout: float = 120, attempts: int = 3) -> tuple[int, str]:
         """Run a shell script as root; returns (exit status, stdout). 255 = SSH itself failed.

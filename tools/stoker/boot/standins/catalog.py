@@ -279,6 +279,22 @@ STANDINS: tuple[StandIn, ...] = (NGINX, IMS_NGINX, POSTGRES, LETSENCRYPT, DUPLIC
                                   MONGODB, TRACKER_WEBSERVER, TRACKER, MONGODB_BACKUPS)
 
 
+# -- not a fleet image: the boot test's own probe ------------------------------------------------
+
+# The throwaway container the boot test's container probes (stoker.boot.probes) start inside a
+# guest's container networks: the shared base (python3) and files/probe.py. Not in STANDINS, so no
+# fleet contract test looks for it; the harness pushes it next to the stand-ins as
+# <fleet registry>/stoker-probe:latest, so the guest pulls it through the same mirror drop-in.
+PROBE = StandIn(
+    image="stoker-probe:latest",
+    stands_for="no fleet image: the boot test's probe container (stoker-probe connect|read|env)",
+    files=(File("/usr/local/bin/stoker-probe", source="files/probe.py", mode=0o755),),
+    cmd=("sleep", "infinity"),
+    contract=Contract(uid=None, user=None, default="stoker-probe", modes=(
+        Mode("stoker-probe", "program", "idle until the harness runs stoker-probe in it"),)),
+)
+
+
 def by_image() -> dict[str, StandIn]:
     """image name:tag (relative to the fleet registry) -> its stand-in."""
     return {s.image: s for s in STANDINS}
