@@ -32,7 +32,7 @@ from stoker.boot.standins.publish import fleet_reference
 
 from test_boot_e2e import FLEET_REGISTRY, _missing, _report
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.full_e2e]
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET, PREFIX = "ebisc-backups", "ims/media/"

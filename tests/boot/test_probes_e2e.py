@@ -25,7 +25,7 @@ from stoker.boot.standins.publish import fleet_reference
 
 from test_boot_e2e import FLEET_REGISTRY, REPO, _missing, _report
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.full_e2e]
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from stoker.boot.image import build_image
 from stoker.boot.session import BootOptions, boot_test
 from stoker.rollout.live import Jump, LiveHost, check_live
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.full_e2e]
 
 
 @pytest.fixture(scope="module")
