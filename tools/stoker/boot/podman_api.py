@@ -17,14 +17,13 @@ import contextlib
 import shlex
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import BootError
-from .run import spawn
+from .run import spawn, stop
 from .ssh import Guest
 
 UNIT = "stoker-probe-api"
@@ -94,11 +93,6 @@ def forwarded_api(guest: Guest, directory: Path, *, timeout: float = 120.0) -> I
             time.sleep(1)
         yield f"unix://{local}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
         shutil.rmtree(sock_dir, ignore_errors=True)
         guest.sh(stop_script(), timeout=60)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO
 
 from .errors import CommandError, ImageError, require_tool
-from .run import run, spawn
+from .run import run, spawn, stop
 
 REGISTRY_PROGRAM = "docker-registry"
 REGISTRY_PACKAGE = "docker-registry"
@@ -250,13 +250,8 @@ class LocalRegistry:
 
     def _terminate(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        if proc is not None:
+            stop(proc, grace=5)
         if self._log is not None:
             self._log.close()
             self._log = None

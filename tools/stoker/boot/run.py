@@ -95,3 +95,16 @@ def spawn(argv: Sequence[str | os.PathLike], *, stdout: IO | int = subprocess.DE
                                 env=env or minimal_env(), start_new_session=True)
     except FileNotFoundError:
         raise CommandError(f"`{args[0]}` is not installed (needed for: {shlex.join(args)})", args, 127)
+
+
+def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """Stop a process `spawn` started: SIGTERM, then SIGKILL after `grace` seconds;
+    waits for it either way, so no zombie is left."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .errors import BootError, require_tool
-from .run import minimal_env
+from .run import minimal_env, stop
 
 
 class VdeSwitch:
@@ -51,13 +51,7 @@ class VdeSwitch:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop(self.proc)
         if self.proc.stdin:
             self.proc.stdin.close()
         self.proc = None
