@@ -3,6 +3,7 @@ and each answer judged (a fake bastion answers; no QEMU)."""
 
 import base64
 import hashlib
+import ssl
 
 import pytest
 
@@ -242,3 +243,65 @@ def test_every_site_has_its_own_https_server_on_the_bastion(bastion):
         server = bastion.server_for(site, tls=True)
         assert server is not None, f"no HTTPS server for {site}"
         assert server.certificate == f"/etc/letsencrypt/current/{site}/fullchain.pem"
+
+
+def _self_signed(tmp_path, name):
+    """A self-signed certificate and key for `name`, as PEM files; returns (cert path, key path, DER)."""
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    import datetime
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file, cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_fetch_keeps_the_certificate_a_closing_https_server_served(tmp_path):
+    """Bug seen in the fleet run: every HTTPS row said "not the certificate of current/SITE" because
+    http.client drops the socket once a `Connection: close` answer is read, and the certificate was
+    read from it afterwards. The served certificate is now kept at the handshake (per SNI name)."""
+    import http.server
+    import threading
+    cells = _self_signed(tmp_path, "cells.ebisc.org")
+    tracker = _self_signed(tmp_path, "tracker.ebisc.org")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cells[0], cells[1])
+    other = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    other.load_cert_chain(tracker[0], tracker[1])
+    ctx.sni_callback = lambda sock, name, _: setattr(sock, "context", other) if name == "tracker.ebisc.org" else None
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"hello"
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        ports = {"https": server.server_address[1], "http": 1}
+        answer = sites.fetch(ports, "https", "cells.ebisc.org", "/")
+        assert (answer.status, answer.body) == (200, "hello")
+        assert answer.certificate == cells[2]
+        assert sites.fetch(ports, "https", "tracker.ebisc.org", "/").certificate == tracker[2]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -286,10 +286,13 @@ class _SNIConnection(http.client.HTTPSConnection):
         ctx.verify_mode = ssl.CERT_NONE  # the bastion's own (self-signed) certificates; compared below
         super().__init__("127.0.0.1", port, timeout=timeout, context=ctx)
         self._sni = sni
+        self.peer_certificate: bytes | None = None
 
     def connect(self) -> None:
         http.client.HTTPConnection.connect(self)
         self.sock = self._context.wrap_socket(self.sock, server_hostname=self._sni)
+        # Kept now: http.client drops the socket once a "Connection: close" answer is read.
+        self.peer_certificate = self.sock.getpeercert(binary_form=True)
 
 
 def fetch(ports: dict[str, int], scheme: str, host: str, path: str, auth: tuple[str, str] | None = None,
@@ -305,7 +308,7 @@ def fetch(ports: dict[str, int], scheme: str, host: str, path: str, auth: tuple[
         conn.request("GET", path, headers=headers)
         resp = conn.getresponse()
         body = resp.read(65536).decode("utf-8", "replace")
-        cert = conn.sock.getpeercert(binary_form=True) if scheme == "https" and conn.sock else None
+        cert = getattr(conn, "peer_certificate", None)
         return Answer(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body, cert)
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
         return Answer(0, {}, "", error=f"{type(exc).__name__}: {exc}")
@@ -373,7 +376,11 @@ def evaluate(check: SiteCheck, ctx: Context, results: Results, fetcher=fetch) ->
         host = urlsplit(chain[-1].split(" → ")[0]).hostname or check.host
         if ok and chain[-1].startswith("https://") and host in ctx.certificates:
             if answer.certificate != ctx.certificates[host]:
-                ok, seen = False, seen + f"; but not the certificate of current/{host}"
+                served = (f"sha256 {hashlib.sha256(answer.certificate).hexdigest()[:16]}"
+                          if answer.certificate else "none")
+                wanted = hashlib.sha256(ctx.certificates[host]).hexdigest()[:16]
+                ok, seen = False, seen + (f"; but not the certificate of current/{host} "
+                                          f"(served: {served}; current/{host}: sha256 {wanted})")
             else:
                 seen += f"; certificate of current/{host}"
         results.add(group, check.name, ok, expected, seen)
