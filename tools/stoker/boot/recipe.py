@@ -103,6 +103,12 @@ FILES = (
     # patch 6: Ignition writes keys where Fedora CoreOS's sshd reads them
     File("/etc/ssh/sshd_config.d/40-ignition.conf",
          "AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys.d/ignition\n"),
+    # patch 7: one host key, ed25519. Debian's `ssh-keygen -A` also makes RSA 3072 and ECDSA keys, whose
+    # prime search took 2 to 5 minutes of each TCG boot before sshd could start (console: "Job
+    # sshd-keygen.service/start running (5min 15s / no limit)" with four VMs on two cores).
+    File("/etc/systemd/system/sshd-keygen.service.d/50-stoker-ed25519.conf",
+         "[Service]\nExecStart=\nExecStart=ssh-keygen -q -t ed25519 -N \"\" -f /etc/ssh/ssh_host_ed25519_key\n"),
+    File("/etc/ssh/sshd_config.d/10-stoker-hostkey.conf", "HostKey /etc/ssh/ssh_host_ed25519_key\n"),
     File("/etc/dracut.conf.d/50-stoker.conf", DRACUT_CONF),
     # patch 1: Debian's Ignition always relabels and fails without this file
     File("/etc/selinux/config", "# SELinux is not used; Ignition reads this file\nSELINUX=disabled\nSELINUXTYPE=default\n"),
