@@ -93,3 +93,14 @@ def test_retry_once_on_kernel_oops(monkeypatch, outcomes, attempts):
     monkeypatch.setattr(session, "_boot_once", lambda *a, **kw: _fake_result(*next(calls)))
     result = session.boot_test("x", sample_config(), OFFLINE)
     assert result.attempts == attempts
+
+
+def test_the_report_names_the_slowest_units_from_systemd_analyze_blame(capsys):
+    """The fleet run's ims spent 12 minutes starting two containers; the report now says so."""
+    from stoker.boot.cli import render_results
+    result = _fake_result(True, False)
+    result.slowest = ["12min 9.217s ims-elasticsearch.service", "12min 7.424s ims-postgres.service"]
+    render_results("ims", result)
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("slowest units to start (systemd-analyze blame): 12min 9.217s ims-elasticsearch.service, "
+            "12min 7.424s ims-postgres.service") in out

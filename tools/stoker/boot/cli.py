@@ -292,6 +292,8 @@ def render_results(name: str, result) -> None:
             out.print(f"[red]{c.group}: {c.name}[/]\n{c.details}\n")
     marks = ", ".join(f"{k} {v:.0f}s" for k, v in result.timings.items())
     out.print(f"timings from QEMU start: {marks}")
+    if result.slowest:
+        out.print(f"slowest units to start (systemd-analyze blame): {', '.join(result.slowest)}")
     if result.run_dir and result.run_dir.exists():
         out.print(f"run directory (console log, config): {result.run_dir}")
     verdict = "[green]PASSED[/]" if result.ok else f"[red]FAILED[/] ({len(result.results.failed)} checks)"

@@ -61,6 +61,9 @@ class BootOptions:
     probes: "ProbeSpec | None" = None
 
 
+SLOWEST = 5  # units listed from `systemd-analyze blame`: where a slow boot's time went
+
+
 @dataclass
 class BootResult:
     name: str
@@ -74,6 +77,7 @@ class BootResult:
     console_log: Path | None = None
     attempts: int = 1
     retryable: list[Finding] = field(default_factory=list)  # a kernel panic/oops: TCG's fault, boot again
+    slowest: list[str] = field(default_factory=list)  # `systemd-analyze blame` top lines: "12min 9.2s x.service"
 
     @property
     def ok(self) -> bool:
@@ -231,6 +235,8 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
             guest, exp, vm.console, additions, limits=limits, timeout=max(60.0, deadline - time.monotonic()),
             port_wait=options.port_wait, mark=lambda m: result.timings.setdefault(m, round(time.monotonic() - vm.started, 1)))
         result.timings["checks done"] = round(time.monotonic() - vm.started, 1)
+        _, blame = guest.sh(f"systemd-analyze blame --no-pager 2>/dev/null | head -n {SLOWEST}", timeout=60)
+        result.slowest = [" ".join(line.split()) for line in blame.splitlines() if line.strip()][:SLOWEST]
         if options.probes is not None:
             spec = options.probes
             if spec.image is None:
