@@ -103,7 +103,6 @@ def fleet(fake, repo, stoker, monkeypatch):
         return 0, "passed"
     import stoker.rollout.gates as gates_module
     monkeypatch.setattr(gates_module, "run_subprocess", run_gate)
-    monkeypatch.setattr(gates_module, "fleet_test_available", lambda: True)
     return {"first": first, "checks": checks, "gates": gates}
 
 
@@ -196,13 +195,15 @@ def test_a_failed_boot_test_stops_before_any_change(fake, repo, fleet, rollout, 
     assert "gate boot-test tracker failed" in out and "nothing was changed" in out
 
 
-def test_a_gate_that_cannot_run_fails_unless_skip_boot_test(fake, repo, fleet, rollout, monkeypatch):
+def test_a_failed_fleet_test_stops_unless_skip_boot_test(fake, repo, fleet, rollout, monkeypatch):
     import stoker.rollout.gates as gates_module
-    monkeypatch.setattr(gates_module, "fleet_test_available", lambda: False)  # a stoker without fleet-test
+    monkeypatch.setattr(gates_module, "run_subprocess",
+                        lambda argv, cwd: (1, "FAILED https tracker.example.org") if argv[3] == "fleet-test"
+                        else (0, "ok"))
     before = len(fake.mutating_calls())
     code, out, _ = rollout("rollout", "--all", "--yes")
     assert code == 1 and len(fake.mutating_calls()) == before
-    assert "gate fleet-test skipped" in out and "no `fleet-test` command" in out
+    assert "gate fleet-test failed" in out and "nothing was changed" in out
     code, out, err = rollout("rollout", "--all", "--yes", "--skip-boot-test")
     assert code == 0, out + err
     from stoker.rollout.record import load_all

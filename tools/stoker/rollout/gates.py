@@ -8,9 +8,8 @@
   change of either changes the bastion; an address change also shows as
   placement drift).
 
-A gate is passed, failed or skipped. A gate that could not run (no QEMU, a
-stoker without `fleet-test`) is "skipped", and a skipped gate stops the
-rollout like a failed one: a gate never counts as passed on what it did not
+A gate is passed, failed or skipped. A gate that could not run (no QEMU) is
+"skipped", and a skipped gate stops the rollout like a failed one: a gate never counts as passed on what it did not
 check. `--skip-boot-test` is the operator's explicit word that the boot and
 fleet tests are not run; it is written into the rollout's record.
 
@@ -46,13 +45,6 @@ def stoker_argv(*args: str) -> list[str]:
     return [sys.executable, "-c", "import sys; from stoker.cli import main; sys.exit(main())", *args]
 
 
-def fleet_test_available() -> bool:
-    """Whether this stoker has a `fleet-test` command (another branch adds it)."""
-    from ..cli import COMMAND_MODULES
-
-    return any("fleet-test" in names for names in COMMAND_MODULES.values())
-
-
 def _tail(text: str, lines: int = 12) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
@@ -61,7 +53,6 @@ def _tail(text: str, lines: int = 12) -> str:
 class GateRunner:
     root: Path
     runner: Runner | None = None                      # default: run_subprocess
-    fleet_test: Callable[[], bool] | None = None      # default: fleet_test_available
 
     def _run(self, argv: list[str]) -> tuple[int, str]:
         return (self.runner or run_subprocess)(argv, self.root)
@@ -77,8 +68,6 @@ class GateRunner:
         return Gate("boot-test", vm, "failed", f"stoker boot-test {vm} exited {code}:\n{_tail(out)}")
 
     def fleet(self) -> Gate:
-        if not (self.fleet_test or fleet_test_available)():
-            return Gate("fleet-test", None, "skipped", "this stoker has no `fleet-test` command yet")
         code, out = self._run(stoker_argv("fleet-test"))
         if code == 0:
             return Gate("fleet-test", None, "passed", "stoker fleet-test passed")
