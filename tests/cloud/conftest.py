@@ -38,7 +38,8 @@ def fake(tmp_path, monkeypatch):
     # fast waits: the fake needs a few polls per state change
     for var, value in (("STOKER_POLL_SECONDS", "0.01"), ("STOKER_ACTIVE_TIMEOUT", "5"),
                        ("STOKER_VOLUME_TIMEOUT", "5"), ("STOKER_IGNITION_TIMEOUT", "5"),
-                       ("STOKER_RETRIES", "3"), ("STOKER_BACKOFF_SECONDS", "0.01")):
+                       ("STOKER_RETRIES", "3"), ("STOKER_BACKOFF_SECONDS", "0.01"),
+                       ("STOKER_LOCK_SETTLE_SECONDS", "0.01")):
         monkeypatch.setenv(var, value)
     yield cloud
     # whatever a test did, stoker never asked to delete a volume

@@ -95,7 +95,8 @@ def test_a_lock_fits_nova_metadata_and_expires():
     meta = {"stoker_rollout_lock": lock.value()}
     assert read_lock(meta) == lock
     assert held_by_other(meta, None, NOW).owner == "x" * 80, "a deploy is refused"
-    assert held_by_other(meta, lock.id, NOW) is None, "its own rollout goes on"
+    assert held_by_other(meta, lock, NOW) is None, "its own rollout goes on"
+    assert held_by_other(meta, new_lock(lock.id, 240, NOW), NOW) is not None, "the same id with another token"
     assert held_by_other(meta, None, NOW + dt.timedelta(minutes=241)) is None, "expired"
 
 

@@ -172,7 +172,7 @@ class Rollout:
             return self._stop("nothing to do", "every server already runs its config; nothing to do")
         if not self.options.break_lock:  # held already: say so now, not after minutes of boot tests
             for vm in order:
-                held = locks.held_by_other(targets[vm].plan.state.metadata, self.lock.id, self.now())
+                held = locks.held_by_other(targets[vm].plan.state.metadata, self.lock, self.now())
                 if held is not None and self.options.dry_run:
                     self.say("warn", f"{vm}: {locks.refusal(vm, None, held, 'stoker rollout').detail}; "
                                      "the rollout would be refused")
@@ -286,7 +286,7 @@ class Rollout:
         s = self.record.server(vm)
         try:
             t = self._plan(vm, for_deploy=True)   # afresh: the cloud may have changed during the gates
-            check_lock(t.plan, "stoker rollout", self.options.break_lock, own_id=self.lock.id)
+            check_lock(t.plan, "stoker rollout", self.options.break_lock, own=self.lock)
             self.say("step", f"{vm}: {t.plan.action} server {t.placement.server_name}")
             result = execute(t.cloud, t.plan, self.state_dir, self.emit)
         except CloudError as exc:
