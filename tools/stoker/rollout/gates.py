@@ -14,6 +14,7 @@ check. `--skip-boot-test` is the operator's explicit word that the boot and
 fleet tests are not run; it is written into the rollout's record.
 
 The commands run as subprocesses through `Runner` (a seam: tests pass a fake).
+`run_gates` runs the gates of a rollout in their order, `GateRunner` each command.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..cloud.errors import CloudError
 from .record import Gate
 
 # (argv, cwd) -> (exit status, output)
@@ -83,3 +85,45 @@ def needs_fleet_test(changed: list[str], bastion: str | None, drift_items: dict[
         if "address" in items:
             return f"the address of {vm} changes"
     return None
+
+
+def run_gates(order: list[str], targets: dict, bastion: str | None, gates: GateRunner, *,
+              validate: Callable[[str], None], record: Callable[[Gate], bool], say: Callable[[str, str], None],
+              junit_dir: Path, dry_run: bool, skip_boot_test: bool) -> bool:
+    """The gates of a rollout of `order` ({vm: Target} `targets`), before any
+    change: validate each VM (`validate(vm)` raises CloudError), boot-test each,
+    fleet-test when needs_fleet_test says so. `record(gate)` keeps a gate and
+    says whether it passed. False at the first gate that did not pass. A dry
+    run validates and says what it would run; --skip-boot-test records the
+    boot and fleet tests as skipped by the operator. Boot tests leave their
+    JUnit XML in `junit_dir`."""
+    for vm in order:  # strict validation, as `stoker deploy` does
+        try:
+            validate(vm)
+        except CloudError as exc:
+            record(Gate("validate", vm, "failed", exc.detail))
+            return False
+        record(Gate("validate", vm, "passed", "stoker validate --strict: every check passed"))
+    fleet_reason = needs_fleet_test(order, bastion, {vm: [d.item for d in targets[vm].plan.drift] for vm in order})
+    if skip_boot_test:
+        why = "--skip-boot-test; written into this rollout's record"
+        for vm in order:
+            record(Gate("boot-test", vm, "skipped by operator", why))
+        if fleet_reason:
+            record(Gate("fleet-test", None, "skipped by operator", why))
+        return True
+    if dry_run:
+        for vm in order:
+            say("gate", f"boot-test {vm}: would run `stoker boot-test {vm}` (not in a dry run)")
+        if fleet_reason:
+            say("gate", f"fleet-test: would run `stoker fleet-test` ({fleet_reason})")
+        return True
+    for vm in order:
+        say("step", f"boot-testing {vm} (QEMU; minutes)")
+        if not record(gates.boot_test(vm, junit_dir)):
+            return False
+    if fleet_reason:
+        say("step", f"fleet test: {fleet_reason}")
+        if not record(gates.fleet()):
+            return False
+    return True
