@@ -1,5 +1,5 @@
 # Rollouts: a change through the whole fleet (see README "stoker rollout | history").
-#   make rollout [vms="A B"] [secrets=FILE] [yes=1] [dry_run=1] [skip_boot_test=1] [auto_rollback=1]
+#   make rollout [vms="A B"] [secrets=FILE] [provider=P] [yes=1] [dry_run=1] [skip_boot_test=1] [auto_rollback=1]
 #                [break_lock=1] [accept_loss=1] [identity=FILE] [cloud=NAME]
 #   make history [vm=NAME]
 # `make rollout` renders the configs first (as `make ignition`; real configs need
@@ -15,7 +15,7 @@ ROLLOUT_ARGS = $(if $(yes),--yes,) $(if $(dry_run),--dry-run,) $(if $(accept_los
 
 .PHONY: rollout history
 
-rollout: $(VENV)/.installed  ## render, gate (validate, boot tests) and deploy the fleet one server at a time, checking each (vms="A B", yes=1, dry_run=1, skip_boot_test=1, auto_rollback=1)
+rollout: $(VENV)/.installed  ## render, gate (validate, boot tests) and deploy the fleet one server at a time, checking each (vms="A B", secrets=FILE, yes=1, dry_run=1, skip_boot_test=1, auto_rollback=1, break_lock=1, accept_loss=1, identity=FILE, cloud=NAME)
 	$(STOKER) ignition $(if $(vms),$(vms),--all) $(FLEET_SECRETS) $(FLEET_PROVIDER)
 	$(STOKER) rollout $(if $(vms),$(vms),--all) $(CLOUD_ARGS) $(ROLLOUT_ARGS)
 

@@ -6,7 +6,7 @@ fleet.yaml `s3.endpoint` is the test's S3 (http://10.0.2.2:PORT, QEMU's user-mod
 127.0.0.1:PORT). Everything else (units, Quadlet files, capabilities, the S3 prefix) is as
 deployed. The first boot also runs the container probes (ims-uwsgi reaches ims-postgres:5432 on
 ebisc, the environment files). Slow: two ims boots under TCG; run by `make test` when the tools are
-there (tests/boot/test_boot_e2e.py's TOOLS, moto[server], testcontainers).
+there (tests/conftest.py's IMAGE_TOOLS, moto[server], testcontainers).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import pytest
 
 from stoker.boot.checks import Results
 from stoker.boot.ignition import image_references
-from stoker.boot.image import build_image
 from stoker.boot.probes import GROUP, ProbeSpec
 from stoker.boot.serve import serve_images
 from stoker.boot.session import BootOptions, boot_test
@@ -30,7 +29,7 @@ from stoker.boot.standins import STANDINS
 from stoker.boot.standins.catalog import PROBE
 from stoker.boot.standins.publish import fleet_reference
 
-from test_boot_e2e import FLEET_REGISTRY, _missing, _report
+from test_boot_e2e import FLEET_REGISTRY, _report
 
 pytestmark = [pytest.mark.slow, pytest.mark.full_e2e]
 
@@ -43,18 +42,8 @@ FILES = (("cell-lines/EBiSC-0001/photo.jpg", 1_500_000), ("cell-lines/EBiSC-0001
 LISTED = " ".join(rel for rel, _ in FILES)  # the ims-uwsgi stand-in keeps a marker of its own in media
 
 
-@pytest.fixture(scope="module")
-def image():
-    why = _missing()
-    if why:
-        pytest.skip(why)
-    for module, pip in (("moto.server", "moto[server]"), ("testcontainers", "testcontainers>=4.15"),
-                        ("boto3", "boto3")):
-        try:
-            __import__(module)
-        except ImportError:
-            pytest.skip(f"{pip} is not installed (pip install -e '.[test]')")
-    return build_image()
+# the `image` fixture (tests/conftest.py) skips without these
+IMAGE_NEEDS = (("moto.server", "moto[server]"), ("testcontainers", "testcontainers>=4.15"), ("boto3", "boto3"))
 
 
 @pytest.fixture

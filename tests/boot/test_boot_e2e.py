@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +18,6 @@ import pytest
 from boot_sample import sample_config
 from stoker.boot.checks import ADDED
 from stoker.boot.ignition import image_references
-from stoker.boot.image import build_image
 from stoker.boot.serve import serve_images
 from stoker.boot.session import BootOptions, boot_test
 from stoker.boot.standins.model import Contract, Link, Mode, StandIn
@@ -28,8 +25,6 @@ from stoker.boot.standins.model import Contract, Link, Mode, StandIn
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-TOOLS = ("mmdebstrap", "qemu-system-x86_64", "qemu-img", "mke2fs", "ssh", "ssh-keygen",
-         "docker-registry", "skopeo", "umoci")
 FLEET_REGISTRY = "registry.ebisc.org/ebisc"
 SAMPLE_REGISTRY = "quay.io/example"
 # The sample config's web container (boot_sample.QUADLET): the generic stand-in on port 80, writing /data.
@@ -49,21 +44,6 @@ def served(name: str, cfg: dict):
 NEW_UNIT = {"name": "rebuild-marker.service", "enabled": True, "contents":
             "[Unit]\nDescription=added by the changed config\n[Service]\nType=oneshot\nRemainAfterExit=yes\n"
             "ExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"}
-
-
-def _missing() -> str | None:
-    if os.geteuid() != 0:
-        return "building the image needs root"
-    absent = [t for t in TOOLS if shutil.which(t) is None]
-    return f"missing {', '.join(absent)} (see .ci/apt-packages)" if absent else None
-
-
-@pytest.fixture(scope="module")
-def image():
-    why = _missing()
-    if why:
-        pytest.skip(why)
-    return build_image()
 
 
 @pytest.fixture(scope="module")

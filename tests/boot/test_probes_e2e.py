@@ -15,7 +15,6 @@ import sys
 import pytest
 
 from stoker.boot.ignition import image_references
-from stoker.boot.image import build_image
 from stoker.boot.probes import GROUP, ProbeSpec
 from stoker.boot.serve import serve_images
 from stoker.boot.session import BootOptions, boot_test
@@ -23,21 +22,13 @@ from stoker.boot.standins import STANDINS
 from stoker.boot.standins.catalog import PROBE
 from stoker.boot.standins.publish import fleet_reference
 
-from test_boot_e2e import FLEET_REGISTRY, REPO, _missing, _report
+from test_boot_e2e import FLEET_REGISTRY, REPO, _report
 
 pytestmark = [pytest.mark.slow, pytest.mark.full_e2e]
 
 
-@pytest.fixture(scope="module")
-def image():
-    why = _missing()
-    if why:
-        pytest.skip(why)
-    try:
-        import testcontainers  # noqa: F401
-    except ImportError:
-        pytest.skip("testcontainers is not installed (pip install -e '.[test]')")
-    return build_image()
+# the `image` fixture (tests/conftest.py) skips without these
+IMAGE_NEEDS = (("testcontainers", "testcontainers"),)
 
 
 def test_tracker_probes_see_names_and_hidden_environment_files(image, tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import base64
 
-# The fleet.yaml section the cloud commands read.
-PLACEMENT = """\
+# What every VM of the test placements shares (the local cloud's names).
+PLACEMENT_DEFAULTS = """\
 placement:
  defaults:
   cloud: fake
@@ -14,6 +14,10 @@ placement:
   network: fleet-private
   security_groups: [default]
  vms:
+"""
+
+# The fleet.yaml section the cloud commands read.
+PLACEMENT = PLACEMENT_DEFAULTS + """\
   tracker:
     flavor: m1.medium
     address: 10.0.0.13
@@ -25,7 +29,14 @@ placement:
 """
 
 VOLUME_ID = "5f1c2e7a-90ab-4cde-8f01-23456789abcd"  # the tracker-data volume the fake starts with
-DEVICE = f"/dev/disk/by-id/virtio-{VOLUME_ID[:20]}"
+
+
+def device(volume_id: str) -> str:
+    """The path a volume shows up at in the guest (Nova's virtio serial: the id's first 20 characters)."""
+    return f"/dev/disk/by-id/virtio-{volume_id[:20]}"
+
+
+DEVICE = device(VOLUME_ID)
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZha2Uta2V5LWZvci10ZXN0cy1vbmx5LW5vdC1yZWFs operator@example"
 
 

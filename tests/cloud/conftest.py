@@ -1,6 +1,7 @@
 """Fixtures: a local OpenStack (fake_openstack.py) reached through the real
-openstacksdk via a clouds.yaml, and a small repository tree with a placement
-and an Ignition config for the tracker VM."""
+openstacksdk via a clouds.yaml, a small repository tree with a placement and
+an Ignition config for the tracker VM, a fleet of several deployed VMs, and
+stoker's commands run in-process."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ class Repo:
         path.write_text(json.dumps(doc, separators=(",", ":")))
         return path
 
+    def write_vms(self, definitions: dict[str, str]) -> None:
+        """vms/<vm>.yaml for each VM ({vm: YAML text})."""
+        (self.root / "vms").mkdir(exist_ok=True)
+        for vm, text in definitions.items():
+            (self.root / "vms" / f"{vm}.yaml").write_text(text)
+
 
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
@@ -38,7 +45,8 @@ def fake(tmp_path, monkeypatch):
     # fast waits: the fake needs a few polls per state change
     for var, value in (("STOKER_POLL_SECONDS", "0.01"), ("STOKER_ACTIVE_TIMEOUT", "5"),
                        ("STOKER_VOLUME_TIMEOUT", "5"), ("STOKER_IGNITION_TIMEOUT", "5"),
-                       ("STOKER_RETRIES", "3"), ("STOKER_BACKOFF_SECONDS", "0.01")):
+                       ("STOKER_RETRIES", "3"), ("STOKER_BACKOFF_SECONDS", "0.01"),
+                       ("STOKER_LOCK_SETTLE_SECONDS", "0.01")):
         monkeypatch.setenv(var, value)
     yield cloud
     # whatever a test did, stoker never asked to delete a volume
@@ -98,3 +106,37 @@ def stoker(repo, capsys):
         return code, out.out, out.err
     return run
 
+
+
+@pytest.fixture
+def cli(repo, capsys):
+    """Run any stoker command in-process (stoker.cli.main, so every command and
+    its exit codes) against the test repository; (exit code, stdout, stderr)."""
+    from stoker.cli import main
+
+    def run(*argv: str):
+        code = main([*argv, "--root", str(repo.root)])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run
+
+
+@pytest.fixture
+def deployed_fleet(fake, repo, stoker):
+    """deployed_fleet(fleet_yaml, {vm: (data volume id, vms/<vm>.yaml text)}, config):
+    write fleet.yaml and vms/, give each VM its data volume `<vm>-data` (50 GiB;
+    the one the local cloud starts with is kept), write build/<vm>.ign from
+    config(vm) and deploy each VM once (`stoker deploy VM --yes`, Ignition
+    succeeding). Returns {vm: the sha256 of the config it runs}."""
+
+    def deploy(fleet_yaml: str, vms: dict[str, tuple[str, str]], config) -> dict[str, str]:
+        (repo.root / "fleet.yaml").write_text(fleet_yaml)
+        repo.write_vms({vm: text for vm, (_, text) in vms.items()})
+        for vm, (volume_id, _) in vms.items():
+            if fake.volume_by_name(f"{vm}-data") is None:
+                fake.add_volume(f"{vm}-data", 50, volume_id)
+            repo.write_build(config(vm), vm)
+            code, _, err = stoker("deploy", vm, "--yes")
+            assert code == 0, err
+        return {vm: fake.server_by_name(vm)["metadata"]["stoker_config_sha256"] for vm in vms}
+    return deploy

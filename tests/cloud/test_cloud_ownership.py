@@ -108,9 +108,7 @@ def test_rollback_to_a_given_config_and_when_there_is_none(fake, repo, stoker):
 def test_status_names_servers_stoker_does_not_own_and_vms_without_placement(fake, repo, stoker):
     import json
 
-    (repo.root / "vms").mkdir()
-    for vm in ("tracker", "bastion", "ims"):
-        (repo.root / "vms" / f"{vm}.yaml").write_text("services: {}\n")
+    repo.write_vms({vm: "services: {}\n" for vm in ("tracker", "bastion", "ims")})
     fake.add_hand_made_server("tracker", "10.0.0.13")
     code, out, err = stoker("status")
     assert code == 0, err

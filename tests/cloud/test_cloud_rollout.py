@@ -13,14 +13,16 @@ import stat
 
 import pytest
 
-from cloud_testdata import KEY, tracker_config
+from cloud_testdata import KEY, PLACEMENT_DEFAULTS, VOLUME_ID, device, tracker_config
 
 from stoker.boot.checks import Results
 
-VMS = {"tracker": "5f1c2e7a-90ab-4cde-8f01-23456789abcd",  # the volume the fake starts with
+VMS = {"tracker": VOLUME_ID,  # the volume the fake starts with
        "tracker-staging": "6a2d3f8b-01bc-4def-9012-3456789abcde",
        "bastion": "7b3e4a9c-12cd-4ef0-a123-456789abcdef"}
 ADDRESSES = {"tracker": "10.0.0.13", "tracker-staging": "10.0.0.12", "bastion": "10.0.0.10"}
+DEFINITIONS = {"tracker": "description: tracker\n", "tracker-staging": "extends: tracker\n",
+               "bastion": "description: the public entry\n"}
 NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNlY29uZC1vcGVyYXRvci1rZXktZm9yLXRlc3Rz operator2@example"
 
 FLEET = f"""\
@@ -33,14 +35,7 @@ sites:
   tracker-staging: tracker-staging.example.org
 rollout:
   public_address: 192.0.2.10
-placement:
- defaults:
-  cloud: fake
-  image: fedora-coreos-stable
-  network: fleet-private
-  security_groups: [default]
- vms:
-""" + "".join(f"""  {vm}:
+""" + PLACEMENT_DEFAULTS + "".join(f"""  {vm}:
     flavor: m1.small
     address: {ADDRESSES[vm]}
     volume: {{name: {vm}-data, size: 50}}
@@ -48,7 +43,7 @@ placement:
 
 
 def config(vm: str, keys=(KEY,)) -> dict:
-    doc = tracker_config(vm=vm, device=f"/dev/disk/by-id/virtio-{VMS[vm][:20]}")
+    doc = tracker_config(vm=vm, device=device(VMS[vm]))
     doc["passwd"]["users"][0]["sshAuthorizedKeys"] = list(keys)
     return doc
 
@@ -75,21 +70,10 @@ class Checks:
 
 
 @pytest.fixture
-def fleet(fake, repo, stoker, monkeypatch):
+def fleet(repo, deployed_fleet, monkeypatch):
     """The three VMs deployed once (history with a successful Ignition each), then
     a change of fleet.yaml's kind: an SSH key added to every VM."""
-    (repo.root / "fleet.yaml").write_text(FLEET)
-    (repo.root / "vms").mkdir()
-    (repo.root / "vms" / "tracker.yaml").write_text("description: tracker\n")
-    (repo.root / "vms" / "tracker-staging.yaml").write_text("extends: tracker\n")
-    (repo.root / "vms" / "bastion.yaml").write_text("description: the public entry\n")
-    for vm, vid in VMS.items():
-        if fake.volume_by_name(f"{vm}-data") is None:
-            fake.add_volume(f"{vm}-data", 50, vid)
-        repo.write_build(config(vm), vm)
-        code, _, err = stoker("deploy", vm, "--yes")
-        assert code == 0, err
-    first = {vm: fake.server_by_name(vm)["metadata"]["stoker_config_sha256"] for vm in VMS}
+    first = deployed_fleet(FLEET, {vm: (VMS[vm], DEFINITIONS[vm]) for vm in VMS}, config)
     for vm in VMS:
         repo.write_build(config(vm, keys=(KEY, NEW_KEY)), vm)
     checks = Checks()
@@ -103,20 +87,13 @@ def fleet(fake, repo, stoker, monkeypatch):
         return 0, "passed"
     import stoker.rollout.gates as gates_module
     monkeypatch.setattr(gates_module, "run_subprocess", run_gate)
-    monkeypatch.setattr(gates_module, "fleet_test_available", lambda: True)
     return {"first": first, "checks": checks, "gates": gates}
 
 
 @pytest.fixture
-def rollout(repo, capsys):
+def rollout(cli):
     """Run `stoker rollout|history ...` in-process; (exit code, stdout, stderr)."""
-    from stoker.cli import main
-
-    def run(*argv):
-        code = main([*argv, "--root", str(repo.root)])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-    return run
+    return cli
 
 
 def _rebuilt_in_order(fake) -> list[str]:
@@ -196,13 +173,15 @@ def test_a_failed_boot_test_stops_before_any_change(fake, repo, fleet, rollout, 
     assert "gate boot-test tracker failed" in out and "nothing was changed" in out
 
 
-def test_a_gate_that_cannot_run_fails_unless_skip_boot_test(fake, repo, fleet, rollout, monkeypatch):
+def test_a_failed_fleet_test_stops_unless_skip_boot_test(fake, repo, fleet, rollout, monkeypatch):
     import stoker.rollout.gates as gates_module
-    monkeypatch.setattr(gates_module, "fleet_test_available", lambda: False)  # a stoker without fleet-test
+    monkeypatch.setattr(gates_module, "run_subprocess",
+                        lambda argv, cwd: (1, "FAILED https tracker.example.org") if argv[3] == "fleet-test"
+                        else (0, "ok"))
     before = len(fake.mutating_calls())
     code, out, _ = rollout("rollout", "--all", "--yes")
     assert code == 1 and len(fake.mutating_calls()) == before
-    assert "gate fleet-test skipped" in out and "no `fleet-test` command" in out
+    assert "gate fleet-test failed" in out and "nothing was changed" in out
     code, out, err = rollout("rollout", "--all", "--yes", "--skip-boot-test")
     assert code == 0, out + err
     from stoker.rollout.record import load_all

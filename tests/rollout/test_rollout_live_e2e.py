@@ -18,21 +18,12 @@ import subprocess
 import pytest
 
 from boot_sample import data_url, sample_config
-from test_boot_e2e import _missing, served  # noqa: F401 (the boot tests' tool list and registry)
+from test_boot_e2e import served  # the boot tests' registry
 from stoker.boot.expect import derive
-from stoker.boot.image import build_image
 from stoker.boot.session import BootOptions, boot_test
 from stoker.rollout.live import Jump, LiveHost, check_live
 
 pytestmark = [pytest.mark.slow, pytest.mark.full_e2e]
-
-
-@pytest.fixture(scope="module")
-def image():
-    why = _missing()
-    if why:
-        pytest.skip(why)
-    return build_image()
 
 
 def test_live_checks_through_a_jump_host_pass_then_fail_on_a_stopped_service(image, tmp_path):

@@ -95,7 +95,8 @@ def test_a_lock_fits_nova_metadata_and_expires():
     meta = {"stoker_rollout_lock": lock.value()}
     assert read_lock(meta) == lock
     assert held_by_other(meta, None, NOW).owner == "x" * 80, "a deploy is refused"
-    assert held_by_other(meta, lock.id, NOW) is None, "its own rollout goes on"
+    assert held_by_other(meta, lock, NOW) is None, "its own rollout goes on"
+    assert held_by_other(meta, new_lock(lock.id, 240, NOW), NOW) is not None, "the same id with another token"
     assert held_by_other(meta, None, NOW + dt.timedelta(minutes=241)) is None, "expired"
 
 
@@ -107,12 +108,25 @@ def test_an_unreadable_lock_still_counts_as_held():
 def test_boot_test_gate_passes_fails_and_skips_for_a_missing_tool(tmp_path):
     answers = iter([(0, "ok"), (1, "FAIL service x.service"),
                     (1, "stoker: error: `qemu-system-x86_64` is not installed (Debian package qemu-system-x86)")])
-    gates = GateRunner(tmp_path, runner=lambda argv, cwd: next(answers), fleet_test=lambda: False)
+    gates = GateRunner(tmp_path, runner=lambda argv, cwd: next(answers))
     assert gates.boot_test("ims", tmp_path).status == "passed"
     failed = gates.boot_test("ims", tmp_path)
     assert failed.status == "failed" and "FAIL service x.service" in failed.detail
     assert gates.boot_test("ims", tmp_path).status == "skipped"
-    assert gates.fleet().status == "skipped"
+
+
+def test_the_fleet_test_gate_always_runs_stoker_fleet_test(tmp_path):
+    ran = []
+    answers = iter([(0, "ok"), (1, "FAIL https tracker.example.org")])
+
+    def runner(argv, cwd):
+        ran.append(argv[3:])
+        return next(answers)
+    gates = GateRunner(tmp_path, runner=runner)
+    assert gates.fleet().status == "passed"
+    failed = gates.fleet()
+    assert failed.status == "failed" and "FAIL https tracker.example.org" in failed.detail
+    assert ran == [["fleet-test"], ["fleet-test"]]
 
 
 def test_the_fleet_test_runs_when_the_bastion_or_an_address_changes():

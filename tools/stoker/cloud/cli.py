@@ -31,7 +31,8 @@ EXIT_NO_CHANGES, EXIT_CHANGES = 0, 2  # as `terraform plan -detailed-exitcode`
 
 _ENV_TIMINGS = {"poll": "STOKER_POLL_SECONDS", "active_timeout": "STOKER_ACTIVE_TIMEOUT",
                 "volume_timeout": "STOKER_VOLUME_TIMEOUT", "ignition_timeout": "STOKER_IGNITION_TIMEOUT",
-                "retries": "STOKER_RETRIES", "backoff": "STOKER_BACKOFF_SECONDS"}
+                "retries": "STOKER_RETRIES", "backoff": "STOKER_BACKOFF_SECONDS",
+                "lock_settle": "STOKER_LOCK_SETTLE_SECONDS"}
 
 
 def register(sub) -> None:
@@ -146,15 +147,16 @@ def plan_on(cloud: Cloud, placement: Placement, config, notes: list[str], root: 
     return plan
 
 
-def check_lock(plan: DeployPlan, command: str, break_lock: bool = False, own_id: str | None = None) -> None:
-    """Refuse to change a server a rollout holds (stoker.rollout.lock), naming the holder."""
+def check_lock(plan: DeployPlan, command: str, break_lock: bool = False, own=None) -> None:
+    """Refuse to change a server a rollout holds (stoker.rollout.lock), naming
+    the holder; `own` is the rollout's own Lock (None: `stoker deploy`)."""
     import datetime as dt
 
     from ..rollout.lock import held_by_other, refusal
 
     if plan.state.server is None or break_lock:
         return
-    lock = held_by_other(plan.state.metadata, own_id, dt.datetime.now(dt.timezone.utc))
+    lock = held_by_other(plan.state.metadata, own, dt.datetime.now(dt.timezone.utc))
     if lock is not None and plan.changes:
         raise refusal(plan.placement.vm, plan.state.server.id, lock, command)
 

@@ -31,6 +31,7 @@ class Timings:
     ignition_timeout: float = 600.0  # console shows Ignition's verdict
     retries: int = 4               # extra attempts after a 5xx or connection error
     backoff: float = 2.0           # first retry delay, doubled each time
+    lock_settle: float = 3.0       # a rollout's lock is read back this long after it is written (stoker.rollout.lock)
 
 
 # The libraries under this package that log: keystoneauth1 names its loggers

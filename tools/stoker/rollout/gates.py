@@ -8,13 +8,13 @@
   change of either changes the bastion; an address change also shows as
   placement drift).
 
-A gate is passed, failed or skipped. A gate that could not run (no QEMU, a
-stoker without `fleet-test`) is "skipped", and a skipped gate stops the
-rollout like a failed one: a gate never counts as passed on what it did not
+A gate is passed, failed or skipped. A gate that could not run (no QEMU) is
+"skipped", and a skipped gate stops the rollout like a failed one: a gate never counts as passed on what it did not
 check. `--skip-boot-test` is the operator's explicit word that the boot and
 fleet tests are not run; it is written into the rollout's record.
 
 The commands run as subprocesses through `Runner` (a seam: tests pass a fake).
+`run_gates` runs the gates of a rollout in their order, `GateRunner` each command.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..cloud.errors import CloudError
 from .record import Gate
 
 # (argv, cwd) -> (exit status, output)
@@ -46,13 +47,6 @@ def stoker_argv(*args: str) -> list[str]:
     return [sys.executable, "-c", "import sys; from stoker.cli import main; sys.exit(main())", *args]
 
 
-def fleet_test_available() -> bool:
-    """Whether this stoker has a `fleet-test` command (another branch adds it)."""
-    from ..cli import COMMAND_MODULES
-
-    return any("fleet-test" in names for names in COMMAND_MODULES.values())
-
-
 def _tail(text: str, lines: int = 12) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
@@ -61,7 +55,6 @@ def _tail(text: str, lines: int = 12) -> str:
 class GateRunner:
     root: Path
     runner: Runner | None = None                      # default: run_subprocess
-    fleet_test: Callable[[], bool] | None = None      # default: fleet_test_available
 
     def _run(self, argv: list[str]) -> tuple[int, str]:
         return (self.runner or run_subprocess)(argv, self.root)
@@ -77,8 +70,6 @@ class GateRunner:
         return Gate("boot-test", vm, "failed", f"stoker boot-test {vm} exited {code}:\n{_tail(out)}")
 
     def fleet(self) -> Gate:
-        if not (self.fleet_test or fleet_test_available)():
-            return Gate("fleet-test", None, "skipped", "this stoker has no `fleet-test` command yet")
         code, out = self._run(stoker_argv("fleet-test"))
         if code == 0:
             return Gate("fleet-test", None, "passed", "stoker fleet-test passed")
@@ -94,3 +85,45 @@ def needs_fleet_test(changed: list[str], bastion: str | None, drift_items: dict[
         if "address" in items:
             return f"the address of {vm} changes"
     return None
+
+
+def run_gates(order: list[str], targets: dict, bastion: str | None, gates: GateRunner, *,
+              validate: Callable[[str], None], record: Callable[[Gate], bool], say: Callable[[str, str], None],
+              junit_dir: Path, dry_run: bool, skip_boot_test: bool) -> bool:
+    """The gates of a rollout of `order` ({vm: Target} `targets`), before any
+    change: validate each VM (`validate(vm)` raises CloudError), boot-test each,
+    fleet-test when needs_fleet_test says so. `record(gate)` keeps a gate and
+    says whether it passed. False at the first gate that did not pass. A dry
+    run validates and says what it would run; --skip-boot-test records the
+    boot and fleet tests as skipped by the operator. Boot tests leave their
+    JUnit XML in `junit_dir`."""
+    for vm in order:  # strict validation, as `stoker deploy` does
+        try:
+            validate(vm)
+        except CloudError as exc:
+            record(Gate("validate", vm, "failed", exc.detail))
+            return False
+        record(Gate("validate", vm, "passed", "stoker validate --strict: every check passed"))
+    fleet_reason = needs_fleet_test(order, bastion, {vm: [d.item for d in targets[vm].plan.drift] for vm in order})
+    if skip_boot_test:
+        why = "--skip-boot-test; written into this rollout's record"
+        for vm in order:
+            record(Gate("boot-test", vm, "skipped by operator", why))
+        if fleet_reason:
+            record(Gate("fleet-test", None, "skipped by operator", why))
+        return True
+    if dry_run:
+        for vm in order:
+            say("gate", f"boot-test {vm}: would run `stoker boot-test {vm}` (not in a dry run)")
+        if fleet_reason:
+            say("gate", f"fleet-test: would run `stoker fleet-test` ({fleet_reason})")
+        return True
+    for vm in order:
+        say("step", f"boot-testing {vm} (QEMU; minutes)")
+        if not record(gates.boot_test(vm, junit_dir)):
+            return False
+    if fleet_reason:
+        say("step", f"fleet test: {fleet_reason}")
+        if not record(gates.fleet()):
+            return False
+    return True
