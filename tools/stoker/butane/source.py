@@ -64,6 +64,21 @@ class _Loader(_Resolver, yaml.SafeLoader):
                                                 "could not find expected ':'", self.get_mark())
             del keys[level]
 
+    def compose_node(self, parent, index):
+        """As yaml.v3's parser: an alias is a node of its own at its position
+        (vcontext's context tree holds it as a leaf), an unknown one fails
+        without a line (decode.go parser.alias), and a later anchor of the same
+        name replaces the earlier one."""
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()
+            if event.anchor not in self.anchors:
+                raise YamlError(f"yaml: unknown anchor '{event.anchor}' referenced")
+            return _alias(self.anchors[event.anchor], event)
+        event = self.peek_event()
+        if event.anchor is not None:
+            self.anchors.pop(event.anchor, None)
+        return super().compose_node(parent, index)
+
     def fetch_flow_collection_start(self, TokenClass):
         if self.flow_level >= MAX_DEPTH:
             # yaml.v3: "yaml: line N: exceeded max depth of 10000" (parser.fail, no column).
@@ -78,10 +93,26 @@ _FastLoader = type("_FastLoader", (_Resolver, yaml.CSafeLoader), {}) \
     if getattr(yaml, "__with_libyaml__", False) else None
 
 
+def _alias(target, event):
+    """The node an alias stands for, at the alias's position: a shallow copy of
+    the anchored node (sharing its content) whose `alias` is that node and
+    `anchor` the name."""
+    node = type(target).__new__(type(target))
+    node.__dict__.update(target.__dict__)
+    node.start_mark, node.end_mark = event.start_mark, event.end_mark
+    node.alias, node.anchor = target, event.anchor
+    return node
+
+
+def is_alias(node) -> bool:
+    return getattr(node, "alias", None) is not None
+
+
 def compose(text: str) -> yaml.Node | None:
-    """The first YAML document's node tree (None for an empty document)."""
+    """The first YAML document's node tree (None for an empty document).
+    Aliases are nodes of their own (see _alias)."""
     _check_directive(text)
-    if _FastLoader is not None:
+    if _FastLoader is not None and "*" not in text:  # libyaml's composer shares alias nodes
         loader = None
         try:
             loader = _FastLoader(text)
@@ -89,7 +120,6 @@ def compose(text: str) -> yaml.Node | None:
                 return None
             node = loader.get_node()
             _check_escapes(node, text)
-            _apply_merge_keys(node)
             return node
         except (yaml.YAMLError, RecursionError, UnicodeError):
             pass  # explained by the slower loader below
@@ -110,19 +140,25 @@ def _compose_python(text: str) -> yaml.Node | None:
             return None
         node = loader.get_node()
         _check_escapes(node, text)
-        _apply_merge_keys(node)
     except RecursionError:
         raise YamlError("yaml: exceeded max depth") from None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        raise YamlError(f"yaml: line {line}, column {column}: control characters are not "
-                        "allowed") from None
+        # a reader error has no mark in yaml.v3: no line (decode.go parser.fail); a
+        # lone surrogate (only a str can hold one) is what UTF-8 cannot encode
+        surrogate = isinstance(exc.character, int) and 0xD800 <= exc.character <= 0xDFFF
+        raise YamlError("yaml: " + ("invalid Unicode character" if surrogate
+                                    else "control characters are not allowed")) from None
+    except yaml.composer.ComposerError as exc:
+        if exc.problem and exc.problem.startswith("found undefined alias"):
+            raise YamlError(f"yaml: unknown anchor '{exc.problem.split(None, 3)[3][1:-1]}' "
+                            "referenced") from None
+        raise YamlError(f"yaml: {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlError(f"yaml: {where}{problem}") from None
+        from . import yamlerrors  # here: only a document that fails needs the table
+
+        scanner = isinstance(exc, yaml.scanner.ScannerError)
+        raise YamlError("yaml: " + yamlerrors.where(exc, scanner, text)
+                        + yamlerrors.problem(exc, scanner)) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"yaml: {exc}") from None
     finally:
@@ -140,9 +176,23 @@ _YAML_DIRECTIVE = r"\A(?:(?:#[^\n]*|%[^\n]*|[ \t]*)\n)*?%YAML[ \t]+(\d+)\.(\d+)"
 
 
 def _check_directive(text: str) -> None:
-    """yaml.v3 reads only YAML 1.1 documents: a %YAML directive of another
-    version is "found incompatible YAML document" (parserc.go; a parser error
-    on the first line is reported without a line, decode.go parser.fail)."""
+    """Directives as yaml.v3 reads them (scannerc.go, parserc.go), where PyYAML
+    differs: a directive other than %YAML and %TAG is "found unknown directive
+    name" (PyYAML skips it), and yaml.v3 reads only YAML 1.1 documents: a %YAML
+    directive of another version is "found incompatible YAML document". The
+    first is a scanner error, reported at its 1-based line, the second a parser
+    error, at its 0-based line; neither has a line on the first line
+    (decode.go parser.fail)."""
+    if "%" not in text:
+        return
+    for number, line in enumerate(text.split("\n")):
+        if not line.startswith("%"):
+            if line.strip() and not line.lstrip().startswith("#"):
+                break  # the document has begun
+            continue
+        name = re.match(r"[0-9A-Za-z_-]*", line[1:])[0]
+        if name and name not in ("YAML", "TAG") and line[1 + len(name):2 + len(name)] in ("", " ", "\t", "\r"):
+            raise YamlError(f"yaml: {f'line {number + 1}: ' if number else ''}found unknown directive name")
     if "%YAML" not in text:
         return
     m = re.match(_YAML_DIRECTIVE, text, re.M)
@@ -180,43 +230,18 @@ def _check_escapes(node, text: str, seen=None) -> None:
             _check_escapes(v, text, seen)
 
 
-def _apply_merge_keys(node, seen=None) -> None:
-    """Resolve `<<` merge keys in place, keeping a `<<` key so it is reported as
-    unused, as the official tool does."""
-    seen = seen if seen is not None else set()
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        merges = [(k, v) for k, v in node.value if k.tag == MERGE]
-        if merges:
-            own = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-            extra = []
-            for key, value in merges:
-                sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
-                for src in sources:
-                    if not isinstance(src, yaml.MappingNode):
-                        raise YamlError(f"yaml: line {key.start_mark.line + 1}: "
-                                        "map merge requires map or sequence of maps as the value")
-                    for k, v in src.value:
-                        if isinstance(k, yaml.ScalarNode) and k.value not in own:
-                            own.add(k.value)
-                            extra.append((k, v))
-            node.value = node.value + extra
-        for _, v in node.value:
-            _apply_merge_keys(v, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for v in node.value:
-            _apply_merge_keys(v, seen)
-
-
 def child(node, key):
-    """The value node at `key` (a str for mappings, an int for sequences)."""
+    """The value node at `key` (a str for mappings, an int for sequences); None
+    below an alias (a leaf of the context tree). The last of equal keys, as in
+    vcontext's tree."""
+    if is_alias(node):
+        return None
     if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+        found = None
         for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key \
-                    and k.tag != MERGE:
-                return v
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                found = v
+        return found
     elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
         if 0 <= key < len(node.value):
             return node.value[key]
@@ -246,7 +271,8 @@ def position(root, path: tuple) -> tuple[int, int]:
             break
         node = nxt
     mark = node.start_mark
-    if isinstance(node, yaml.MappingNode) and node.value and not node.flow_style:
+    if isinstance(node, yaml.MappingNode) and node.value and not node.flow_style \
+            and not is_alias(node):
         mark = node.value[0][0].start_mark
     return mark.line + 1, mark.column + 1
 
