@@ -164,6 +164,21 @@ def parse_args(argv: list[str]):
 OFFICIAL_RELEASE = "v0.29.0"
 
 
+_NO_TRANSLATOR = "No translator exists for variant "
+
+
+def unsupported_hint(error: str | None, tty: bool) -> str | None:
+    """On a terminal, the line naming the supported versions (or the known
+    variants) after "No translator exists for variant V with version X".
+    Elsewhere nothing: the official stderr, byte for byte, for scripts."""
+    if not tty or not error or not error.startswith(_NO_TRANSLATOR):
+        return None
+    variant = error[len(_NO_TRANSLATOR):].rpartition(" with version ")[0]
+    from .specs import supported_hint
+
+    return supported_hint(variant)
+
+
 def run(args) -> int:
     if args.version:
         print(f"Butane {OFFICIAL_RELEASE}")
@@ -194,6 +209,9 @@ def run(args) -> int:
         return 1
     if not result.ok:
         print(f"Error translating config: {result.error}", file=sys.stderr)
+        hint = unsupported_hint(result.error, sys.stderr.isatty())
+        if hint:
+            print(hint, file=sys.stderr)
         return 1
     if args.check:
         return 0
