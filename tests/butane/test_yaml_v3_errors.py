@@ -224,3 +224,15 @@ def test_cli_tag_error(tmp_path):
     run = _cli(tmp_path, HEAD + FILE + "overwrite: !!bool yes\n")
     assert (run.rc, run.stdout, run.stderr) == (
         1, "", "Error translating config: yaml: cannot decode !!str `yes` as a !!bool\n")
+
+
+def test_two_merge_keys_are_duplicates():
+    result = translate(HEAD + "a: &a {name: a}\npasswd:\n  users:\n    - <<: *a\n      <<: *a\n")
+    assert result.error == ('yaml: unmarshal errors:\n  line 7: mapping key "<<" already defined '
+                            "at line 6")
+
+
+def test_binary_text_may_be_a_yaml_1_1_boolean():
+    # decode.go scalar(): the decoded !!binary is a string, and a bool takes its words
+    result = translate(HEAD + FILE + "contents: {inline: x}\n      overwrite: !!binary eWVz\n")
+    assert json.loads(result.to_json())["storage"]["files"][0]["overwrite"] is True

@@ -63,6 +63,11 @@ def is_null(node) -> bool:
     return node.tag == _TAG + "null"
 
 
+def _is_merge(key) -> bool:
+    """decode.go isMerge: a plain (or !!merge-tagged) `<<`."""
+    return isinstance(key, yaml.ScalarNode) and key.tag == MERGE and key.value == "<<"
+
+
 def short_tag(node) -> str:
     """The tag yaml.v3 names in its messages (`!!str`, `!!int`, `!!map`, ...)."""
     if isinstance(node, yaml.MappingNode):
@@ -172,20 +177,23 @@ class Decoder:
     def _duplicates(self, node) -> bool:
         """yaml.v3 (decode.go, uniqueKeys) checks the keys of each mapping it decodes
         into a struct or map, and only those: every later key equal to an earlier
-        one (same kind and text, `<<` aside) is an unmarshal error `line J: mapping
-        key "K" already defined at line I`, for each such pair, and the mapping is
-        not decoded. True if there was one."""
-        first: dict[str, list] = {}
+        one (same kind and text: two `<<` too, and any two collections, whose
+        text is "") is an unmarshal error `line J: mapping key "K" already
+        defined at line I`, for each such pair, and the mapping is not decoded.
+        True if there was one."""
+        def same(k):
+            return type(k), k.value if isinstance(k, yaml.ScalarNode) else ""
+
+        first: dict[tuple, list] = {}
         for knode, _ in node.value:
-            if isinstance(knode, yaml.ScalarNode) and knode.tag != MERGE:
-                first.setdefault(knode.value, []).append(knode)
+            first.setdefault(same(knode), []).append(knode)
         found = False
         for knode, _ in node.value:  # the pairs in yaml.v3's order: by earlier key, then later
-            group = first.get(knode.value) if isinstance(knode, yaml.ScalarNode) else None
-            if not group or len(group) < 2:
+            group = first[same(knode)]
+            if len(group) < 2:
                 continue
             earlier_line = knode.start_mark.line + 1
-            quoted = knode.value.replace("\\", "\\\\").replace('"', '\\"')
+            quoted = same(knode)[1].replace("\\", "\\\\").replace('"', '\\"')
             for later in group[[id(k) for k in group].index(id(knode)) + 1:]:
                 self.errors.append(f"line {later.start_mark.line + 1}: mapping key "
                                    f'"{quoted}" already defined at line {earlier_line}')
@@ -238,7 +246,7 @@ class Decoder:
         out = {} if out is None else out
         merge = None
         for knode, vnode in node.value:
-            if knode.tag == MERGE:
+            if _is_merge(knode):
                 merge = vnode
                 continue
             if is_null(knode):
@@ -303,7 +311,7 @@ class Decoder:
         elif t == BOOL:
             if isinstance(value, bool):
                 return value
-            if isinstance(value, str) and tag != _TAG + "binary" and value in _BOOL_11:
+            if isinstance(value, str) and value in _BOOL_11:
                 return _BOOL_11[value]  # a !!str: yaml.v3 takes YAML 1.1's words
         self._fail(node, t, named)
         return None
@@ -321,7 +329,7 @@ class Decoder:
         inner = TREE if ctx == TREE else NONE
         merge = None
         for knode, vnode in node.value:
-            if knode.tag == MERGE:
+            if _is_merge(knode):
                 merge = vnode
                 if ctx == TREE:
                     own.append(("unused", path + ("<<",)))  # a key of the context tree, no field
