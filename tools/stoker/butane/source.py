@@ -112,7 +112,9 @@ def compose(text: str) -> yaml.Node | None:
     """The first YAML document's node tree (None for an empty document).
     Aliases are nodes of their own (see _alias)."""
     _check_directive(text)
-    if _FastLoader is not None and "*" not in text:  # libyaml's composer shares alias nodes
+    # libyaml's composer shares the anchored node for an alias: where one may be
+    # (a `*` starting a token), the pure-Python loader composes
+    if _FastLoader is not None and ("*" not in text or not re.search(_ALIAS, text)):
         loader = None
         try:
             loader = _FastLoader(text)
@@ -172,6 +174,7 @@ def _compose_python(text: str) -> yaml.Node | None:
 # (re's cache), not at import (start-up).
 _SURROGATE = "[\ud800-\udfff]"
 _ESCAPE = r"\\(.)"
+_ALIAS = r"(?:^|[\s\[{,:])\*"
 _YAML_DIRECTIVE = r"\A(?:(?:#[^\n]*|%[^\n]*|[ \t]*)\n)*?%YAML[ \t]+(\d+)\.(\d+)"
 
 
