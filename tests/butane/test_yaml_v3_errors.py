@@ -236,3 +236,10 @@ def test_binary_text_may_be_a_yaml_1_1_boolean():
     # decode.go scalar(): the decoded !!binary is a string, and a bool takes its words
     result = translate(HEAD + FILE + "contents: {inline: x}\n      overwrite: !!binary eWVz\n")
     assert json.loads(result.to_json())["storage"]["files"][0]["overwrite"] is True
+
+
+def test_an_alias_key_is_its_anchors_name_in_the_tree():
+    # yaml.v3: an alias key is no duplicate of a scalar key; vcontext keys it by
+    # the anchor's name, once
+    result = translate(HEAD + "&a a: b\n*a : c\n")
+    assert result.ok and warnings(result) == ["warning at $.a, line 3 col 1: unused key a"]

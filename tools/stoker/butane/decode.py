@@ -181,7 +181,9 @@ class Decoder:
         text is "") is an unmarshal error `line J: mapping key "K" already
         defined at line I`, for each such pair, and the mapping is not decoded.
         True if there was one."""
-        def same(k):
+        def same(k):  # an alias node's text is its anchor's name
+            if is_alias(k):
+                return "alias", k.anchor
             return type(k), k.value if isinstance(k, yaml.ScalarNode) else ""
 
         first: dict[tuple, list] = {}
@@ -325,14 +327,23 @@ class Decoder:
         # struct-field order (not document order), as the official tool reports them.
         out = {} if out is None else out
         own, below = [], {}
+        if ctx == TREE:
+            # vcontext's tree: one entry per key text (an alias key's is its
+            # anchor's name), `<<` included, checked against the struct's fields
+            seen = set()
+            for knode, _ in node.value:
+                key = knode.anchor if is_alias(knode) else \
+                    knode.value if isinstance(knode, yaml.ScalarNode) else ""
+                if key not in seen:
+                    seen.add(key)
+                    if t.accepts(key, self.version, self.variant) is None:
+                        own.append(("unused", path + (key,)))
         outer = self.checks
         inner = TREE if ctx == TREE else NONE
         merge = None
         for knode, vnode in node.value:
             if _is_merge(knode):
                 merge = vnode
-                if ctx == TREE:
-                    own.append(("unused", path + ("<<",)))  # a key of the context tree, no field
                 continue
             if not isinstance(knode, yaml.ScalarNode):
                 # yaml.v3 mappingStruct decodes every key into a string: a complex key
@@ -347,8 +358,6 @@ class Decoder:
                 merged.add(key)
             f = t.accepts(key, self.version, self.variant)
             if f is None:
-                if ctx == TREE:
-                    own.append(("unused", path + (key,)))
                 continue
             self.checks = below.setdefault(key, [])
             v = self.decode(vnode, f.type, path + (key,), inner, GO_ITEM_NAMES.get((t.name, key)))
