@@ -243,3 +243,18 @@ def test_an_alias_key_is_its_anchors_name_in_the_tree():
     # the anchor's name, once
     result = translate(HEAD + "&a a: b\n*a : c\n")
     assert result.ok and warnings(result) == ["warning at $.a, line 3 col 1: unused key a"]
+
+
+def test_cli_a_value_cut_inside_a_character_prints_its_bytes(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    stoker = Path(sys.executable).with_name("stoker")
+    if not stoker.exists():
+        pytest.skip(f"{stoker} is not installed")
+    (tmp_path / "in.bu").write_text(HEAD + FILE + "mode: " + "é" * 6 + "\n")
+    run = subprocess.run([str(stoker), "butane", "in.bu"], cwd=tmp_path, capture_output=True)
+    assert (run.returncode, run.stdout) == (1, b"")
+    assert run.stderr == (b"Error translating config: yaml: unmarshal errors:\n  line 6: cannot "
+                          b"unmarshal !!str `\xc3\xa9\xc3\xa9\xc3\xa9\xc3...` into int\n")

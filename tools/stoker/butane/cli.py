@@ -164,6 +164,18 @@ def parse_args(argv: list[str]):
 OFFICIAL_RELEASE = "v0.29.0"
 
 
+def _print_error(text: str) -> None:
+    """A line to stderr; bytes kept from the input (a value yaml.v3 cut inside a
+    character, surrogate-escaped) are written as the bytes themselves."""
+    buffer = getattr(sys.stderr, "buffer", None)
+    if buffer is None or text.isascii():
+        print(text, file=sys.stderr)
+        return
+    sys.stderr.flush()
+    buffer.write((text + "\n").encode("utf-8", "surrogateescape"))
+    buffer.flush()
+
+
 _NO_TRANSLATOR = "No translator exists for variant "
 
 
@@ -208,7 +220,7 @@ def run(args) -> int:
         print(STRICT_FAILED, file=sys.stderr)
         return 1
     if not result.ok:
-        print(f"Error translating config: {result.error}", file=sys.stderr)
+        _print_error(f"Error translating config: {result.error}")
         hint = unsupported_hint(result.error, sys.stderr.isatty())
         if hint:
             print(hint, file=sys.stderr)
