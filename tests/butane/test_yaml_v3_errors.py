@@ -258,3 +258,11 @@ def test_cli_a_value_cut_inside_a_character_prints_its_bytes(tmp_path):
     assert (run.returncode, run.stdout) == (1, b"")
     assert run.stderr == (b"Error translating config: yaml: unmarshal errors:\n  line 6: cannot "
                           b"unmarshal !!str `\xc3\xa9\xc3\xa9\xc3\xa9\xc3...` into int\n")
+
+
+@pytest.mark.skipif(not getattr(__import__("yaml"), "__with_libyaml__", False),
+                    reason="PyYAML without libyaml")
+def test_a_document_with_aliases_is_scanned_by_libyaml():
+    # libyaml (as yaml.v3) takes a tab after a value; PyYAML's own scanner does not
+    result = translate(HEAD + "a: 1\t\nb: &x core\npasswd: {users: [{name: *x}]}\n")
+    assert json.loads(result.to_json())["passwd"]["users"] == [{"name": "core"}]

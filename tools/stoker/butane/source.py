@@ -36,7 +36,26 @@ class _Resolver:
 MAX_DEPTH = 10000  # yaml.v3 scannerc.go max_flow_level
 
 
-class _Loader(_Resolver, yaml.SafeLoader):
+class _Aliases:
+    """Composing as yaml.v3's parser does (a mixin before a Composer)."""
+
+    def compose_node(self, parent, index):
+        """As yaml.v3's parser: an alias is a node of its own at its position
+        (vcontext's context tree holds it as a leaf), an unknown one fails
+        without a line (decode.go parser.alias), and a later anchor of the same
+        name replaces the earlier one."""
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()
+            if event.anchor not in self.anchors:
+                raise YamlError(f"yaml: unknown anchor '{event.anchor}' referenced")
+            return _alias(self.anchors[event.anchor], event)
+        event = self.peek_event()
+        if event.anchor is not None:
+            self.anchors.pop(event.anchor, None)
+        return super().compose_node(parent, index)
+
+
+class _Loader(_Aliases, _Resolver, yaml.SafeLoader):
     """PyYAML's pure-Python loader, linear in flow nesting depth and limited as
     yaml.v3 limits it.
 
@@ -64,21 +83,6 @@ class _Loader(_Resolver, yaml.SafeLoader):
                                                 "could not find expected ':'", self.get_mark())
             del keys[level]
 
-    def compose_node(self, parent, index):
-        """As yaml.v3's parser: an alias is a node of its own at its position
-        (vcontext's context tree holds it as a leaf), an unknown one fails
-        without a line (decode.go parser.alias), and a later anchor of the same
-        name replaces the earlier one."""
-        if self.check_event(yaml.AliasEvent):
-            event = self.get_event()
-            if event.anchor not in self.anchors:
-                raise YamlError(f"yaml: unknown anchor '{event.anchor}' referenced")
-            return _alias(self.anchors[event.anchor], event)
-        event = self.peek_event()
-        if event.anchor is not None:
-            self.anchors.pop(event.anchor, None)
-        return super().compose_node(parent, index)
-
     def fetch_flow_collection_start(self, TokenClass):
         if self.flow_level >= MAX_DEPTH:
             # yaml.v3: "yaml: line N: exceeded max depth of 10000" (parser.fail, no column).
@@ -91,6 +95,21 @@ class _Loader(_Resolver, yaml.SafeLoader):
 # nesting, so any failure is parsed again by the pure-Python loader.
 _FastLoader = type("_FastLoader", (_Resolver, yaml.CSafeLoader), {}) \
     if getattr(yaml, "__with_libyaml__", False) else None
+
+
+class _FastEvents(_Aliases, _Resolver, yaml.composer.Composer, yaml.resolver.Resolver):
+    """LibYAML's scanner and parser (what it accepts, at its speed) with the
+    Python composer, which keeps aliases apart: for documents that may hold one."""
+
+    def __init__(self, text: str) -> None:
+        self._c = _FastLoader(text)
+        yaml.composer.Composer.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+        self.check_event, self.peek_event, self.get_event = \
+            self._c.check_event, self._c.peek_event, self._c.get_event
+
+    def dispose(self) -> None:
+        self._c.dispose()
 
 
 def _alias(target, event):
@@ -113,11 +132,12 @@ def compose(text: str) -> yaml.Node | None:
     Aliases are nodes of their own (see _alias)."""
     _check_directive(text)
     # libyaml's composer shares the anchored node for an alias: where one may be
-    # (a `*` starting a token), the pure-Python loader composes
-    if _FastLoader is not None and ("*" not in text or not re.search(_ALIAS, text)):
+    # (a `*` starting a token), the Python composer composes libyaml's events
+    if _FastLoader is not None:
         loader = None
         try:
-            loader = _FastLoader(text)
+            loader = _FastLoader(text) if "*" not in text or not re.search(_ALIAS, text) \
+                else _FastEvents(text)
             if not loader.check_node():
                 return None
             node = loader.get_node()
