@@ -266,3 +266,19 @@ def test_a_document_with_aliases_is_scanned_by_libyaml():
     # libyaml (as yaml.v3) takes a tab after a value; PyYAML's own scanner does not
     result = translate(HEAD + "a: 1\t\nb: &x core\npasswd: {users: [{name: *x}]}\n")
     assert json.loads(result.to_json())["passwd"]["users"] == [{"name": "core"}]
+
+
+@pytest.mark.parametrize("body, value", [("a: b\\tc", "b\tc"), ("a:\\tb", "b"), ("a: b\\n \\tc", "b c"),
+                                         ("a: 1\\t", "1"), ("a: [1,\\t2]", None)])
+def test_the_pure_loader_reads_tabs_as_libyaml(body, value):
+    from stoker.butane import source
+
+    text = body.encode().decode("unicode_escape") + "\n"
+    node = source._compose_python(text)
+    got = node.value[0][1]
+    assert got.value == value if value is not None else [n.value for n in got.value] == ["1", "2"]
+
+
+def test_a_tab_before_a_continuation_lines_indentation():
+    assert translate(HEAD + "a:\n  b\n\tc\n").error == (
+        UNMARSHAL + "yaml: line 4: found a tab character that violates indentation")

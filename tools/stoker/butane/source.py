@@ -83,6 +83,59 @@ class _Loader(_Aliases, _Resolver, yaml.SafeLoader):
                                                 "could not find expected ':'", self.get_mark())
             del keys[level]
 
+    # Tabs as libyaml reads them (yaml.v3 scannerc.go), where PyYAML's scanner
+    # takes only spaces: separation between tokens in a flow collection and
+    # where no simple key may start (after `key:`), and blanks inside a plain
+    # scalar; on a continuation line, a tab before the scalar's indentation is
+    # yaml.v3's "found a tab character that violates indentation".
+
+    def scan_to_next_token(self):
+        if self.index == 0 and self.peek() == "\ufeff":
+            self.forward()
+        while True:
+            while self.peek() == " " or self.peek() == "\t" and (
+                    self.flow_level or not self.allow_simple_key):
+                self.forward()
+            if self.peek() == "#":
+                while self.peek() not in _ENDS:
+                    self.forward()
+            if not self.scan_line_break():
+                return
+            if not self.flow_level:
+                self.allow_simple_key = True
+
+    def scan_plain_spaces(self, indent, start_mark):
+        """The blanks and line breaks after a word of a plain scalar, folded:
+        a list of text chunks (empty: the scalar ends), or None at a document
+        marker."""
+        n = 0
+        while self.peek(n) in " \t":
+            n += 1
+        blanks = self.prefix(n)
+        self.forward(n)
+        if self.peek() not in _BREAKS:
+            return [blanks] if blanks else []
+        first = self.scan_line_break()
+        self.allow_simple_key = True
+        more = []
+        while True:
+            if self.column == 0 and self.prefix(3) in ("---", "...") and self.peek(3) in _ENDS + " \t":
+                return None
+            ch = self.peek()
+            if ch == "\t" and self.column < indent:
+                raise yaml.scanner.ScannerError("while scanning a plain scalar", start_mark,
+                                                "found a tab character that violates indentation",
+                                                self.get_mark())
+            if ch in " \t":
+                self.forward()
+            elif ch in _BREAKS:
+                more.append(self.scan_line_break())
+            else:
+                break
+        if first != "\n":
+            return [first, *more]
+        return more if more else [" "]
+
     def fetch_flow_collection_start(self, TokenClass):
         if self.flow_level >= MAX_DEPTH:
             # yaml.v3: "yaml: line N: exceeded max depth of 10000" (parser.fail, no column).
@@ -95,6 +148,10 @@ class _Loader(_Aliases, _Resolver, yaml.SafeLoader):
 # nesting, so any failure is parsed again by the pure-Python loader.
 _FastLoader = type("_FastLoader", (_Resolver, yaml.CSafeLoader), {}) \
     if getattr(yaml, "__with_libyaml__", False) else None
+
+
+_BREAKS = "\r\n\x85\u2028\u2029"
+_ENDS = "\0" + _BREAKS
 
 
 class _FastEvents(_Aliases, _Resolver, yaml.composer.Composer, yaml.resolver.Resolver):
