@@ -113,8 +113,12 @@ class Decoder:
         self._count += 1
         if self._alias_depth:
             self._alias_count += 1
+        if self._alias_count > 100:
+            self._check_aliasing()
+
+    def _check_aliasing(self) -> None:
         n, a = self._count, self._alias_count
-        if a > 100 and n > 1000:
+        if n > 1000:
             allowed = 0.99 if n <= 400000 else 0.10 if n >= 4000000 else \
                 0.99 - 0.89 * (n - 400000) / 3600000
             if a / n > allowed:
@@ -127,7 +131,11 @@ class Decoder:
         Go name of a list's string items; `item`: a list item (the list pairs
         items with the tree)."""
         if node is not None:
-            self._counted()
+            self._count += 1  # _counted(), inline: once per node
+            if self._alias_depth:
+                self._alias_count += 1
+            if self._alias_count > 100:
+                self._check_aliasing()
         if node is not None and is_alias(node):
             if id(node) in self._aliases:
                 raise Fatal(f"yaml: anchor '{node.anchor}' value contains itself")
