@@ -282,3 +282,16 @@ def test_the_pure_loader_reads_tabs_as_libyaml(body, value):
 def test_a_tab_before_a_continuation_lines_indentation():
     assert translate(HEAD + "a:\n  b\n\tc\n").error == (
         UNMARSHAL + "yaml: line 4: found a tab character that violates indentation")
+
+
+@pytest.mark.parametrize("body", ["a: |\n\tb\n", "a: |\n  b\n\tc\n", "a: |2\n \tb\n"])
+def test_a_tab_in_a_block_scalars_indentation(body):
+    assert translate(HEAD + body).error == (
+        UNMARSHAL + "yaml: line 3: found a tab character where an indentation space is expected")
+
+
+def test_a_tab_after_a_block_scalars_indentation_is_text():
+    result = translate(HEAD + "passwd: {users: [{name: a}]}\nstorage:\n  files:\n    - path: /a\n"
+                       "      contents:\n        inline: |\n          b\n          \tc\n")
+    assert json.loads(result.to_json())["storage"]["files"][0]["contents"]["source"] == \
+        "data:,b%0A%09c%0A"

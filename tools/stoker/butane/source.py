@@ -136,6 +136,45 @@ class _Loader(_Aliases, _Resolver, yaml.SafeLoader):
             return [first, *more]
         return more if more else [" "]
 
+    # A tab where a block scalar's indentation is read is yaml.v3's error too.
+
+    def scan_block_scalar(self, style):
+        self._block_start = self.get_mark()
+        return super().scan_block_scalar(style)
+
+    def _tab_in_indentation(self):
+        raise yaml.scanner.ScannerError("while scanning a block scalar", self._block_start,
+                                        "found a tab character where an indentation space "
+                                        "is expected", self.get_mark())
+
+    def scan_block_scalar_indentation(self):
+        """The empty lines before the first line of a block scalar with no
+        indentation indicator: their breaks, the widest indentation, the end."""
+        breaks, widest, end = [], 0, self.get_mark()
+        while True:
+            while self.peek() == " ":
+                self.forward()
+            widest = max(widest, self.column)
+            if self.peek() == "\t":
+                self._tab_in_indentation()
+            if self.peek() not in _BREAKS:
+                return breaks, widest, end
+            breaks.append(self.scan_line_break())
+            end = self.get_mark()
+
+    def scan_block_scalar_breaks(self, indent):
+        """The indentation and empty lines before a block scalar's next line."""
+        breaks, end = [], self.get_mark()
+        while True:
+            while self.column < indent and self.peek() == " ":
+                self.forward()
+            if self.column < indent and self.peek() == "\t":
+                self._tab_in_indentation()
+            if self.peek() not in _BREAKS:
+                return breaks, end
+            breaks.append(self.scan_line_break())
+            end = self.get_mark()
+
     def fetch_flow_collection_start(self, TokenClass):
         if self.flow_level >= MAX_DEPTH:
             # yaml.v3: "yaml: line N: exceeded max depth of 10000" (parser.fail, no column).

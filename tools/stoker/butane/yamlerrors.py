@@ -53,6 +53,8 @@ _SCANNER = (
     (None, r"found unknown escape character.*", "found unknown escape character"),
     (None, r"found unexpected end of stream", "found unexpected end of stream"),
     (None, r"found unexpected document separator", "found unexpected document indicator"),
+    (None, r"found a tab character where an indentation space is expected",
+     "found a tab character where an indentation space is expected"),
     (None, r"found a tab character that violates indentation",
      "found a tab character that violates indentation"),
 )
