@@ -295,3 +295,27 @@ def test_a_tab_after_a_block_scalars_indentation_is_text():
                        "      contents:\n        inline: |\n          b\n          \tc\n")
     assert json.loads(result.to_json())["storage"]["files"][0]["contents"]["source"] == \
         "data:,b%0A%09c%0A"
+
+
+# libyaml's reader decodes 512 bytes at a time, as the scanner needs them: a syntax
+# error in an earlier read comes first, and bytes past the first document's end
+# may never be read
+_PAD = b"# " + b"x" * 600 + b"\n"
+
+
+@pytest.mark.parametrize("data, error", [
+    (HEAD.encode() + b"a: b: c\n" + _PAD + b"b: \xff\n",
+     UNMARSHAL + "yaml: line 3: mapping values are not allowed in this context"),
+    (HEAD.encode() + b"a: b: c\n\xff\n", UNMARSHAL + "yaml: invalid leading UTF-8 octet"),
+    (HEAD.encode() + _PAD + b"b: \xff\n", UNMARSHAL + "yaml: invalid leading UTF-8 octet"),
+    (HEAD.encode() + b"a: b: c\n" + _PAD + b"\x01\xff", UNMARSHAL + "yaml: line 3: mapping values "
+     "are not allowed in this context"),
+    (HEAD.encode() + b"a: \x01 \xff\n", UNMARSHAL + "yaml: control characters are not allowed"),
+])
+def test_what_libyamls_reader_meets_first(data, error):
+    assert translate(data).error == error
+
+
+def test_bad_bytes_after_the_first_document_are_never_read():
+    result = translate(HEAD.encode() + b"---\n" + _PAD + b"b: \xff\n")
+    assert result.ok and result.to_json() == '{"ignition":{"version":"3.3.0"}}'

@@ -159,9 +159,14 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
         try:
             text = decode_input(text)
         except UnicodeDecodeError:
-            from .yamlerrors import decoding_problem  # here: only bad input needs it
+            from . import source, yamlerrors  # here: only bad input needs them
 
-            return Result(None, error=f"Error unmarshaling yaml: yaml: {decoding_problem(text)}")
+            if text[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                return Result(None, error="Error unmarshaling yaml: yaml: "
+                              + yamlerrors.decoding_problem(text))
+            error, text = yamlerrors.undecodable(text, source._compose_python)
+            if error is not None:
+                return Result(None, error=f"Error unmarshaling yaml: {error}")
     files_dir = None if files_dir is None or files_dir == "" else str(files_dir)  # "": unset, as officially
     try:
         root = compose(text)

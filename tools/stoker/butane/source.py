@@ -247,7 +247,9 @@ def compose(text: str) -> yaml.Node | None:
     return _compose_python(text)
 
 
-def _compose_python(text: str) -> yaml.Node | None:
+def _compose_python(text: str, reach: list | None = None) -> yaml.Node | None:
+    """The pure-Python loader's compose; `reach` (if given) gets how far into
+    the text it read, in characters."""
     loader = None
     limit = sys.getrecursionlimit()
     # PyYAML composes recursively; allow deep documents, then fail cleanly.
@@ -281,6 +283,8 @@ def _compose_python(text: str) -> yaml.Node | None:
         raise YamlError(f"yaml: {exc}") from None
     finally:
         sys.setrecursionlimit(limit)
+        if reach is not None:
+            reach.append(loader.pointer if loader is not None else 0)
         if loader is not None:
             loader.dispose()
     return node

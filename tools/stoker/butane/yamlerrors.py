@@ -116,6 +116,11 @@ def decoding_problem(data: bytes) -> str:
     UTF-16 after that byte order mark, else UTF-8."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return _utf16_problem(data)
+    return _utf8_fault(data)[1]
+
+
+def _utf8_fault(data: bytes) -> tuple[int, str]:
+    """The offset of the first sequence libyaml cannot decode, and its problem."""
     i, n = 0, len(data)
     while i < n:
         octet = data[i]
@@ -129,19 +134,73 @@ def decoding_problem(data: bytes) -> str:
         elif octet & 0xF8 == 0xF0:
             width, value = 4, octet & 0x07
         else:
-            return "invalid leading UTF-8 octet"
+            return i, "invalid leading UTF-8 octet"
         if i + width > n:
-            return "incomplete UTF-8 octet sequence"
+            return i, "incomplete UTF-8 octet sequence"
         for k in range(1, width):
             if data[i + k] & 0xC0 != 0x80:
-                return "invalid trailing UTF-8 octet"
+                return i, "invalid trailing UTF-8 octet"
             value = (value << 6) + (data[i + k] & 0x3F)
         if value < (0, 0, 0x80, 0x800, 0x10000)[width]:
-            return "invalid length of a UTF-8 sequence"
+            return i, "invalid length of a UTF-8 sequence"
         if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
-            return "invalid Unicode character"
+            return i, "invalid Unicode character"
         i += width
-    return "invalid leading UTF-8 octet"
+    return n, "invalid leading UTF-8 octet"
+
+
+# readerc.go decodes its input 512 bytes at a time (input_raw_buffer_size), a
+# character cut at the end of one read carried to the next, and only when the
+# scanner needs more characters (up to 4 ahead).
+_CHUNK, _AHEAD = 512, 4
+
+
+def _chunk_start(data: bytes, k: int) -> int:
+    """The offset of the read that holds byte `k`."""
+    start = 0
+    while start + _CHUNK <= k:
+        end = start + _CHUNK
+        lead = end - 1
+        while lead > end - 4 and data[lead] & 0xC0 == 0x80:
+            lead -= 1
+        octet = data[lead]
+        width = 2 if octet & 0xE0 == 0xC0 else 3 if octet & 0xF0 == 0xE0 else \
+            4 if octet & 0xF8 == 0xF0 else 1
+        start = lead if lead + width > end else end
+    return start
+
+
+def _control(c: str) -> bool:
+    o = ord(c)
+    return not (o in (0x09, 0x0A, 0x0D, 0x85) or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF
+                or 0xE000 <= o <= 0xFFFD or 0x10000 <= o <= 0x10FFFF)
+
+
+def undecodable(data: bytes, compose) -> tuple[str | None, str | None]:
+    """UTF-8 input libyaml cannot decode, as yaml.v3 meets it: (the error, None),
+    the reader's or a syntax error the scanner meets before the reader reaches
+    the bad bytes; or (None, text) when the first document ends before that
+    (text: the input, bad bytes and control characters replaced).
+    `compose(text, reach)` composes as source._compose_python does."""
+    k, problem = _utf8_fault(data)
+    text = data.decode("utf-8", "replace")
+    before = len(data[:k].decode("utf-8"))  # the characters before the bad bytes
+    control = next((i for i, c in enumerate(text) if _control(c)), len(text))
+    if control < before:  # met first, where its read is decoded
+        k, problem = len(text[:control].encode("utf-8")), "control characters are not allowed"
+    decoded = len(data[:_chunk_start(data, k)].decode("utf-8"))  # given before that read
+    reader = "yaml: " + problem
+    text = "".join("\ufffd" if _control(c) else c for c in text)
+    reach: list[int] = []
+    try:
+        compose(text, reach)
+    except Exception as exc:  # noqa: BLE001 - a YamlError, or the reader's error below
+        if reach and reach[0] + _AHEAD <= decoded:
+            return str(exc), None
+        return reader, None
+    if reach and reach[0] + _AHEAD <= decoded:
+        return None, text
+    return reader, None
 
 
 def _utf16_problem(data: bytes) -> str:
