@@ -319,3 +319,10 @@ def test_what_libyamls_reader_meets_first(data, error):
 def test_bad_bytes_after_the_first_document_are_never_read():
     result = translate(HEAD.encode() + b"---\n" + _PAD + b"b: \xff\n")
     assert result.ok and result.to_json() == '{"ignition":{"version":"3.3.0"}}'
+
+
+def test_a_control_character_in_a_later_read_comes_after_a_syntax_error():
+    text = HEAD + "a: b: c\n" + _PAD.decode() + "\x01\n"
+    assert translate(text).error == (UNMARSHAL + "yaml: line 3: mapping values are not allowed "
+                                     "in this context")
+    assert translate(HEAD + "---\n" + _PAD.decode() + "\x01\n").ok

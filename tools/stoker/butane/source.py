@@ -244,6 +244,14 @@ def compose(text: str) -> yaml.Node | None:
         finally:
             if loader is not None:
                 loader.dispose()
+    if re.search(_UNREADABLE, text):
+        # PyYAML's reader refuses the whole text at once; libyaml's meets the
+        # character only where it reads it (yamlerrors.undecodable)
+        from .yamlerrors import undecodable
+
+        error, text = undecodable(text.encode("utf-8", "surrogatepass"), _compose_python)
+        if error is not None:
+            raise YamlError(error)
     return _compose_python(text)
 
 
@@ -295,6 +303,8 @@ def _compose_python(text: str, reach: list | None = None) -> yaml.Node | None:
 _SURROGATE = "[\ud800-\udfff]"
 _ESCAPE = r"\\(.)"
 _ALIAS = r"(?:^|[\s\[{,:])\*"
+# what libyaml's reader refuses: control characters (and, in a str, surrogates)
+_UNREADABLE = "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 _YAML_DIRECTIVE = r"\A(?:(?:#[^\n]*|%[^\n]*|[ \t]*)\n)*?%YAML[ \t]+(\d+)\.(\d+)"
 
 
