@@ -276,10 +276,7 @@ def _compose_python(text: str, reach: list | None = None) -> yaml.Node | None:
         surrogate = isinstance(exc.character, int) and 0xD800 <= exc.character <= 0xDFFF
         raise YamlError("yaml: " + ("invalid Unicode character" if surrogate
                                     else "control characters are not allowed")) from None
-    except yaml.composer.ComposerError as exc:
-        if exc.problem and exc.problem.startswith("found undefined alias"):
-            raise YamlError(f"yaml: unknown anchor '{exc.problem.split(None, 3)[3][1:-1]}' "
-                            "referenced") from None
+    except yaml.composer.ComposerError as exc:  # unknown anchors fail in _Aliases
         raise YamlError(f"yaml: {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
         from . import yamlerrors  # here: only a document that fails needs the table
