@@ -31,7 +31,6 @@ from corpus_util import Run, run_stoker
 STOKER = Path(sys.executable).with_name("stoker")
 HEAD = "variant: fcos\nversion: 1.5.0\n"
 PREFIX = "Error translating config: "
-YAML_POS = re.compile(r"line (\d+), column (\d+)")
 
 
 def cli(args: list[str], cwd: Path) -> Run:
@@ -55,11 +54,11 @@ def failed(run: Run) -> str:
     return run.stderr
 
 
-def yaml_error(run: Run, line: int, column: int, problem: str) -> None:
-    err = failed(run)
-    assert err.startswith(PREFIX + "Error unmarshaling yaml: yaml: "), err
-    assert f"line {line}, column {column}: " in err, err
-    assert problem in err, err
+def yaml_error(run: Run, message: str) -> None:
+    """A YAML syntax error as yaml.v3 words it (decode.go parser.fail): a line
+    (0-based for parser errors, 1-based for scanner errors, none on the first
+    line) and libyaml's problem, no column."""
+    assert failed(run) == f"{PREFIX}Error unmarshaling yaml: {message}\n"
 
 
 def decode_error(run: Run, line: int, problem: str) -> None:
@@ -82,19 +81,17 @@ def located(run: Run, path: str, line: int, column: int, message: str,
 
 def test_bad_indentation(tmp_path):
     run = run_input(tmp_path, HEAD + "storage:\n  files:\n  - path: /a\n   mode: 420\n")
-    yaml_error(run, 6, 4, "expected <block end>")
+    yaml_error(run, "yaml: line 3: did not find expected key")
 
 
 def test_unclosed_quote(tmp_path):
     run = run_input(tmp_path, HEAD + 'storage:\n  files:\n  - path: "/a\n    mode: 420\n')
-    err = failed(run)
-    assert err.startswith(PREFIX + "Error unmarshaling yaml: yaml: line "), err
-    assert YAML_POS.search(err) and "end of stream" in err, err
+    yaml_error(run, "yaml: line 5: found unexpected end of stream")
 
 
 def test_tab_indentation(tmp_path):
     run = run_input(tmp_path, HEAD + "storage:\n\tfiles: []\n")
-    yaml_error(run, 4, 1, "found character '\\t' that cannot start any token")
+    yaml_error(run, "yaml: line 4: found character that cannot start any token")
 
 
 # yaml.v3 v3.0.1 (decode.go, uniqueKeys): duplicates are unmarshal errors of the
@@ -118,7 +115,7 @@ def test_duplicate_key_under_unknown_key_only_warns(tmp_path):
 
 def test_undefined_alias(tmp_path):
     run = run_input(tmp_path, HEAD + "storage: *nope\n")
-    yaml_error(run, 3, 10, "undefined alias")
+    yaml_error(run, "yaml: unknown anchor 'nope' referenced")
 
 
 # --------------------------------------------------------------------------- wrong types
@@ -258,12 +255,8 @@ def test_empty_input(tmp_path, text):
 
 def test_binary_input_file(tmp_path):
     data = HEAD.encode() + b"storage:\n  files:\n  - path: /a\n    contents:\n      inline: \xff\xfe\n"
-    err = failed(run_input(tmp_path, data))
-    assert err.startswith(PREFIX + "Error unmarshaling yaml: yaml: "), err
-    assert "UTF-8" in err, err
-    # A position: line and column, or the byte offset of the bad octet.
-    at = data.index(b"\xff")
-    assert YAML_POS.search(err) or re.search(rf"\bbyte {at}\b", err), err
+    # libyaml's reader error (readerc.go): no mark, so no line
+    yaml_error(run_input(tmp_path, data), "yaml: invalid leading UTF-8 octet")
 
 
 def test_missing_input_file(tmp_path):
@@ -413,17 +406,13 @@ def test_check_writes_nothing(tmp_path):
 
 def test_translate_str_with_lone_surrogate():
     result = translate("variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n  - path: /a\udcff\n")
-    assert not result.ok
-    assert result.error.startswith("Error unmarshaling yaml: yaml: "), result.error
-    assert YAML_POS.search(result.error), result.error
+    assert result.error == "Error unmarshaling yaml: yaml: invalid Unicode character"
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x01", "\x1b"])
 def test_control_character_in_input(tmp_path, char):
     run = run_input(tmp_path, HEAD + f"storage:\n  files:\n  - path: /a{char}\n")
-    err = failed(run)
-    assert err.startswith(PREFIX + "Error unmarshaling yaml: yaml: "), err
-    assert YAML_POS.search(err) or re.search(r"\bbyte \d+\b", err), err
+    yaml_error(run, "yaml: control characters are not allowed")
 
 
 def test_deeply_nested_yaml(tmp_path):
@@ -486,14 +475,13 @@ def test_subprocess_missing_local_file(tmp_path, files_dir):
 @pytest.mark.skipif(not STOKER.exists(), reason=f"{STOKER} is not installed")
 def test_subprocess_bad_yaml_on_stdin(tmp_path):
     run = stoker([], tmp_path, stdin=(HEAD + "storage:\n\tfiles: []\n").encode())
-    yaml_error(run, 4, 1, "found character '\\t' that cannot start any token")
+    yaml_error(run, "yaml: line 4: found character that cannot start any token")
 
 
 @pytest.mark.skipif(not STOKER.exists(), reason=f"{STOKER} is not installed")
 def test_subprocess_binary_stdin_and_directory_input(tmp_path):
     run = stoker([], tmp_path, stdin=b"\x80\x81\xfe\xfa binary\n")
-    err = failed(run)
-    assert err.startswith(PREFIX + "Error unmarshaling yaml: yaml: ") and "UTF-8" in err, err
+    yaml_error(run, "yaml: invalid leading UTF-8 octet")
     (tmp_path / "adir").mkdir()
     err = failed(stoker(["adir"], tmp_path))
     assert "adir" in err and "is a directory" in err, err

@@ -30,3 +30,13 @@ def _marks(node, out):
 def test_fast_and_pure_loaders_agree(path):
     text = path.read_text()
     assert _marks(source.compose(text), []) == _marks(source._compose_python(text), [])
+
+
+@pytest.mark.parametrize("text, alias", [("a: /etc/*.conf\n", False), ("a: &x 1\nb: *x\n", True),
+                                         ('{"a":*x}\n', True), ("- [*x]\n", True)])
+def test_the_pure_loader_composes_where_an_alias_may_be(text, alias):
+    import re
+
+    from stoker.butane.source import _ALIAS
+
+    assert bool(re.search(_ALIAS, text)) == alias

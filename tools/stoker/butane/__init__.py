@@ -24,17 +24,18 @@ import re
 from ..report import Entry, Report
 from ..ignition import validate as ignition_validate
 from . import jsonout
-from .decode import Decoder
+from .decode import Decoder, Fatal
 from ..ignition.messages import DUPLICATE, NOT_AN_OBJECT
 from . import specs
-from .schema import CONFIG, STR, F, Struct
+from .schema import CONFIG, STR, F, Struct, go_packages
 from .source import YamlError, compose, key_position, position
 from .translate import Translator
 from .validate import SourceValidator
 
 __all__ = ["translate", "Result", "TranslateError"]
 
-HEAD = Struct("Config", [F("variant", STR), F("version", STR)])
+HEAD = Struct("commonFields", [F("variant", STR), F("version", STR)])  # config/config.go
+HEAD_PACKAGES = {"commonFields": "config"}
 SOURCE_INVALID = "source config is invalid"
 OUTPUT_INVALID = "config generated was invalid"
 
@@ -157,9 +158,15 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     if isinstance(text, bytes):
         try:
             text = decode_input(text)
-        except UnicodeDecodeError as exc:
-            return Result(None, error=f"Error unmarshaling yaml: yaml: invalid UTF-8 at byte "
-                          f"{exc.start}")
+        except UnicodeDecodeError:
+            from . import source, yamlerrors  # here: only bad input needs them
+
+            if text[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                return Result(None, error="Error unmarshaling yaml: yaml: "
+                              + yamlerrors.decoding_problem(text))
+            error, text = yamlerrors.undecodable(text, source._compose_python)
+            if error is not None:
+                return Result(None, error=f"Error unmarshaling yaml: {error}")
     files_dir = None if files_dir is None or files_dir == "" else str(files_dir)  # "": unset, as officially
     try:
         root = compose(text)
@@ -167,8 +174,11 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
         return Result(None, error=f"Error unmarshaling yaml: {exc}")
 
     # Phase A: variant and version only.
-    head_decoder = Decoder((99, 99))
-    head = head_decoder.decode(root, HEAD) or {}
+    head_decoder = Decoder((99, 99), packages=HEAD_PACKAGES)
+    try:
+        head = head_decoder.decode(root, HEAD) or {}
+    except Fatal as exc:
+        return Result(None, error=f"Error unmarshaling yaml: {exc}")
     if head_decoder.errors:
         return Result(None, error="Error unmarshaling yaml: yaml: unmarshal errors:\n  "
                       + "\n  ".join(head_decoder.errors))
@@ -190,18 +200,23 @@ def translate(text: str | bytes, *, files_dir=None, strict: bool = False,
     report = result.report
 
     # Phase B: the whole document, typed.
-    decoder = Decoder(version, spec.variant)
-    value = decoder.decode(root, CONFIG) or {}
+    decoder = Decoder(version, spec.variant, go_packages(spec.variant, spec.version, spec.level))
+    try:
+        value = decoder.decode(root, CONFIG) or {}
+    except Fatal as exc:
+        result.error = str(exc)
+        return result
     if decoder.errors:
         result.error = "yaml: unmarshal errors:\n  " + "\n  ".join(decoder.errors)
         return result
-    for path in decoder.mismatched:
-        line, col = position(root, path)
-        where = "$" + "".join(f".{part}" for part in path)
-        report.add("warning", path, NOT_AN_OBJECT.format(path=where), line, col)
-    for path in decoder.unused:
-        line, col = key_position(root, path)
-        report.add("warning", path, f"unused key {path[-1]}", line, col)
+    for kind, path in decoder.checks:
+        if kind == "mismatch":
+            line, col = position(root, path)
+            where = "$" + "".join(f".{part}" for part in path)
+            report.add("warning", path, NOT_AN_OBJECT.format(path=where), line, col)
+        else:
+            line, col = key_position(root, path)
+            report.add("warning", path, f"unused key {path[-1]}", line, col)
 
     staged = Report()
     SourceValidator(spec, staged).run(value)

@@ -164,6 +164,33 @@ def parse_args(argv: list[str]):
 OFFICIAL_RELEASE = "v0.29.0"
 
 
+def _print_error(text: str) -> None:
+    """A line to stderr; bytes kept from the input (a value yaml.v3 cut inside a
+    character, surrogate-escaped) are written as the bytes themselves."""
+    buffer = getattr(sys.stderr, "buffer", None)
+    if buffer is None or text.isascii():
+        print(text, file=sys.stderr)
+        return
+    sys.stderr.flush()
+    buffer.write((text + "\n").encode("utf-8", "surrogateescape"))
+    buffer.flush()
+
+
+_NO_TRANSLATOR = "No translator exists for variant "
+
+
+def unsupported_hint(error: str | None, tty: bool) -> str | None:
+    """On a terminal, the line naming the supported versions (or the known
+    variants) after "No translator exists for variant V with version X".
+    Elsewhere nothing: the official stderr, byte for byte, for scripts."""
+    if not tty or not error or not error.startswith(_NO_TRANSLATOR):
+        return None
+    variant = error[len(_NO_TRANSLATOR):].rpartition(" with version ")[0]
+    from .specs import supported_hint
+
+    return supported_hint(variant)
+
+
 def run(args) -> int:
     if args.version:
         print(f"Butane {OFFICIAL_RELEASE}")
@@ -193,7 +220,10 @@ def run(args) -> int:
         print(STRICT_FAILED, file=sys.stderr)
         return 1
     if not result.ok:
-        print(f"Error translating config: {result.error}", file=sys.stderr)
+        _print_error(f"Error translating config: {result.error}")
+        hint = unsupported_hint(result.error, sys.stderr.isatty())
+        if hint:
+            print(hint, file=sys.stderr)
         return 1
     if args.check:
         return 0

@@ -406,12 +406,55 @@ def zero_value(t):
     return {STR: "", INT: 0, BOOL: False}.get(t)
 
 
-def go_type_name(t) -> str:
-    """The Go type name yaml.v3 mentions in unmarshal errors."""
+# Go's names in unmarshal errors (coreos/butane v0.29.0 base/v0_*/schema.go,
+# config/fcos/v1_*/schema.go, config/openshift/v4_*/schema.go): the structs
+# stoker names otherwise, the named string types of list items, and the structs
+# the fcos and openshift packages define (all others are the base package's).
+_GO_STRUCT = {"ConfigReference": "Resource", "CaReference": "Resource",
+              "Custom": "ClevisCustom", "QuadletDropin": "Dropin"}
+GO_ITEM_NAMES = {("Filesystem", "options"): "FilesystemOption",
+                 ("KernelArguments", "should_exist"): "KernelArgument",
+                 ("KernelArguments", "should_not_exist"): "KernelArgument",
+                 ("Luks", "options"): "LuksOption", ("PasswdUser", "groups"): "Group",
+                 ("PasswdUser", "ssh_authorized_keys"): "SSHAuthorizedKey",
+                 ("Raid", "devices"): "Device", ("Raid", "options"): "RaidOption"}
+_FCOS_STRUCTS = {"BootDevice", "BootDeviceLuks", "BootDeviceMirror", "Grub", "GrubUser"}
+_OPENSHIFT_STRUCTS = {"Metadata", "OpenShift"}
+_BASE_PACKAGE = {0: "v0_1", 1: "v0_2", 2: "v0_3", 3: "v0_3", 4: "v0_4", 5: "v0_5", 6: "v0_6",
+                 7: "v0_7", 8: "v0_8_exp"}  # by the minor of a spec's level
+
+
+def go_package(version: str) -> str:
+    """A spec's Go package name: "1.4.0" -> "v1_4", "4.23.0-experimental" -> "v4_23_exp"."""
+    major, minor = version.split(".")[:2]
+    return f"v{major}_{minor}" + ("_exp" if version.endswith("-experimental") else "")
+
+
+def go_packages(variant: str, version: str, level: tuple[int, int]) -> dict[str, str]:
+    """Which Go package each struct of a spec comes from: "base", "fcos" and
+    "openshift" -> the package name (openshift builds on an fcos release)."""
+    minor = level[1]
+    fcos = go_package(version) if variant == "fcos" else \
+        f"v1_{minor}" + ("_exp" if minor == 8 else "")
+    return {"base": _BASE_PACKAGE.get(minor, "base"), "fcos": fcos,
+            "openshift": go_package(version) if variant == "openshift" else "v4_0"}
+
+
+def go_type_name(t, packages: dict[str, str] | None = None, named: str | None = None) -> str:
+    """The Go type name yaml.v3 mentions in unmarshal errors; `named` is the
+    named string type of a list's items (GO_ITEM_NAMES), `packages` the spec's
+    (go_packages)."""
+    packages = packages or {}
     if isinstance(t, ListOf):
-        return "[]" + go_type_name(t.item)
+        return "[]" + go_type_name(t.item, packages, named)
     if isinstance(t, MapOf):
-        return "map[string]" + go_type_name(t.item)
+        return "map[string]" + go_type_name(t.item, packages)
     if isinstance(t, Struct):
-        return "base." + t.name
+        if t.name in packages:
+            return f"{packages[t.name]}.{t.name}"
+        group = "fcos" if t.name in _FCOS_STRUCTS else \
+            "openshift" if t.name in _OPENSHIFT_STRUCTS else "base"
+        return f"{packages.get(group, 'base')}.{_GO_STRUCT.get(t.name, t.name)}"
+    if named is not None and t == STR:
+        return f"{packages.get('base', 'base')}.{named}"
     return {STR: "string", INT: "int", BOOL: "bool"}[t]

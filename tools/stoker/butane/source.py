@@ -36,7 +36,26 @@ class _Resolver:
 MAX_DEPTH = 10000  # yaml.v3 scannerc.go max_flow_level
 
 
-class _Loader(_Resolver, yaml.SafeLoader):
+class _Aliases:
+    """Composing as yaml.v3's parser does (a mixin before a Composer)."""
+
+    def compose_node(self, parent, index):
+        """As yaml.v3's parser: an alias is a node of its own at its position
+        (vcontext's context tree holds it as a leaf), an unknown one fails
+        without a line (decode.go parser.alias), and a later anchor of the same
+        name replaces the earlier one."""
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()
+            if event.anchor not in self.anchors:
+                raise YamlError(f"yaml: unknown anchor '{event.anchor}' referenced")
+            return _alias(self.anchors[event.anchor], event)
+        event = self.peek_event()
+        if event.anchor is not None:
+            self.anchors.pop(event.anchor, None)
+        return super().compose_node(parent, index)
+
+
+class _Loader(_Aliases, _Resolver, yaml.SafeLoader):
     """PyYAML's pure-Python loader, linear in flow nesting depth and limited as
     yaml.v3 limits it.
 
@@ -64,6 +83,98 @@ class _Loader(_Resolver, yaml.SafeLoader):
                                                 "could not find expected ':'", self.get_mark())
             del keys[level]
 
+    # Tabs as libyaml reads them (yaml.v3 scannerc.go), where PyYAML's scanner
+    # takes only spaces: separation between tokens in a flow collection and
+    # where no simple key may start (after `key:`), and blanks inside a plain
+    # scalar; on a continuation line, a tab before the scalar's indentation is
+    # yaml.v3's "found a tab character that violates indentation".
+
+    def scan_to_next_token(self):
+        if self.index == 0 and self.peek() == "\ufeff":
+            self.forward()
+        while True:
+            while self.peek() == " " or self.peek() == "\t" and (
+                    self.flow_level or not self.allow_simple_key):
+                self.forward()
+            if self.peek() == "#":
+                while self.peek() not in _ENDS:
+                    self.forward()
+            if not self.scan_line_break():
+                return
+            if not self.flow_level:
+                self.allow_simple_key = True
+
+    def scan_plain_spaces(self, indent, start_mark):
+        """The blanks and line breaks after a word of a plain scalar, folded:
+        a list of text chunks (empty: the scalar ends), or None at a document
+        marker."""
+        n = 0
+        while self.peek(n) in " \t":
+            n += 1
+        blanks = self.prefix(n)
+        self.forward(n)
+        if self.peek() not in _BREAKS:
+            return [blanks] if blanks else []
+        first = self.scan_line_break()
+        self.allow_simple_key = True
+        more = []
+        while True:
+            if self.column == 0 and self.prefix(3) in ("---", "...") and self.peek(3) in _ENDS + " \t":
+                return None
+            ch = self.peek()
+            if ch == "\t" and self.column < indent:
+                raise yaml.scanner.ScannerError("while scanning a plain scalar", start_mark,
+                                                "found a tab character that violates indentation",
+                                                self.get_mark())
+            if ch in " \t":
+                self.forward()
+            elif ch in _BREAKS:
+                more.append(self.scan_line_break())
+            else:
+                break
+        if first != "\n":
+            return [first, *more]
+        return more if more else [" "]
+
+    # A tab where a block scalar's indentation is read is yaml.v3's error too.
+
+    def scan_block_scalar(self, style):
+        self._block_start = self.get_mark()
+        return super().scan_block_scalar(style)
+
+    def _tab_in_indentation(self):
+        raise yaml.scanner.ScannerError("while scanning a block scalar", self._block_start,
+                                        "found a tab character where an indentation space "
+                                        "is expected", self.get_mark())
+
+    def scan_block_scalar_indentation(self):
+        """The empty lines before the first line of a block scalar with no
+        indentation indicator: their breaks, the widest indentation, the end."""
+        breaks, widest, end = [], 0, self.get_mark()
+        while True:
+            while self.peek() == " ":
+                self.forward()
+            widest = max(widest, self.column)
+            if self.peek() == "\t":
+                self._tab_in_indentation()
+            if self.peek() not in _BREAKS:
+                return breaks, widest, end
+            breaks.append(self.scan_line_break())
+            end = self.get_mark()
+
+    def scan_block_scalar_breaks(self, indent):
+        """The indentation and empty lines before a block scalar's next line."""
+        breaks, end = [], self.get_mark()
+        while True:
+            while self.column < indent and self.peek() == " ":
+                self.forward()
+            if self.column < indent and self.peek() == "\t":
+                self._tab_in_indentation()
+            if self.peek() not in _BREAKS:
+                return breaks, end
+            breaks.append(self.scan_line_break())
+            end = self.get_mark()
+
     def fetch_flow_collection_start(self, TokenClass):
         if self.flow_level >= MAX_DEPTH:
             # yaml.v3: "yaml: line N: exceeded max depth of 10000" (parser.fail, no column).
@@ -78,28 +189,75 @@ _FastLoader = type("_FastLoader", (_Resolver, yaml.CSafeLoader), {}) \
     if getattr(yaml, "__with_libyaml__", False) else None
 
 
+_BREAKS = "\r\n\x85\u2028\u2029"
+_ENDS = "\0" + _BREAKS
+
+
+class _FastEvents(_Aliases, _Resolver, yaml.composer.Composer, yaml.resolver.Resolver):
+    """LibYAML's scanner and parser (what it accepts, at its speed) with the
+    Python composer, which keeps aliases apart: for documents that may hold one."""
+
+    def __init__(self, text: str) -> None:
+        self._c = _FastLoader(text)
+        yaml.composer.Composer.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+        self.check_event, self.peek_event, self.get_event = \
+            self._c.check_event, self._c.peek_event, self._c.get_event
+
+    def dispose(self) -> None:
+        self._c.dispose()
+
+
+def _alias(target, event):
+    """The node an alias stands for, at the alias's position: a shallow copy of
+    the anchored node (sharing its content) whose `alias` is that node and
+    `anchor` the name."""
+    node = type(target).__new__(type(target))
+    node.__dict__.update(target.__dict__)
+    node.start_mark, node.end_mark = event.start_mark, event.end_mark
+    node.alias, node.anchor = target, event.anchor
+    return node
+
+
+def is_alias(node) -> bool:
+    return getattr(node, "alias", None) is not None
+
+
 def compose(text: str) -> yaml.Node | None:
-    """The first YAML document's node tree (None for an empty document)."""
+    """The first YAML document's node tree (None for an empty document).
+    Aliases are nodes of their own (see _alias)."""
     _check_directive(text)
+    # libyaml's composer shares the anchored node for an alias: where one may be
+    # (a `*` starting a token), the Python composer composes libyaml's events
     if _FastLoader is not None:
         loader = None
         try:
-            loader = _FastLoader(text)
+            loader = _FastLoader(text) if "*" not in text or not re.search(_ALIAS, text) \
+                else _FastEvents(text)
             if not loader.check_node():
                 return None
             node = loader.get_node()
             _check_escapes(node, text)
-            _apply_merge_keys(node)
             return node
         except (yaml.YAMLError, RecursionError, UnicodeError):
             pass  # explained by the slower loader below
         finally:
             if loader is not None:
                 loader.dispose()
+    if re.search(_UNREADABLE, text):
+        # PyYAML's reader refuses the whole text at once; libyaml's meets the
+        # character only where it reads it (yamlerrors.undecodable)
+        from .yamlerrors import undecodable
+
+        error, text = undecodable(text.encode("utf-8", "surrogatepass"), _compose_python)
+        if error is not None:
+            raise YamlError(error)
     return _compose_python(text)
 
 
-def _compose_python(text: str) -> yaml.Node | None:
+def _compose_python(text: str, reach: list | None = None) -> yaml.Node | None:
+    """The pure-Python loader's compose; `reach` (if given) gets how far into
+    the text it read, in characters."""
     loader = None
     limit = sys.getrecursionlimit()
     # PyYAML composes recursively; allow deep documents, then fail cleanly.
@@ -110,23 +268,28 @@ def _compose_python(text: str) -> yaml.Node | None:
             return None
         node = loader.get_node()
         _check_escapes(node, text)
-        _apply_merge_keys(node)
     except RecursionError:
         raise YamlError("yaml: exceeded max depth") from None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        raise YamlError(f"yaml: line {line}, column {column}: control characters are not "
-                        "allowed") from None
+        # a reader error has no mark in yaml.v3: no line (decode.go parser.fail); a
+        # lone surrogate (only a str can hold one) is what UTF-8 cannot encode
+        surrogate = isinstance(exc.character, int) and 0xD800 <= exc.character <= 0xDFFF
+        raise YamlError("yaml: " + ("invalid Unicode character" if surrogate
+                                    else "control characters are not allowed")) from None
+    except yaml.composer.ComposerError as exc:  # unknown anchors fail in _Aliases
+        raise YamlError(f"yaml: {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlError(f"yaml: {where}{problem}") from None
+        from . import yamlerrors  # here: only a document that fails needs the table
+
+        scanner = isinstance(exc, yaml.scanner.ScannerError)
+        raise YamlError("yaml: " + yamlerrors.where(exc, scanner, text)
+                        + yamlerrors.problem(exc, scanner)) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"yaml: {exc}") from None
     finally:
         sys.setrecursionlimit(limit)
+        if reach is not None:
+            reach.append(loader.pointer if loader is not None else 0)
         if loader is not None:
             loader.dispose()
     return node
@@ -136,13 +299,30 @@ def _compose_python(text: str) -> yaml.Node | None:
 # (re's cache), not at import (start-up).
 _SURROGATE = "[\ud800-\udfff]"
 _ESCAPE = r"\\(.)"
+_ALIAS = r"(?:^|[\s\[{,:])\*"
+# what libyaml's reader refuses: control characters (and, in a str, surrogates)
+_UNREADABLE = "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 _YAML_DIRECTIVE = r"\A(?:(?:#[^\n]*|%[^\n]*|[ \t]*)\n)*?%YAML[ \t]+(\d+)\.(\d+)"
 
 
 def _check_directive(text: str) -> None:
-    """yaml.v3 reads only YAML 1.1 documents: a %YAML directive of another
-    version is "found incompatible YAML document" (parserc.go; a parser error
-    on the first line is reported without a line, decode.go parser.fail)."""
+    """Directives as yaml.v3 reads them (scannerc.go, parserc.go), where PyYAML
+    differs: a directive other than %YAML and %TAG is "found unknown directive
+    name" (PyYAML skips it), and yaml.v3 reads only YAML 1.1 documents: a %YAML
+    directive of another version is "found incompatible YAML document". The
+    first is a scanner error, reported at its 1-based line, the second a parser
+    error, at its 0-based line; neither has a line on the first line
+    (decode.go parser.fail)."""
+    if "%" not in text:
+        return
+    for number, line in enumerate(text.split("\n")):
+        if not line.startswith("%"):
+            if line.strip() and not line.lstrip().startswith("#"):
+                break  # the document has begun
+            continue
+        name = re.match(r"[0-9A-Za-z_-]*", line[1:])[0]
+        if name and name not in ("YAML", "TAG") and line[1 + len(name):2 + len(name)] in ("", " ", "\t", "\r"):
+            raise YamlError(f"yaml: {f'line {number + 1}: ' if number else ''}found unknown directive name")
     if "%YAML" not in text:
         return
     m = re.match(_YAML_DIRECTIVE, text, re.M)
@@ -180,43 +360,18 @@ def _check_escapes(node, text: str, seen=None) -> None:
             _check_escapes(v, text, seen)
 
 
-def _apply_merge_keys(node, seen=None) -> None:
-    """Resolve `<<` merge keys in place, keeping a `<<` key so it is reported as
-    unused, as the official tool does."""
-    seen = seen if seen is not None else set()
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        merges = [(k, v) for k, v in node.value if k.tag == MERGE]
-        if merges:
-            own = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-            extra = []
-            for key, value in merges:
-                sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
-                for src in sources:
-                    if not isinstance(src, yaml.MappingNode):
-                        raise YamlError(f"yaml: line {key.start_mark.line + 1}: "
-                                        "map merge requires map or sequence of maps as the value")
-                    for k, v in src.value:
-                        if isinstance(k, yaml.ScalarNode) and k.value not in own:
-                            own.add(k.value)
-                            extra.append((k, v))
-            node.value = node.value + extra
-        for _, v in node.value:
-            _apply_merge_keys(v, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for v in node.value:
-            _apply_merge_keys(v, seen)
-
-
 def child(node, key):
-    """The value node at `key` (a str for mappings, an int for sequences)."""
+    """The value node at `key` (a str for mappings, an int for sequences); None
+    below an alias (a leaf of the context tree). The last of equal keys, as in
+    vcontext's tree."""
+    if is_alias(node):
+        return None
     if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+        found = None
         for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key \
-                    and k.tag != MERGE:
-                return v
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                found = v
+        return found
     elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
         if 0 <= key < len(node.value):
             return node.value[key]
@@ -246,7 +401,8 @@ def position(root, path: tuple) -> tuple[int, int]:
             break
         node = nxt
     mark = node.start_mark
-    if isinstance(node, yaml.MappingNode) and node.value and not node.flow_style:
+    if isinstance(node, yaml.MappingNode) and node.value and not node.flow_style \
+            and not is_alias(node):
         mark = node.value[0][0].start_mark
     return mark.line + 1, mark.column + 1
 

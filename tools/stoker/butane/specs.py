@@ -223,6 +223,19 @@ def find(variant: str, version: str) -> Spec | None:
     return SPECS.get((variant, version))
 
 
+def supported_hint(variant: str) -> str:
+    """A line naming what is supported: the versions of a known variant, in
+    order, else the known variants (stoker's own help; not the official text)."""
+    def order(version: str):
+        numbers, _, pre = version.partition("-")
+        return tuple(int(n) for n in numbers.split(".")), pre == ""
+
+    versions = sorted((v for (name, v) in SPECS if name == variant), key=order)
+    if versions:
+        return f"Supported {variant} versions: {', '.join(versions)}"
+    return f"Known variants: {', '.join(sorted({name for name, _ in SPECS}))}"
+
+
 def apply_filters(spec: Spec, config: dict) -> list[tuple[tuple, str]]:
     """(output path, message) for each filtered field that is set, in the output's
     order (config/util/filter.go walks the generated struct). For openshift the
