@@ -200,7 +200,6 @@ def nginx_hardening_config() -> dict:
     return {"ignition": {"version": "3.3.0"}, "storage": {"files": files}}
 
 
-@pytest.mark.full_e2e
 def test_hardening_that_stops_the_real_nginx_fails_the_boot_test_with_the_journal_line(image, tmp_path):
     cfg = nginx_hardening_config()
     seen: dict[str, str] = {}
