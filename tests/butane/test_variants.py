@@ -127,3 +127,34 @@ systemd:
 """), files_dir=tmp_path)
     assert messages(result) == [("error", "systemd.quadlets.0",
                                  "matching filesystem node has existing contents or different type")]
+
+
+@pytest.mark.parametrize("name", ["../../../../x.conf", "a//b.conf", "./x.conf", "x.conf/", ""])
+def test_a_quadlet_dropin_name_is_joined_as_is_and_a_dirty_path_fails_at_the_name(name):
+    """Review fault: stoker cleaned drop-in paths, so `../../../../x.conf` wrote /etc/x.conf with
+    exit 0. The official tool joins `<quadlet path>.d/<name>` without cleaning (v0_8_exp
+    translate.go), and Ignition refuses the path at the drop-in's name."""
+    result = translate(doc("fcos", "1.8.0-experimental", f"""\
+systemd:
+  quadlets:
+    - name: web@8080.container
+      dropins:
+        - name: "{name}"
+          contents: "a"
+"""))
+    assert not result.ok
+    assert ("error", "systemd.quadlets.0.dropins.0.name", "path is not fully simplified") in messages(result)
+
+
+def test_a_clean_quadlet_dropin_lands_beside_its_quadlet():
+    result = translate(doc("fcos", "1.8.0-experimental", """\
+systemd:
+  quadlets:
+    - name: web.container
+      rootful: true
+      contents: "[Container]\\n"
+      dropins: [{name: 10-env.conf, contents: "[Container]\\n"}]
+"""))
+    assert result.ok, messages(result)
+    paths = [f["path"] for f in result.config["storage"]["files"]]
+    assert paths == ["/etc/containers/systemd/web.container", "/etc/containers/systemd/web.container.d/10-env.conf"]

@@ -51,7 +51,9 @@ def process(tr, value: dict, out: dict) -> None:
             _file(tr, storage, taken, path, q, src)
         for j, d in enumerate(q.get("dropins") or []):
             dsrc = src + ("dropins", j)
-            dpath = posixpath.normpath(posixpath.join(path + ".d", d.get("name") or ""))
+            # joined as it is, not cleaned (v0_8_exp translate.go): Ignition's path check then
+            # refuses "../x.conf", "a//b.conf" or "" at the drop-in's name
+            dpath = path + ".d/" + (d.get("name") or "")
             if dpath in taken:
                 tr.report.error(dsrc, ERR_NODE_EXISTS)
             else:
@@ -76,3 +78,5 @@ def _add(tr, storage: dict, taken: set, kind: str, node: dict, src: tuple) -> No
     items.append(node)
     taken.add(node["path"])
     tr.map_new_entry(kind, len(items) - 1, node, src)
+    # the path comes from the name (translate.go: AddTranslation(ctxPath.Append("name"), ... "path"))
+    tr.table[("storage", kind, len(items) - 1, "path")] = src + ("name",)
