@@ -86,3 +86,24 @@ def test_an_inline_child_configs_problems_are_at_the_childs_own_paths():
     entries = [(e.kind, tuple(e.path), e.message, e.line, e.column) for e in result.report.entries]
     assert ("error", ("storage", "files", 0, "path"), "path not absolute", 1, 1) in entries
     assert ("warning", ("bogus",), "unused key bogus", 1, 1) in entries
+
+
+@pytest.mark.parametrize("text,uid", [
+    ("-9.3e18", -2 ** 63), ("-1e300", -2 ** 63), ("-.inf", -2 ** 63), ("9.223372036854775808e18", -2 ** 63),
+    ("4.7", 4), ("-4.7", -4),
+])
+def test_a_float_into_an_int_field_is_converted_as_go_converts_it(text, uid):
+    """Review fault: stoker refused negative out-of-range floats. yaml.v3 checks only
+    `resolved <= math.MaxInt64` (decode.go), then int64(f) truncates; out of range, amd64 gives
+    MinInt64 (the official tool's platform)."""
+    from stoker.butane import translate
+    result = translate(f"variant: fcos\nversion: 1.5.0\npasswd:\n  users:\n    - name: u\n      uid: {text}\n")
+    assert result.ok, [e.message for e in result.report]
+    assert result.config["passwd"]["users"][0]["uid"] == uid
+
+
+def test_a_negative_infinite_mode_is_an_illegal_file_mode_not_an_unmarshal_error():
+    from stoker.butane import translate
+    result = translate("variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      mode: -.inf\n")
+    assert [(".".join(map(str, e.path)), e.message) for e in result.report] == [
+        ("storage.files.0.mode", "illegal file mode")]

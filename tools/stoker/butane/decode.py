@@ -316,8 +316,10 @@ class Decoder:
         if t == INT:
             if isinstance(value, int) and not isinstance(value, bool) and -2 ** 63 <= value < 2 ** 63:
                 return value
-            if isinstance(value, float) and -2.0 ** 63 <= value < 2.0 ** 63:
-                return int(value)  # Go converts a float64 <= MaxInt64, dropping the fraction
+            if isinstance(value, float) and value <= 2.0 ** 63:  # false for NaN
+                # yaml.v3 (decode.go) checks only `resolved <= math.MaxInt64`, then Go's int64(f)
+                # drops the fraction; out of range (2^63, -1e19, -.inf), amd64 gives MinInt64
+                return int(value) if -2.0 ** 63 <= value < 2.0 ** 63 else -2 ** 63
         elif t == BOOL:
             if isinstance(value, bool):
                 return value
