@@ -88,3 +88,13 @@ def test_help_is_argparse_s(capsys, argv):
         main(["butane", *argv])
     assert exc.value.code == 0
     assert "--files-dir DIR, -d DIR" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["-h", "x", "y"], ["-h", "--input", "x", "y"]])
+def test_help_with_too_many_inputs_is_a_usage_error(capsys, argv):
+    """Review fault: `-h x y` printed the help and exited 0; the official tool refuses extra
+    arguments before it looks at -h (butane internal/main.go), exit 2."""
+    with pytest.raises(SystemExit) as exc:
+        main(["butane", *argv])
+    assert exc.value.code == 2
+    assert "--files-dir DIR, -d DIR" not in capsys.readouterr().out

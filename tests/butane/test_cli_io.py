@@ -112,6 +112,22 @@ def test_output_replaced_file_keeps_mode(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.ign", "ok.bu"]
 
 
+
+def test_output_replaced_file_keeps_its_extended_attributes(tmp_path):
+    """Review fault: the rename dropped xattrs (ACLs, SELinux labels, user.* tags); the official
+    tool truncates in place and keeps them."""
+    target = tmp_path / "o.ign"
+    target.write_text("old\n")
+    try:
+        os.setxattr(target, "user.tag", b"hello")
+    except OSError as exc:
+        pytest.skip(f"this filesystem takes no user.* extended attributes: {exc}")
+    run = sh('"$S" butane ok.bu -o o.ign', tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert target.read_text() == OUT
+    assert os.getxattr(target, "user.tag") == b"hello"
+
+
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
@@ -157,3 +173,33 @@ def test_other_users_file_keeps_its_owner(tmp_path):
     st = (tmp_path / "o.ign").stat()
     assert (st.st_uid, st.st_gid) == (65534, 65534)
     assert (tmp_path / "o.ign").read_text() == OUT
+
+
+def test_a_broken_standard_output_ends_the_run_by_sigpipe_silently(tmp_path):
+    """Review fault: `stoker butane big.bu | head -c 10` printed "broken pipe" and exited 1; Go's
+    runtime dies of SIGPIPE on fd 1, silently (the shell shows 141)."""
+    import signal
+    files = "".join(f"    - path: /f{i}\n      contents: {{inline: '{'x' * 200}'}}\n" for i in range(3000))
+    (tmp_path / "big.bu").write_text(f"variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n{files}")
+    proc = subprocess.Popen([str(STOKER), "butane", "big.bu"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, restore_signals=True)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == -signal.SIGPIPE
+    assert err == b""
+
+
+def test_ctrl_c_ends_the_run_by_sigint_silently(tmp_path):
+    """Review fault: Ctrl-C printed "stoker: interrupted" and exited 130; the official tool is
+    killed by SIGINT with no message."""
+    import signal
+    import time
+    fifo = tmp_path / "in.bu"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([str(STOKER), "butane", str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2)  # the interpreter is up and blocked opening the FIFO
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGINT
+    assert (out, err) == (b"", b"")

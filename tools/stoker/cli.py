@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stoker: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if argv and argv[0] == "butane":  # as the official tool (Go): killed by SIGINT, silent
+            from .butane.output import die_of_signal
+            die_of_signal("SIGINT")
         print("stoker: interrupted", file=sys.stderr)
         return 130
     finally:

@@ -140,16 +140,16 @@ def parse_args(argv: list[str]):
                                  if rest else take(name, f"'{c}' in -{c}"))
                 break
         i += 1
-    if values.pop("help", False):
-        return None
-    if "input" in strings:
+    if "input" in strings:  # pflag says so while parsing, before anything below
         print("Flag --input has been deprecated, specify filename directly on command line",
               file=sys.stderr)
     source = strings.get("input", "")
     if len(positional) == 1 and source == "":
         source = positional[0]
-    elif positional:
+    elif positional:  # refused before -h is looked at (butane internal/main.go)
         _usage_error(None)
+    if values.pop("help", False):
+        return None
     values["input"] = source or None  # "" is standard input, as officially
     values["output"] = strings.get("output") or None
     values["files_dir"] = strings.get("files-dir") or None  # "" is unset, as officially

@@ -10,6 +10,7 @@ Messages (Go's *PathError text after the official prefixes):
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -68,9 +69,24 @@ def _write_fd(fd: int, data: bytes, name: str) -> None:
         except InterruptedError:
             continue
         except OSError as exc:
+            if fd == 1 and exc.errno == errno.EPIPE:
+                die_of_signal("SIGPIPE")  # as Go's runtime does on fd 1 (os/signal docs)
             raise IOFailure(f"Failed to write config to {name}: "
                             f"{go_os_error('write', name, exc)}") from None
         view = view[n:]
+
+
+def die_of_signal(name: str) -> None:
+    """End the process by the signal `name` ("SIGPIPE", "SIGINT") with its default action, as a
+    Go program does on a broken standard output or Ctrl-C: no message, and the parent sees a
+    death by that signal (a shell shows 128 + its number). Python ignores SIGPIPE and turns
+    SIGINT into KeyboardInterrupt, so both are reset first."""
+    import signal  # here: its enum import costs start-up
+
+    signum = getattr(signal, name)
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
 
 
 def write_stdout(data: bytes) -> None:
@@ -113,6 +129,8 @@ def _replace_atomically(path: str, st: os.stat_result, data: bytes) -> bool:
             if os.fstat(fd).st_gid != st.st_gid:
                 os.fchown(fd, -1, st.st_gid)
             os.fchmod(fd, stat.S_IMODE(st.st_mode))
+            for name in os.listxattr(path):  # ACLs, SELinux labels, user.* tags: all of them
+                os.setxattr(fd, name, os.getxattr(path, name))
         except OSError:
             os.close(fd)
             os.unlink(tmp)
@@ -135,11 +153,12 @@ def write_output(path: str, data: bytes) -> None:
     """Writes `data` to the -o target `path` as the official tool does (it opens
     it with O_WRONLY|O_CREATE|O_TRUNC, mode 0644 less the umask, and writes):
     FIFOs, devices and /dev/stdout are written directly, symlinks followed,
-    existing files keep their inode, links, owner and mode; an existing file we
-    may not write is refused. One difference, never visible in the result: a
-    plain file (not a symlink, one link, ours, in a writable directory) is
-    replaced by rename, and a new file is removed when writing it fails, so a full
-    disk never leaves a half-written config. Raises IOFailure."""
+    existing files keep their links, owner, mode and extended attributes (ACLs,
+    SELinux label); an existing file we may not write is refused. One difference:
+    a plain file (not a symlink, one link, ours, in a writable directory) is
+    replaced by rename, so it gets a new inode, and a new file is removed when
+    writing it fails, so a full disk never leaves a half-written config.
+    Raises IOFailure."""
     try:
         fd, created = _open_target(path)
     except OSError as exc:
