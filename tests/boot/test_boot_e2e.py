@@ -231,7 +231,9 @@ def test_hardening_that_stops_the_real_nginx_fails_the_boot_test_with_the_journa
     # the evidence is nginx's own message from the unit's journal
     assert any('chown("/var/cache/nginx/client_temp", 101) failed (1: Operation not permitted)' in c.details
                for c in broken), report
-    assert ("port", "tcp/8081") in failed, report
+    # no assertion on tcp/8081: systemd restarts the broken nginx, which opens its socket for a
+    # moment each time before chown fails, so a probe may connect (seen in CI: "accepts
+    # connections after 18 s"); the service row above fails the boot test either way
     # the same image with the three capabilities the fleet adds runs, serves and logs to the journal
     for key in (("service", "nginx-fixed.service"), ("container", "nginx-fixed"), ("port", "tcp/8082")):
         assert key not in failed, report
