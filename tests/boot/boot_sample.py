@@ -19,6 +19,9 @@ HealthCmd=curl -f http://localhost/
 
 [Service]
 Restart=always
+# as every fleet container: the pull and start under TCG on a loaded machine can pass systemd's
+# default 90 s (seen in CI: "web.service: start operation timed out", then a restart)
+TimeoutStartSec=900
 
 [Install]
 WantedBy=multi-user.target
