@@ -330,9 +330,16 @@ def _write_block(w: _BitWriter, tokens: list[int], raw: bytes | None) -> None:
     write(lc[256], ll[256])
 
 
-def deflate(data: bytes) -> bytes:
+def deflate(data: bytes, *, eof_fixed: bool = False) -> bytes:
     """The raw DEFLATE stream Go's flate.NewWriter(w, 9) writes for one Write of
-    `data` followed by Close."""
+    `data` followed by Close.
+
+    eof_fixed: end with an empty final fixed-Huffman block (10 bits) instead of an
+    empty final stored block (3 bits, padding, 4 bytes), as the compress/flate
+    rewrite of 2026 does. That rewrite also changed level 9's match search (a
+    cost model, chain 1024) and block writer; on the small inputs of the
+    reference outputs its blocks were still the classic ones, but in general they
+    are not: this flag reproduces only its end marker."""
     data = bytes(data)
     n = len(data)
     w = _BitWriter()
@@ -455,17 +462,23 @@ def deflate(data: bytes) -> bytes:
             block_start = None
         wend = min(n, base + 2 * _WSIZE)
     run(wend, True)  # Close: flush what is left,
-    w.write(1, 3)  # then an empty final stored block
-    w.flush()
-    w.write(0xFFFF0000, 32)
-    w.flush()
+    if eof_fixed:
+        w.write(3, 3)  # then an empty final block: fixed Huffman, end-of-block code 0000000
+        w.write(0, 7)
+        w.flush()
+    else:
+        w.write(1, 3)  # then an empty final stored block
+        w.flush()
+        w.write(0xFFFF0000, 32)
+        w.flush()
     return bytes(w.out)
 
 
-def gzip_bytes(data: bytes) -> bytes:
+def gzip_bytes(data: bytes, *, eof_fixed: bool = False) -> bytes:
     """Go's gzip.NewWriterLevel(w, gzip.BestCompression) output for `data`: no
-    name, mtime 0, extra flags 2, OS byte 255, then CRC-32 and size."""
+    name, mtime 0, extra flags 2, OS byte 255, then CRC-32 and size (eof_fixed:
+    see deflate)."""
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
     trailer = (zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "little") + \
         (len(data) & 0xFFFFFFFF).to_bytes(4, "little")
-    return header + deflate(data) + trailer
+    return header + deflate(data, eof_fixed=eof_fixed) + trailer
