@@ -153,3 +153,24 @@ def test_data_url_decision_is_goflate_s(parts):
     assert abs(go_len - z_len) <= resources._gzip_margin(z_len)
     want = gz_wins(go_len, min(pct_len, b64_len))
     assert (resources.data_url(data, compress=True)[1] == "gzip") == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=1, max_size=2000), st.sampled_from([1, 2, 4, 16, 64, 256]))
+def test_data_url_decision_on_bytes_is_goflate_s(raw, alphabet):
+    """Also on binary contents, random or from a small alphabet (incompressible
+    contents are decided without goflate)."""
+    data = bytes(b % alphabet for b in raw)
+    pct_len = 1 + len(data) + 2 * len(data.translate(None, resources._KEPT))
+    b64_len = len(";base64,") + 4 * ((len(data) + 2) // 3)
+    want = gz_wins(len(goflate.gzip_bytes(data)), min(pct_len, b64_len))
+    assert (resources.data_url(data, compress=True)[1] == "gzip") == want
+
+
+def test_incompressible_contents_do_not_need_goflate():
+    import random
+    for n in (100, 1000, 20000):
+        data = random.Random(n).randbytes(n)
+        assert len(resources.gzip_bytes(data)) - 18 >= n
+        assert len(goflate.gzip_bytes(data)) - 18 >= n
+        assert resources.data_url(data, compress=True)[1] == ""

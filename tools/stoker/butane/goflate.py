@@ -55,10 +55,16 @@ for _c in range(29):
     for _l in range(_LEN_BASE[_c], (_LEN_BASE[_c + 1] if _c < 28 else 259)):
         _LEN_CODE[_l] = _c
 _LEN_CODE[258] = 28
-_DIST_CODE = [0] * (_WSIZE + 1)  # distance -> index into _DIST_BASE
-for _c in range(30):
-    for _d in range(_DIST_BASE[_c], (_DIST_BASE[_c + 1] if _c < 29 else _WSIZE + 1)):
-        _DIST_CODE[_d] = _c
+
+
+def _dist_code(dist: int) -> int:
+    """The distance code (index into _DIST_BASE) of a match distance: two codes per
+    power of two above 4."""
+    x = dist - 1
+    if x < 4:
+        return x
+    nb = x.bit_length() - 1
+    return 2 * nb + ((x >> (nb - 1)) & 1)
 
 
 def _reverse(code: int, nbits: int) -> int:
@@ -246,13 +252,13 @@ def _write_block(w: _BitWriter, tokens: list[int], raw: bytes | None) -> None:
     dynamic and (if `raw` is given and short enough) stored."""
     lit_freq = [0] * 286
     off_freq = [0] * 30
-    len_code, dist_code = _LEN_CODE, _DIST_CODE
+    len_code, dist_code = _LEN_CODE, _dist_code
     for t in tokens:
         if t < _MATCH:
             lit_freq[t] += 1
         else:
             lit_freq[257 + len_code[((t >> 16) & 0xFF) + 3]] += 1
-            off_freq[dist_code[(t & 0xFFFF) + 1]] += 1
+            off_freq[dist_code((t & 0xFFFF) + 1)] += 1
     lit_freq[256] += 1  # end of block
     n_lit = 286
     while lit_freq[n_lit - 1] == 0:
@@ -323,7 +329,7 @@ def _write_block(w: _BitWriter, tokens: list[int], raw: bytes | None) -> None:
         write(lc[257 + c], ll[257 + c])
         if _LEN_EXTRA[c]:
             write(length - _LEN_BASE[c], _LEN_EXTRA[c])
-        c = dist_code[dist]
+        c = dist_code(dist)
         write(oc[c], ol[c])
         if _DIST_EXTRA[c]:
             write(dist - _DIST_BASE[c], _DIST_EXTRA[c])

@@ -65,12 +65,14 @@ def data_url(data: bytes, *, compress: bool) -> tuple[str, str]:
 # length stays close to Go's. Over 624 sampled inputs (source text, config files,
 # small alphabets, word salads) the gap was at most 9 bytes of 65 for small outputs
 # and 527 of 5211 (10%) for large ones, Go being shorter as often as longer. Within
-# zlib's length +- _gzip_margin (16 bytes + 1/6, over 1.5x the worst gap seen) the
-# decision may differ, and goflate decides and writes Go's very bytes; outside it
-# zlib decides, and a gzip'd source holds zlib's bytes (the same contents; only the
-# choice is visible in a comparison of decoded outputs).
+# zlib's length +- _gzip_margin (16 bytes + 1/8) the decision may differ, and
+# goflate decides and writes Go's very bytes; outside it zlib decides, and a
+# gzip'd source holds zlib's bytes (the same contents; only the choice is visible
+# in a comparison of decoded outputs). Contents zlib cannot shrink at all (random
+# or already compressed bytes) Go cannot shrink either: both keep them as stored
+# or literal-only blocks, and gzip's 18 bytes of framing already lose.
 def _gzip_margin(zlib_len: int) -> int:
-    return 16 + zlib_len // 6
+    return 16 + zlib_len // 8
 
 
 def _go_gzip_if_shorter(data: bytes, chosen_len: int) -> bytes | None:
@@ -79,6 +81,8 @@ def _go_gzip_if_shorter(data: bytes, chosen_len: int) -> bytes | None:
         return len(";base64,") + 4 * ((gz_len + 2) // 3) + 4 < chosen_len
 
     zgz = gzip_bytes(data)
+    if len(zgz) - 18 >= len(data):
+        return None  # zlib's deflate is no shorter than the contents: nor is Go's
     margin = _gzip_margin(len(zgz))
     if not wins(max(len(zgz) - margin, 0)):
         return None  # even a Go stream `margin` bytes shorter would lose
