@@ -161,11 +161,15 @@ def test_dry_run_prints_the_sequence_and_changes_nothing(fake, repo, fleet, roll
     assert not (repo.root / "state" / "rollouts").exists()
 
 
-def test_a_failed_boot_test_stops_before_any_change(fake, repo, fleet, rollout, monkeypatch):
+def _fail_gate(monkeypatch, failing, output: str) -> None:
+    """The gate whose argv `failing` picks fails with `output`; every other gate passes."""
     import stoker.rollout.gates as gates_module
     monkeypatch.setattr(gates_module, "run_subprocess",
-                        lambda argv, cwd: (1, "FAILED service tracker-webserver.service") if argv[4] == "tracker"
-                        else (0, "ok"))
+                        lambda argv, cwd: (1, output) if failing(argv) else (0, "ok"))
+
+
+def test_a_failed_boot_test_stops_before_any_change(fake, repo, fleet, rollout, monkeypatch):
+    _fail_gate(monkeypatch, lambda argv: argv[4] == "tracker", "FAILED service tracker-webserver.service")
     before = len(fake.mutating_calls())
     code, out, _ = rollout("rollout", "--all", "--yes")
     assert code == 1
@@ -174,10 +178,7 @@ def test_a_failed_boot_test_stops_before_any_change(fake, repo, fleet, rollout, 
 
 
 def test_a_failed_fleet_test_stops_unless_skip_boot_test(fake, repo, fleet, rollout, monkeypatch):
-    import stoker.rollout.gates as gates_module
-    monkeypatch.setattr(gates_module, "run_subprocess",
-                        lambda argv, cwd: (1, "FAILED https tracker.example.org") if argv[3] == "fleet-test"
-                        else (0, "ok"))
+    _fail_gate(monkeypatch, lambda argv: argv[3] == "fleet-test", "FAILED https tracker.example.org")
     before = len(fake.mutating_calls())
     code, out, _ = rollout("rollout", "--all", "--yes")
     assert code == 1 and len(fake.mutating_calls()) == before
