@@ -307,3 +307,25 @@ def test_a_container_that_is_not_running_shows_its_units_journal_without_podman_
     assert emerg in c.details
     script = guest.asked[-1]
     assert "grep -Ev ' m=[+][0-9.]+ (container|image|pod|volume|network|system) '" in script
+
+
+def test_additions_and_not_run_rows_alone_are_no_pass():
+    """Found in review: a report of only ADDED and NOT RUN rows counted as passed."""
+    from stoker.boot.checks import ADDED, NOT_EXERCISED
+    results = Results()
+    results.add(ADDED, "SSH key", True, "authorized_keys.d/ignition", "a throwaway key")
+    results.add(NOT_EXERCISED, "container probes", True, "probes", "NOT RUN: no containers")
+    assert not results.ok and results.tally() == (0, 0, 1)
+    results.add("system", "system running", True, "running", "running")
+    assert results.ok and results.tally() == (1, 0, 1)
+
+
+def test_the_fleet_summary_counts_checks_not_additions(capsys):
+    from stoker.boot.checks import ADDED, NOT_EXERCISED
+    from stoker.boot.cli import _passed_of
+    results = Results()
+    results.add(ADDED, "SSH key", True, "authorized_keys.d/ignition", "a throwaway key")
+    results.add(NOT_EXERCISED, "container probes", True, "probes", "NOT RUN: no containers")
+    results.add("system", "system running", True, "running", "running")
+    results.add("port", "tcp/80", False, "accepts connections", "refused")
+    assert _passed_of(results) == "1/3, 1 not run"

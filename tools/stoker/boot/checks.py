@@ -31,6 +31,16 @@ class Check:
     seen: str
     details: str = ""
 
+    @property
+    def added(self) -> bool:
+        """A row that says what the harness added to the config: information, not a check."""
+        return self.group == ADDED and self.ok
+
+    @property
+    def not_run(self) -> bool:
+        """A row for a check that did not run (the image cannot exercise it, no probes possible)."""
+        return self.group == NOT_EXERCISED and self.ok
+
 
 @dataclass
 class Results:
@@ -43,7 +53,13 @@ class Results:
 
     @property
     def ok(self) -> bool:
-        return bool(self.checks) and all(c.ok for c in self.checks)
+        """Every row passed and at least one check ran: additions and NOT RUN rows alone are no pass."""
+        return any(not (c.added or c.not_run) for c in self.checks) and all(c.ok for c in self.checks)
+
+    def tally(self) -> tuple[int, int, int]:
+        """(passed, failed, not run), counting the checks only (additions are not checks)."""
+        passed = sum(c.ok and not (c.added or c.not_run) for c in self.checks)
+        return passed, len(self.failed), sum(c.not_run for c in self.checks)
 
     @property
     def failed(self) -> list[Check]:

@@ -352,6 +352,12 @@ def render_sites(result) -> None:
     out.print(table)
 
 
+def _passed_of(results) -> str:
+    """"passed/checks", and how many did not run: additions are no checks, a check not run no pass."""
+    passed, failed, not_run = results.tally()
+    return f"{passed}/{passed + failed + not_run}" + (f", {not_run} not run" if not_run else "")
+
+
 def render_fleet_summary(result, elapsed: float) -> None:
     marks = ("ignition done", "ssh up", "checks done", "powered off")
     table = Table(title="fleet test: seconds from each VM's QEMU start")
@@ -359,10 +365,9 @@ def render_fleet_summary(result, elapsed: float) -> None:
         table.add_column(col, justify="left" if col in ("VM", "verdict") else "right")
     for name, r in sorted(result.vms.items()):
         table.add_row(name, *(f"{r.timings[m]:.0f}" if m in r.timings else "-" for m in marks),
-                      f"{len(r.results.checks) - len(r.results.failed)}/{len(r.results.checks)}",
-                      "[green]passed[/]" if r.ok else f"[red]FAILED[/] ({len(r.results.failed)})")
+                      _passed_of(r.results), "[green]passed[/]" if r.ok else f"[red]FAILED[/] ({len(r.results.failed)})")
     s = result.sites
-    table.add_row("sites", "", "", "", "", f"{len(s.checks) - len(s.failed)}/{len(s.checks)}",
+    table.add_row("sites", "", "", "", "", _passed_of(s),
                   "[green]passed[/]" if s.ok else f"[red]FAILED[/] ({len(s.failed)})")
     out.print(table)
     t = result.timings
