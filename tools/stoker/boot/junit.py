@@ -8,9 +8,13 @@ that did not complete is one test case with an <error> (junit_error_xml).
 
 from __future__ import annotations
 
+import os
 import re
+import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
+from ..fileio import write_atomic
 from .checks import ADDED, Results
 
 
@@ -71,3 +75,42 @@ def junit_error_xml(name: str, message: str, seconds: float, prefix: str = "boot
     case = ET.SubElement(suite, "testcase", classname=f"{prefix}.{name}", name="run completed", time="0")
     ET.SubElement(case, "error", message=_text(message)).text = _text(message)
     return _document(root)
+
+
+def write_junit(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all (a temporary file beside it, then a rename),
+    creating missing parent directories. Raises OSError (a directory in the way, no permission)."""
+    write_atomic(path, text.encode(), 0o644, make_parents=True)
+
+
+class JunitRun:
+    """The --junit file of one run, which never claims a pass the run did not reach.
+
+    `start()` replaces whatever is at `path` by an error ("did not complete"), so a run
+    killed outright (SIGKILL, a power cut) leaves an error, never an earlier run's
+    pass; `results()` writes the run's results; `error()` writes why the run ended.
+    Times are seconds since `start()`. `start()` raises OSError when `path` cannot be
+    written; `results()` too; `error()` returns the OSError's text instead ("" when written)."""
+
+    def __init__(self, path: Path, name: str, prefix: str = "boot"):
+        self.path = Path(path)
+        self.name = name
+        self.prefix = prefix
+        self.t0 = time.monotonic()
+
+    def start(self) -> None:
+        self.t0 = time.monotonic()
+        write_junit(self.path, junit_error_xml(
+            self.name, f"the run started at {time.strftime('%Y-%m-%d %H:%M:%S')} (pid {os.getpid()}) did not "
+                       "complete: it is still running, or was killed before it wrote its results",
+            0.0, self.prefix))
+
+    def results(self, suites: list[tuple[str, Results, float]]) -> None:
+        write_junit(self.path, junit_xml(suites, self.prefix))
+
+    def error(self, message: str) -> str:
+        try:
+            write_junit(self.path, junit_error_xml(self.name, message, time.monotonic() - self.t0, self.prefix))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        return ""
