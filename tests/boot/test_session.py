@@ -39,8 +39,14 @@ def test_resolve_target(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.ign").write_text("{}")
     assert resolve_target("x.ign") == ("x", Path("x.ign"))
+    with pytest.raises(UsageError, match=r"^tracker: no such file, and no vms/ directory here"):
+        resolve_target("tracker")
+    (tmp_path / "vms").mkdir()
+    (tmp_path / "vms" / "tracker.yaml").write_text("")
     with pytest.raises(UsageError, match=r"make ignition vm=tracker"):
         resolve_target("tracker")
+    with pytest.raises(UsageError, match=r"^no VM named web in vms/ \(there are: tracker\)$"):
+        resolve_target("web")
     (tmp_path / "build").mkdir()
     (tmp_path / "build" / "tracker.ign").write_text("{}")
     assert resolve_target("tracker") == ("tracker", Path("build/tracker.ign"))

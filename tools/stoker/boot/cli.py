@@ -12,6 +12,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, Te
 from rich.table import Table
 
 from ..errors import StokerError, UsageError
+from .errors import unknown_vms
 from .image import Image, build_image, cache_root
 from .junit import JunitRun
 
@@ -168,9 +169,19 @@ def resolve_target(target: str) -> tuple[str, Path]:
             raise UsageError(f"{target}: no such file")
         return path.stem, path
     rendered = Path("build") / f"{target}.ign"
-    if not rendered.is_file():
-        raise UsageError(f"{rendered} does not exist: render it first with `make ignition vm={target}`")
-    return target, rendered
+    if rendered.is_file():
+        return target, rendered
+    vms = Path("vms")
+    if not vms.is_dir():
+        raise UsageError(f"{target}: no such file, and no vms/ directory here to find a VM of that name")
+    if not (vms / f"{target}.yaml").is_file():
+        raise unknown_vms([target], _vm_files(vms))
+    raise UsageError(f"{rendered} does not exist: render it first with `make ignition vm={target}`")
+
+
+def _vm_files(vms: Path) -> list[str]:
+    """The VM names of vms/ (its *.yaml files, as stoker.fleet.definitions.load_fleet reads them)."""
+    return sorted(p.stem for p in vms.iterdir() if p.suffix == ".yaml" and not p.name.startswith("."))
 
 
 def _refuse_newer_spec(cfg: dict, kind: str) -> None:
