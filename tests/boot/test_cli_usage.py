@@ -3,6 +3,7 @@
 Found in review: `stoker fleet-test nosuchvm` exited 1 (the code of failed checks) where `stoker
 boot-test nosuchvm` exited 2, and boot-test did not name the VMs there are."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,8 +15,11 @@ REPO = Path(__file__).resolve().parents[2]
 KNOWN = "bastion, ims, ims-staging, tracker"
 
 
-def _stoker(*argv: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stoker.cli", *argv], cwd=cwd, capture_output=True, text=True)
+def _stoker(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
+    """stoker in `cwd`, with its image cache there: a run that got as far as building never touches ~/.cache."""
+    env = dict(os.environ, XDG_CACHE_HOME=str(cwd / "cache"))
+    return subprocess.run([sys.executable, "-m", "stoker.cli", *argv], cwd=cwd, env=env, capture_output=True,
+                          text=True)
 
 
 @pytest.fixture
@@ -66,3 +70,12 @@ def test_vms_named_without_the_bastion_are_a_usage_error(fleet_copy):
     assert proc.returncode == 2
     assert proc.stderr == ("stoker: the VMs named (ims, tracker) include no bastion: the fleet test checks every "
                            "site through the VM that publishes port 443; name it too\n")
+
+
+def test_the_whole_fleet_with_a_broken_vm_is_refused_not_tested_without_it(fleet_copy):
+    """Found fixing the unknown-VM message: `stoker fleet-test` left a VM whose file does not load out
+    of the run, silently, and could pass without it."""
+    (fleet_copy / "vms" / "broken.yaml").write_text("services: [\n")
+    proc = _stoker("fleet-test", cwd=fleet_copy)
+    assert proc.returncode == 1 and proc.stderr.startswith("stoker: error: broken does not render: vms/broken.yaml:"), \
+        proc.stderr

@@ -91,7 +91,7 @@ def render_fleet(names: list[str] | None = None, fleet=None) -> Rendered:
     from ..fleet.secrets import env_var_name, load_secrets
     fleet = fleet or load_fleet()
     chosen = bool(names)
-    names = names or sorted(fleet.vms)
+    names = names or fleet.names  # a VM whose file is broken too: it fails, never left out
     unknown = [n for n in names if n not in fleet.names]
     if unknown:
         raise unknown_vms(unknown, fleet.names)
