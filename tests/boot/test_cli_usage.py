@@ -45,7 +45,8 @@ def test_a_vm_whose_file_is_broken_is_known_and_says_why(fleet_copy):
     (fleet_copy / "vms" / "broken.yaml").write_text("services: [\n")
     proc = _stoker("fleet-test", "nosuchvm", cwd=fleet_copy)
     assert proc.returncode == 2
-    assert proc.stderr == f"stoker: no VM named nosuchvm in vms/ (there are: {KNOWN.replace('bastion', 'bastion, broken')})\n"
+    known = KNOWN.replace("bastion", "bastion, broken")
+    assert proc.stderr == f"stoker: no VM named nosuchvm in vms/ (there are: {known})\n"
     proc = _stoker("fleet-test", "broken", cwd=fleet_copy)
     assert proc.returncode == 1 and proc.stderr.startswith("stoker: error: broken does not render: vms/broken.yaml:"), \
         proc.stderr

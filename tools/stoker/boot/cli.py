@@ -441,7 +441,8 @@ def render_fleet_summary(result, elapsed: float) -> None:
         table.add_column(col, justify="left" if col in ("VM", "verdict") else "right")
     for name, r in sorted(result.vms.items()):
         table.add_row(name, *(f"{r.timings[m]:.0f}" if m in r.timings else "-" for m in marks),
-                      _passed_of(r.results), "[green]passed[/]" if r.ok else f"[red]FAILED[/] ({len(r.results.failed)})")
+                      _passed_of(r.results),
+                      "[green]passed[/]" if r.ok else f"[red]FAILED[/] ({len(r.results.failed)})")
     s = result.sites
     table.add_row("sites", "", "", "", "", _passed_of(s),
                   "[green]passed[/]" if s.ok else f"[red]FAILED[/] ({len(s.failed)})")
