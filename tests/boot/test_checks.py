@@ -1,3 +1,5 @@
+import pytest
+
 from boot_sample import sample_config
 from stoker.boot.checks import (Results, check_console, check_mounts, check_ports, check_system_running,
                                 check_units, parse_findmnt, parse_listening, parse_podman_ps, parse_show,
@@ -307,3 +309,59 @@ def test_a_container_that_is_not_running_shows_its_units_journal_without_podman_
     assert emerg in c.details
     script = guest.asked[-1]
     assert "grep -Ev ' m=[+][0-9.]+ (container|image|pod|volume|network|system) '" in script
+
+
+def test_additions_and_not_run_rows_alone_are_no_pass():
+    """Found in review: a report of only ADDED and NOT RUN rows counted as passed."""
+    from stoker.boot.checks import ADDED, NOT_EXERCISED
+    results = Results()
+    results.add(ADDED, "SSH key", True, "authorized_keys.d/ignition", "a throwaway key")
+    results.add(NOT_EXERCISED, "container probes", True, "probes", "NOT RUN: no containers")
+    assert not results.ok and results.tally() == (0, 0, 1)
+    results.add("system", "system running", True, "running", "running")
+    assert results.ok and results.tally() == (1, 0, 1)
+
+
+def test_the_fleet_summary_counts_checks_not_additions(capsys):
+    from stoker.boot.checks import ADDED, NOT_EXERCISED
+    from stoker.boot.cli import _passed_of
+    results = Results()
+    results.add(ADDED, "SSH key", True, "authorized_keys.d/ignition", "a throwaway key")
+    results.add(NOT_EXERCISED, "container probes", True, "probes", "NOT RUN: no containers")
+    results.add("system", "system running", True, "running", "running")
+    results.add("port", "tcp/80", False, "accepts connections", "refused")
+    assert _passed_of(results) == "1/3, 1 not run"
+
+
+def test_an_empty_console_is_a_failure_not_a_clean_console():
+    """Found in review: with QEMU never run (empty console) "console and journal clean" said ok."""
+    results = Results()
+    check_console("", None, results)
+    assert not results.ok
+    assert [(c.name, c.ok) for c in results.checks] == [("serial console", False)]
+    assert "empty" in results.checks[0].seen
+
+
+def test_a_journal_not_read_is_never_called_clean():
+    results = Results()
+    check_console("[    0.0] Linux version 6.12\nReached target multi-user.target\n", None, results)
+    assert [(c.name, c.ok) for c in results.checks] == [("console clean", True)]
+    both = Results()
+    check_console("Reached target multi-user.target\n", "Nov 25 sample systemd[1]: Startup finished\n", both)
+    assert [(c.name, c.ok) for c in both.checks] == [("console and journal clean", True)]
+
+
+@pytest.mark.parametrize("answer,seen", [
+    ((1, ""), "journalctl exited with status 1"),
+    ((255, ""), "journalctl exited with status 255"),
+    ((0, "-- No entries --\n"), "journalctl printed no entries"),
+])
+def test_a_journal_journalctl_could_not_read_is_a_failure(answer, seen):
+    from stoker.boot.checks import run_all
+    guest = FakeGuest({".ignition-result.json": (0, '{"userConfigProvided": true}'),
+                       "is-system-running": (0, "running\n"), "journalctl -b -o short": answer})
+    results = run_all(guest, derive({"ignition": {"version": "3.3.0"}}), lambda: "Reached target multi-user\n", [])
+    console = {c.name: c for c in results.checks if c.group == "console"}
+    assert set(console) == {"journal read", "console clean"}, console
+    assert not console["journal read"].ok and console["journal read"].seen.startswith(seen)
+    assert not results.ok

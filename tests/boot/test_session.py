@@ -39,8 +39,14 @@ def test_resolve_target(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.ign").write_text("{}")
     assert resolve_target("x.ign") == ("x", Path("x.ign"))
+    with pytest.raises(UsageError, match=r"^tracker: no such file, and no vms/ directory here"):
+        resolve_target("tracker")
+    (tmp_path / "vms").mkdir()
+    (tmp_path / "vms" / "tracker.yaml").write_text("")
     with pytest.raises(UsageError, match=r"make ignition vm=tracker"):
         resolve_target("tracker")
+    with pytest.raises(UsageError, match=r"^no VM named web in vms/ \(there are: tracker\)$"):
+        resolve_target("web")
     (tmp_path / "build").mkdir()
     (tmp_path / "build" / "tracker.ign").write_text("{}")
     assert resolve_target("tracker") == ("tracker", Path("build/tracker.ign"))
@@ -104,3 +110,23 @@ def test_the_report_names_the_slowest_units_from_systemd_analyze_blame(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert ("slowest units to start (systemd-analyze blame): 12min 9.217s ims-elasticsearch.service, "
             "12min 7.424s ims-postgres.service") in out
+
+
+def test_a_qemu_that_never_ran_is_no_clean_console(tmp_path, monkeypatch):
+    """Found in review: QEMU exited at once, the console log was empty and the report still said
+    "console and journal clean: ok" (the journal, never read, was passed as ""). A shell that exits 1
+    stands for QEMU."""
+    from stoker.boot import session
+    from stoker.boot.checks import NOT_EXERCISED
+    monkeypatch.setattr(session, "create_overlay", lambda base, dest: dest.write_text("") or dest)
+    monkeypatch.setattr(session, "create_disk", lambda dest, size="1G": dest.write_text("") or dest)
+    monkeypatch.setattr(session, "qemu_argv", lambda spec: ["sh", "-c", "echo 'qemu: could not open disk' >&2; exit 1"])
+    opts = session.BootOptions(accel="tcg", run_dir=tmp_path / "run", retries=0)
+    result = session.boot_test("web", sample_config(), OFFLINE, opts)
+    rows = {(c.group, c.name): c for c in result.results.checks}
+    assert not result.ok
+    assert "QEMU exited with status 1: qemu: could not open disk" in rows["boot", "guest reachable over SSH"].seen
+    assert not rows["console", "serial console"].ok
+    journal = rows[NOT_EXERCISED, "journal clean"]
+    assert journal.seen == "NOT RUN: the guest never answered over SSH, so its journal was not read"
+    assert not [c for c in result.results.checks if c.group == "console" and c.ok]

@@ -217,12 +217,14 @@ def test_parse_podman_ps_and_first_certificate():
 
 
 def test_render_fleet_refuses_an_unknown_vm():
-    with pytest.raises(ConfigError, match="no VM named web in vms/"):
+    from stoker.errors import UsageError
+    with pytest.raises(UsageError, match="no VM named web in vms/"):
         render_fleet(["web"])
 
 
 def test_a_fleet_without_its_bastion_is_refused_before_any_boot():
-    with pytest.raises(ConfigError, match="publishes port 443; found none"):
+    from stoker.errors import UsageError
+    with pytest.raises(UsageError, match=r"the VMs named \(ims, tracker\) include no bastion: .* name it too"):
         render_fleet(["ims", "tracker"])
 
 

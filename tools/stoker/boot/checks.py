@@ -31,6 +31,16 @@ class Check:
     seen: str
     details: str = ""
 
+    @property
+    def added(self) -> bool:
+        """A row that says what the harness added to the config: information, not a check."""
+        return self.group == ADDED and self.ok
+
+    @property
+    def not_run(self) -> bool:
+        """A row for a check that did not run (the image cannot exercise it, no probes possible)."""
+        return self.group == NOT_EXERCISED and self.ok
+
 
 @dataclass
 class Results:
@@ -43,7 +53,13 @@ class Results:
 
     @property
     def ok(self) -> bool:
-        return bool(self.checks) and all(c.ok for c in self.checks)
+        """Every row passed and at least one check ran: additions and NOT RUN rows alone are no pass."""
+        return any(not (c.added or c.not_run) for c in self.checks) and all(c.ok for c in self.checks)
+
+    def tally(self) -> tuple[int, int, int]:
+        """(passed, failed, not run), counting the checks only (additions are not checks)."""
+        passed = sum(c.ok and not (c.added or c.not_run) for c in self.checks)
+        return passed, len(self.failed), sum(c.not_run for c in self.checks)
 
     @property
     def failed(self) -> list[Check]:
@@ -380,13 +396,21 @@ def check_ports(guest: Shell, exp: Expectations, results: Results, wait: float =
             results.add("port", f"tcp/{p.port}", False, expected, seen)
 
 
-def check_console(console_text: str, journal_text: str, results: Results) -> list[Finding]:
-    findings = scan(console_text) + scan(journal_text)
+def check_console(console_text: str, journal_text: str | None, results: Results) -> list[Finding]:
+    """kola's failure patterns in the serial console log and this boot's journal: one failed row
+    per kind found, else one row "<what was read> clean". `journal_text` None: the journal was not
+    read (the caller's row says why), so the clean row names the console only. An empty console
+    log is a failed row ("serial console"): QEMU never ran or wrote nothing, nothing to call clean."""
+    read = [what for what, text in (("console", console_text.strip()), ("journal", journal_text)) if text]
+    if not console_text.strip():
+        results.add("console", "serial console", False, "the guest's boot messages in console.log",
+                    "empty: QEMU never ran, or the guest wrote nothing to the serial console")
+    findings = scan(console_text) + scan(journal_text or "")
     by_kind: dict[str, list[Finding]] = {}
     for f in findings:
         by_kind.setdefault(f.what, []).append(f)
-    if not by_kind:
-        results.add("console", "console and journal clean", True, "no kola failure pattern", "none")
+    if not by_kind and read:
+        results.add("console", f"{' and '.join(read)} clean", True, "no kola failure pattern", "none")
     for what, found in by_kind.items():
         # the same event is often on the console and in the journal, in different words (the
         # console says a generator failed, the journal which key): show each distinct message once
@@ -401,6 +425,24 @@ _TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s*|^[A-Z][a-z]{2} \d+ \d\d:\d\d:\d\d 
 
 ADDED = "added by the test"
 NOT_EXERCISED = "not exercised"
+
+
+def not_run(results: Results, name: str, asked: str, why: str) -> None:
+    """A row for a check that could not run, and why: shown as NOT RUN, never as passed."""
+    results.add(NOT_EXERCISED, name, True, asked, f"NOT RUN: {why}")
+
+
+def read_journal(guest: Shell, results: Results) -> str | None:
+    """This boot's journal (`journalctl -b`), or None with a failed row "journal read" saying why
+    (journalctl's exit status and stderr, or no entries): a journal not read is never called clean."""
+    status, out = guest.sh("journalctl -b -o short --no-pager", timeout=180)
+    if status == 0 and out.strip() and out.strip() != "-- No entries --":
+        return out
+    why = f"journalctl exited with status {status}" if status else "journalctl printed no entries"
+    stderr = (getattr(guest, "last_stderr", "") or "").strip()
+    results.add("console", "journal read", False, "this boot's journal (journalctl -b)",
+                why + (f": {stderr[:200]}" if stderr else ""))
+    return None
 
 
 def note_additions(additions: list[Addition], results: Results,
@@ -439,7 +481,6 @@ def run_all(guest: Shell, exp: Expectations, console: Callable[[], str], additio
     note_additions(additions, results, limits)
     check_ignition(guest, results)
     check_server(guest, exp, results, timeout, port_wait, mark)
-    _, journal = guest.sh("journalctl -b -o short --no-pager", timeout=180)
-    check_console(console(), journal, results)
+    check_console(console(), read_journal(guest, results), results)
     mark("checks done")
     return results

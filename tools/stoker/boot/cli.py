@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from pathlib import Path
@@ -10,9 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..errors import UsageError
+from ..errors import StokerError, UsageError
+from .errors import unknown_vms
 from .image import Image, build_image, cache_root
-from .junit import junit_xml
+from .junit import JunitRun
 
 console = Console(stderr=True, emoji=False)
 out = Console(emoji=False)
@@ -154,17 +156,32 @@ def cmd_image_fetch(args) -> int:
     return 0
 
 
+def _is_file_target(target: str) -> bool:
+    path = Path(target)
+    return path.suffix == ".ign" or path.is_file()
+
+
 def resolve_target(target: str) -> tuple[str, Path]:
     """(name, config path): a file as given, or a fleet VM's rendered build/<vm>.ign."""
     path = Path(target)
-    if path.suffix == ".ign" or path.is_file():
+    if _is_file_target(target):
         if not path.is_file():
             raise UsageError(f"{target}: no such file")
         return path.stem, path
     rendered = Path("build") / f"{target}.ign"
-    if not rendered.is_file():
-        raise UsageError(f"{rendered} does not exist: render it first with `make ignition vm={target}`")
-    return target, rendered
+    if rendered.is_file():
+        return target, rendered
+    vms = Path("vms")
+    if not vms.is_dir():
+        raise UsageError(f"{target}: no such file, and no vms/ directory here to find a VM of that name")
+    if not (vms / f"{target}.yaml").is_file():
+        raise unknown_vms([target], _vm_files(vms))
+    raise UsageError(f"{rendered} does not exist: render it first with `make ignition vm={target}`")
+
+
+def _vm_files(vms: Path) -> list[str]:
+    """The VM names of vms/ (its *.yaml files, as stoker.fleet.definitions.load_fleet reads them)."""
+    return sorted(p.stem for p in vms.iterdir() if p.suffix == ".yaml" and not p.name.startswith("."))
 
 
 def _refuse_newer_spec(cfg: dict, kind: str) -> None:
@@ -248,8 +265,68 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+class _Report:
+    """What a run hands its --junit file: `suites` = [(name, results, seconds)] once it completed."""
+    suites: list | None = None
+
+
+def _why_ended(exc: BaseException) -> str:
+    """One line for the JUnit error of a run that ended with `exc`."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C or SIGTERM) before the run completed"
+    if isinstance(exc, UsageError):
+        return f"usage error: {exc}"
+    if isinstance(exc, StokerError):
+        return f"error: {exc}"
+    if isinstance(exc, SystemExit):
+        return f"the run exited with status {exc.code} before it completed"
+    return f"the run failed: {type(exc).__name__}: {exc}"
+
+
+@contextlib.contextmanager
+def _junit_run(path: Path | None, name: str):
+    """A context for one run's --junit file (junit.JunitRun) that yields a _Report.
+
+    Before the run: an unwritable `path` (a directory, no permission, a file where a
+    directory should be) is a UsageError (exit 2), else the file is replaced by an error
+    that says the run did not complete (so no earlier run's pass stays there). A run that
+    ends with an exception (an error, Ctrl-C, SIGTERM) leaves one error saying why; one
+    that completes leaves its `report.suites`. Each write is atomic. Without `path`, nothing
+    is written. StokerError when the results cannot be written."""
+    report = _Report()
+    if path is None:
+        yield report
+        return
+    junit = JunitRun(path, name)
+    try:
+        junit.start()
+    except OSError as exc:
+        raise UsageError(f"--junit {path}: cannot write a file there: {exc.strerror or exc}") from None
+    try:
+        yield report
+    except BaseException as exc:
+        problem = junit.error(_why_ended(exc))
+        if problem:
+            console.print(f"could not write the JUnit XML to {path}: {problem}", highlight=False)
+        raise
+    if report.suites is None:
+        junit.error("the run ended without results")
+        return
+    try:
+        junit.results(report.suites)
+    except OSError as exc:
+        raise StokerError(f"cannot write the JUnit XML to {path}: {exc.strerror or exc}") from None
+    console.print(f"JUnit XML: {path}", highlight=False)
+
+
 def cmd_boot_test(args) -> int:
     _stop_on_sigterm()
+    name = Path(args.target).stem if _is_file_target(args.target) else args.target
+    with _junit_run(args.junit, name) as report:
+        return _boot_test(args, report)
+
+
+def _boot_test(args, report: _Report) -> int:
     from .ignition import load_config
     from .session import boot_test
     from .fleetinfo import expectations_for
@@ -269,10 +346,7 @@ def cmd_boot_test(args) -> int:
                                event=event, expectations=exp)
     elapsed = time.monotonic() - t0
     render_results(name, result)
-    if args.junit:
-        args.junit.parent.mkdir(parents=True, exist_ok=True)
-        args.junit.write_text(junit_xml([(name, result.results, elapsed)]))
-        console.print(f"JUnit XML: {args.junit}")
+    report.suites = [(name, result.results, elapsed)]
     return 0 if result.ok else 1
 
 
@@ -302,6 +376,11 @@ def render_results(name: str, result) -> None:
 
 def cmd_fleet_test(args) -> int:
     _stop_on_sigterm()
+    with _junit_run(args.junit, "fleet-test") as report:
+        return _fleet_test(args, report)
+
+
+def _fleet_test(args, report: _Report) -> int:
     from .fleettest import FleetOptions, render_fleet, run_fleet
     from .standins.report import fleet_registry
     from ..fleet.definitions import load_fleet
@@ -327,10 +406,7 @@ def cmd_fleet_test(args) -> int:
         render_results(name, result.vms[name])
     render_sites(result)
     render_fleet_summary(result, elapsed)
-    if args.junit:
-        args.junit.parent.mkdir(parents=True, exist_ok=True)
-        args.junit.write_text(junit_xml(main_junit_suites(result)))
-        console.print(f"JUnit XML: {args.junit}")
+    report.suites = main_junit_suites(result)
     return 0 if result.ok else 1
 
 
@@ -352,6 +428,12 @@ def render_sites(result) -> None:
     out.print(table)
 
 
+def _passed_of(results) -> str:
+    """"passed/checks", and how many did not run: additions are no checks, a check not run no pass."""
+    passed, failed, not_run = results.tally()
+    return f"{passed}/{passed + failed + not_run}" + (f", {not_run} not run" if not_run else "")
+
+
 def render_fleet_summary(result, elapsed: float) -> None:
     marks = ("ignition done", "ssh up", "checks done", "powered off")
     table = Table(title="fleet test: seconds from each VM's QEMU start")
@@ -359,10 +441,10 @@ def render_fleet_summary(result, elapsed: float) -> None:
         table.add_column(col, justify="left" if col in ("VM", "verdict") else "right")
     for name, r in sorted(result.vms.items()):
         table.add_row(name, *(f"{r.timings[m]:.0f}" if m in r.timings else "-" for m in marks),
-                      f"{len(r.results.checks) - len(r.results.failed)}/{len(r.results.checks)}",
+                      _passed_of(r.results),
                       "[green]passed[/]" if r.ok else f"[red]FAILED[/] ({len(r.results.failed)})")
     s = result.sites
-    table.add_row("sites", "", "", "", "", f"{len(s.checks) - len(s.failed)}/{len(s.checks)}",
+    table.add_row("sites", "", "", "", "", _passed_of(s),
                   "[green]passed[/]" if s.ok else f"[red]FAILED[/] ({len(s.failed)})")
     out.print(table)
     t = result.timings

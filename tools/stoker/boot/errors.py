@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import StokerError
+from ..errors import StokerError, UsageError
 
 
 class BootError(StokerError):
@@ -47,3 +47,8 @@ def require_tool(program: str, package: str, needed_for: str) -> str:
     if path is None:
         raise MissingTool(program, package, needed_for)
     return path
+
+
+def unknown_vms(names: list[str], known: list[str]) -> UsageError:
+    """The usage error (exit 2) for VM names that are not in vms/: one line naming them and the VMs there are."""
+    return UsageError(f"no VM named {', '.join(names)} in vms/ (there are: {', '.join(known) or 'none'})")

@@ -30,7 +30,8 @@ from typing import Callable
 
 from . import sites as sites_mod
 from .checks import ADDED, Results
-from .errors import ConfigError
+from ..errors import UsageError
+from .errors import ConfigError, unknown_vms
 from .fleetinfo import expectations_for
 from .fleetnet import plan as plan_network
 from .ignition import check_spec, image_references, unwrap
@@ -82,16 +83,18 @@ class Rendered:
 
 def render_fleet(names: list[str] | None = None, fleet=None) -> Rendered:
     """Render the VMs (default: every one) with dev secrets; the bastion's htpasswd secret file of the
-    basic-auth sites gets one throwaway user. ConfigError naming the problem otherwise."""
+    basic-auth sites gets one throwaway user. UsageError for a name that is not in vms/ (exit 2);
+    ConfigError naming the problem otherwise (a VM's file broken, no bastion)."""
     from ..fleet.definitions import load_fleet
     from ..fleet.errors import FleetError
     from ..fleet.render import render_vm
     from ..fleet.secrets import env_var_name, load_secrets
     fleet = fleet or load_fleet()
-    names = names or sorted(fleet.vms)
-    unknown = [n for n in names if n not in fleet.vms]
+    chosen = bool(names)
+    names = names or fleet.names  # a VM whose file is broken too: it fails, never left out
+    unknown = [n for n in names if n not in fleet.names]
     if unknown:
-        raise ConfigError(f"no VM named {', '.join(unknown)} in vms/ (there are: {', '.join(sorted(fleet.vms))})")
+        raise unknown_vms(unknown, fleet.names)
 
     def render(name: str, environ: dict[str, str]) -> dict:
         try:
@@ -100,6 +103,9 @@ def render_fleet(names: list[str] | None = None, fleet=None) -> Rendered:
             raise ConfigError(f"{name} does not render: " + "; ".join(str(p) for p in exc.problems)) from None
         return unwrap(json.loads(out.ignition))
     configs = {name: render(name, {}) for name in names}
+    if chosen and not sites_mod.publishers_of_443(configs):
+        raise UsageError(f"the VMs named ({', '.join(names)}) include no bastion: the fleet test checks every "
+                         "site through the VM that publishes port 443; name it too")
     bastion = sites_mod.find_bastion(configs)
     proxy = sites_mod.read_bastion(bastion, configs[bastion])
     auth_files = {s.auth_file for s in proxy.servers if s.auth_file}

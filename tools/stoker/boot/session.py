@@ -222,7 +222,9 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
             checks_mod.note_additions(additions, result.results, limits)
             result.results.add("boot", "guest reachable over SSH", False, "SSH answers", str(exc),
                                _console_tail(vm.console()))
-            checks_mod.check_console(vm.console(), "", result.results)
+            checks_mod.check_console(vm.console(), None, result.results)
+            checks_mod.not_run(result.results, "journal clean", "no kola failure pattern in this boot's journal",
+                               "the guest never answered over SSH, so its journal was not read")
             result.timings["total"] = round(time.monotonic() - vm.started, 1)
             return result
         if keep_running is not None:  # an interactive boot: the user looks for themselves

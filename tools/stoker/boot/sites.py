@@ -160,9 +160,14 @@ class Bastion:
         return next((s for s in self.servers if port in s.ports and host in s.names), None)
 
 
+def publishers_of_443(configs: dict[str, dict]) -> list[str]:
+    """The VMs whose config publishes port 443 (the bastion, when there is exactly one)."""
+    return [vm for vm, cfg in configs.items() if 443 in _published(cfg)]
+
+
 def find_bastion(configs: dict[str, dict]) -> str:
     """The VM whose config publishes port 443: the only way in. ConfigError unless exactly one."""
-    found = [vm for vm, cfg in configs.items() if 443 in _published(cfg)]
+    found = publishers_of_443(configs)
     if len(found) != 1:
         raise ConfigError(f"the fleet test goes through the one VM that publishes port 443; found "
                           f"{', '.join(found) or 'none'}")
