@@ -7,6 +7,7 @@ step, so a failed build resumes where it stopped; its log stays in build.log.
 
 from __future__ import annotations
 
+import fcntl
 import fnmatch
 import json
 import os
@@ -76,6 +77,21 @@ def build_image(recipe: Recipe | None = None, *, root: Path | None = None, progr
             return hit
     if os.geteuid() != 0:
         raise ImageError("building the offline image needs root (mmdebstrap --mode=root, chroot for dracut)")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # One build per recipe at a time: two at once (two terminals, parallel test
+    # runs) would delete each other's rootfs mid-install. The second waits, then
+    # takes the first one's image.
+    with open(final.parent / f".lock-{recipe.key()}", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force:
+            hit = load_image(final)
+            if hit is not None:
+                progress("image", "cached")
+                return hit
+        return _build_locked(recipe, final, progress, mirror, force)
+
+
+def _build_locked(recipe: Recipe, final: Path, progress: Progress, mirror: str | None, force: bool) -> Image:
     work = final.parent / f".build-{recipe.key()}"
     if force and work.exists():
         shutil.rmtree(work)
