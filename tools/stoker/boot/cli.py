@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import math
 import signal
 import time
 from pathlib import Path
@@ -24,6 +26,38 @@ if not out.is_terminal:  # CI logs: wide enough that expected/seen stay readable
 STEP_TEXT = {"rootfs": "Debian rootfs (mmdebstrap)", "customize": "patches",
              "initramfs": "initramfs with Ignition (dracut)", "disk": "ext4 root disk → qcow2",
              "image": "offline image"}
+
+
+# The least guest memory taken (MiB): a floor far under the defaults (2048, 1536 per fleet VM) that
+# stops a typo (0, -5) at parse time instead of as a QEMU error or a guest that never answers.
+MIN_MEMORY_MB = 512
+
+
+def _at_least(low: int, unit: str = ""):
+    """An argparse `type`: a whole number >= `low` (of `unit`, e.g. "MiB"). Anything else raises
+    argparse.ArgumentTypeError, which argparse shows after the option's name (usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"must be a whole number{' of ' + unit if unit else ''}, "
+                                             f"at least {low} (not {text!r})")
+        return value
+    return parse
+
+
+def _seconds(text: str) -> float:
+    """An argparse `type`: a finite number of seconds > 0; nan, inf, 0 and negatives raise
+    argparse.ArgumentTypeError (usage error, exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds greater than 0 (not {text!r})")
+    return value
 
 
 def register(sub) -> None:
@@ -54,8 +88,10 @@ def register(sub) -> None:
                        help="offline: the Debian image with the real Ignition; fcos: a fetched Fedora CoreOS")
         p.add_argument("--stream", default="stable", help="Fedora CoreOS stream for --image fcos")
         p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
-        p.add_argument("--timeout", type=float, default=420.0, help="seconds from QEMU start to SSH (default 420)")
-        p.add_argument("--memory", type=int, default=2048, help="guest memory in MiB")
+        p.add_argument("--timeout", type=_seconds, default=420.0,
+                       help="seconds from QEMU start to SSH (default 420)")
+        p.add_argument("--memory", type=_at_least(MIN_MEMORY_MB, "MiB"), default=2048,
+                       help=f"guest memory in MiB (default 2048, at least {MIN_MEMORY_MB})")
         p.add_argument("--data-disk", type=Path, metavar="FILE", help="keep the data disk in FILE across boots")
         p.add_argument("--keep", action="store_true", help="keep the run directory (console log, config)")
         p.add_argument("--registry", choices=("local", "real"), default="local",
@@ -79,10 +115,11 @@ def register(sub) -> None:
     ft.add_argument("--image", choices=("offline", "fcos"), default="offline")
     ft.add_argument("--stream", default="stable", help="Fedora CoreOS stream for --image fcos")
     ft.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
-    ft.add_argument("--timeout", type=float, default=1800.0,
+    ft.add_argument("--timeout", type=_seconds, default=1800.0,
                     help="seconds from QEMU start to SSH, per VM (default 1800: the VMs share the cores)")
-    ft.add_argument("--memory", type=int, default=1536, help="guest memory in MiB, per VM (default 1536)")
-    ft.add_argument("--cpus", type=int, default=1, help="vCPUs per VM (default 1)")
+    ft.add_argument("--memory", type=_at_least(MIN_MEMORY_MB, "MiB"), default=1536,
+                    help=f"guest memory in MiB, per VM (default 1536, at least {MIN_MEMORY_MB})")
+    ft.add_argument("--cpus", type=_at_least(1), default=1, help="vCPUs per VM (default 1)")
     ft.add_argument("--keep", action="store_true", help="keep the run directories (console logs, configs)")
     ft.add_argument("--junit", type=Path, metavar="FILE", help="write the results as JUnit XML")
     ft.set_defaults(func=cmd_fleet_test)
