@@ -37,7 +37,8 @@ class PrivateNic:
         """QEMU options for this NIC: a VDE netdev (no host interface) and a virtio NIC with our MAC."""
         if not self.switch:
             raise ValueError("the NIC is not plugged into a switch yet")
-        return ("-netdev", f"vde,id=fleet,sock={self.switch}",
+        from .qemu import opt_value
+        return ("-netdev", f"vde,id=fleet,sock={opt_value(self.switch)}",
                 "-device", f"virtio-net-pci,netdev=fleet,mac={self.mac}")
 
 

@@ -52,6 +52,14 @@ class QemuSpec:
             raise ValueError("kernel arguments need direct kernel boot (a kernel)")
 
 
+def opt_value(value: object) -> str:
+    """`value` (a path, usually) as the value of a key in a QEMU option string such as
+    `-drive file=VALUE,format=qcow2`: QEMU splits those at commas and reads ",," as one comma, so
+    every comma is doubled. Only for `key=value` option strings; `-kernel`, `-initrd`, `-pidfile`
+    and `-serial file:PATH` take the path as it is."""
+    return str(value).replace(",", ",,")
+
+
 def qemu_argv(spec: QemuSpec, binary: str = "qemu-system-x86_64") -> list[str]:
     """The full argv for `spec`; no I/O, so it is unit-tested exhaustively."""
     argv = [binary, "-nodefaults", "-no-user-config", "-machine", "q35",
@@ -67,13 +75,13 @@ def qemu_argv(spec: QemuSpec, binary: str = "qemu-system-x86_64") -> list[str]:
             argv += ["-append", " ".join(spec.kernel_args)]
     # root first, so it is /dev/vda and the data disks /dev/vdb, ... as on a cloud VM
     # (-kernel takes boot index 0 itself; a disk boot names the root disk as the first to try)
-    argv += ["-drive", f"if=none,id=root,file={spec.disk},format=qcow2,discard=unmap",
+    argv += ["-drive", f"if=none,id=root,file={opt_value(spec.disk)},format=qcow2,discard=unmap",
              "-device", "virtio-blk-pci,drive=root,serial=root" + (",bootindex=0" if spec.kernel is None else "")]
     for i, disk in enumerate(spec.data_disks):
-        argv += ["-drive", f"if=none,id=data{i},file={disk.path},format=qcow2",
+        argv += ["-drive", f"if=none,id=data{i},file={opt_value(disk.path)},format=qcow2",
                  "-device", f"virtio-blk-pci,drive=data{i},serial={disk.serial}"]
     if spec.ignition is not None:
-        argv += ["-fw_cfg", f"name={FW_CFG_IGNITION},file={spec.ignition}"]
+        argv += ["-fw_cfg", f"name={FW_CFG_IGNITION},file={opt_value(spec.ignition)}"]
     nic = "user,model=virtio-net-pci"
     if spec.ssh_port is not None:
         nic += f",hostfwd=tcp:127.0.0.1:{spec.ssh_port}-:22"
