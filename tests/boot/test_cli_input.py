@@ -41,3 +41,18 @@ def test_sensible_values_are_taken():
     assert (args.memory, args.timeout) == (512, 0.5)
     args = build_parser(["fleet-test"]).parse_args(["fleet-test", "--cpus", "2"])
     assert (args.cpus, args.memory, args.timeout) == (2, 1536, 1800.0)
+
+
+@pytest.mark.parametrize("command", ["boot-test", "boot"])
+@pytest.mark.parametrize("image", ["offline", "fcos"])
+def test_a_spec_2_config_is_refused_before_anything_is_built(tmp_path, monkeypatch, capsys, command, image):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    config = tmp_path / "old.ign"
+    config.write_text('{"ignition": {"version": "2.3.0"}}')
+    assert main([command, str(config), "--image", image]) == 1
+    err = capsys.readouterr().err
+    top = "3.3.0" if image == "offline" else "3.6.0"
+    assert f"{config}: the config is Ignition spec 2.3.0" in err
+    assert f"reads spec 3.0.0 to {top} only (spec 2.x configs are not read)" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "cache").exists()

@@ -17,6 +17,19 @@ def test_spec_above_the_image_is_refused_with_a_clear_message(version):
     with pytest.raises(ConfigError, match=rf"spec {version}.*offline image's Ignition reads at most 3.3.0"):
         check_spec({"ignition": {"version": version}}, "3.3.0", "offline")
 
+@pytest.mark.parametrize("version", ["2.3.0", "2.0.0", "1.0.0", "2.4.0-experimental"])
+def test_spec_2_and_older_is_refused_naming_the_supported_range(version):
+    with pytest.raises(ConfigError, match=rf"^old.ign: the config is Ignition spec {version}, but the offline "
+                                          r"image's Ignition reads spec 3.0.0 to 3.3.0 only"):
+        check_spec({"ignition": {"version": version}}, "3.3.0", "offline", "old.ign")
+
+def test_a_spec_2_config_inside_a_replace_wrapper_is_refused():
+    from stoker.boot.ignition import unwrap
+    wrapped = {"ignition": {"version": "3.3.0", "config": {"replace": {
+        "source": data_url('{"ignition": {"version": "2.3.0"}}')}}}}
+    with pytest.raises(ConfigError, match="spec 2.3.0"):
+        check_spec(unwrap(wrapped), "3.3.0", "offline")
+
 def test_missing_version_is_refused():
     with pytest.raises(ConfigError, match="no ignition.version"):
         check_spec({"ignition": {}}, "3.3.0", "offline")

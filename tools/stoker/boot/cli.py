@@ -221,12 +221,14 @@ def _vm_files(vms: Path) -> list[str]:
     return sorted(p.stem for p in vms.iterdir() if p.suffix == ".yaml" and not p.name.startswith("."))
 
 
-def _refuse_newer_spec(cfg: dict, kind: str) -> None:
-    """Before any image is built or looked up: a config the image's Ignition cannot read is refused."""
+def _refuse_unreadable_spec(cfg: dict, kind: str, source: str) -> None:
+    """Before any image is built or looked up: a config whose spec the image's Ignition cannot read
+    (spec 2.x, or newer than the image's) is refused, ConfigError naming `source` (its file or VM)."""
     from .fetch import FCOS_IGNITION_MAX_SPEC
     from .ignition import check_spec
     from .recipe import offline_recipe
-    check_spec(cfg, offline_recipe().ignition_max_spec if kind == "offline" else FCOS_IGNITION_MAX_SPEC, kind)
+    check_spec(cfg, offline_recipe().ignition_max_spec if kind == "offline" else FCOS_IGNITION_MAX_SPEC, kind,
+               source)
 
 
 def _image(args) -> Image:
@@ -369,7 +371,7 @@ def _boot_test(args, report: _Report) -> int:
     from .fleetinfo import expectations_for
     name, path = resolve_target(args.target)
     cfg = load_config(path)
-    _refuse_newer_spec(cfg, args.image)
+    _refuse_unreadable_spec(cfg, args.image, str(path))
     plan = _images_to_serve(args, cfg)
     image = _image(args)
     exp = expectations_for(name, cfg)
@@ -423,8 +425,8 @@ def _fleet_test(args, report: _Report) -> int:
     from ..fleet.definitions import load_fleet
     fleet = load_fleet()
     rendered = render_fleet(args.vms or None, fleet)
-    for cfg in rendered.configs.values():
-        _refuse_newer_spec(cfg, args.image)
+    for name, cfg in rendered.configs.items():
+        _refuse_unreadable_spec(cfg, args.image, f"{name} (rendered)")
     image = _image(args)
     registry = fleet_registry()
     if not registry:
@@ -497,10 +499,10 @@ def cmd_boot(args) -> int:
     from .session import boot_interactive
     name, path = resolve_target(args.target)
     cfg = load_config(path)
-    _refuse_newer_spec(cfg, args.image)
+    _refuse_unreadable_spec(cfg, args.image, str(path))
     plan = _images_to_serve(args, cfg)
     image = _image(args)
-    check_spec(cfg, image.ignition_max_spec, image.kind)
+    check_spec(cfg, image.ignition_max_spec, image.kind, str(path))
 
     def ready(ssh_cmd: str, run_dir: Path) -> None:
         console.print(f"[green]{name} is up[/]. Connect with:\n  {ssh_cmd}\nconsole log: {run_dir / 'console.log'}"

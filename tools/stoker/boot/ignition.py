@@ -41,9 +41,11 @@ def unwrap(cfg: dict) -> dict:
         outer = cfg["ignition"].get("version")
         if not isinstance(inner.get("ignition"), dict):
             raise ConfigError("the config.replace source is not an Ignition config")
-        if parse_version(str(inner["ignition"].get("version", "0"))) < parse_version(str(outer or "0")):
+        own = parse_version(str(inner["ignition"].get("version", "0")))
+        # the wrapper's version is what the image must read, but an inner spec 2.x stays to be refused
+        if parse_version(MIN_SPEC) <= own < parse_version(str(outer or "0")):
             inner = copy.deepcopy(inner)
-            inner["ignition"]["version"] = outer  # the wrapper's version is what the image must read
+            inner["ignition"]["version"] = outer
     return inner
 
 
@@ -55,14 +57,27 @@ def parse_version(text: str) -> tuple[int, ...]:
         raise ConfigError(f"ignition.version {text!r} is not a version") from None
 
 
-def check_spec(cfg: dict, max_spec: str, image_name: str) -> str:
-    """The config's spec version; refuses one the image's Ignition cannot read."""
+# The oldest spec either image reads: both run Ignition 2.x or later, which reads only spec 3.x
+# configs (spec 2.x was read by Ignition 0.x, and is not translated).
+MIN_SPEC = "3.0.0"
+
+
+def check_spec(cfg: dict, max_spec: str, image_name: str, source: str | None = None) -> str:
+    """The config's spec version (e.g. "3.3.0"); ConfigError, prefixed with `source` (the config's
+    file, or a VM's name) when given, for a config the image's Ignition cannot read: no
+    ignition.version, a version below MIN_SPEC (spec 2.x), or above `max_spec`."""
+    where = f"{source}: " if source else ""
     version = cfg.get("ignition", {}).get("version")
     if not isinstance(version, str):
-        raise ConfigError("the config has no ignition.version")
+        raise ConfigError(f"{where}the config has no ignition.version")
+    if parse_version(version) < parse_version(MIN_SPEC):
+        raise ConfigError(
+            f"{where}the config is Ignition spec {version}, but the {image_name} image's Ignition reads spec "
+            f"{MIN_SPEC} to {max_spec} only (spec 2.x configs are not read); render it for spec 3 with Butane "
+            f"(Butane spec 1.4.0 gives Ignition spec 3.3.0)")
     if "-" in version or parse_version(version) > parse_version(max_spec):
         raise ConfigError(
-            f"the config is Ignition spec {version}, but the {image_name} image's Ignition reads at most "
+            f"{where}the config is Ignition spec {version}, but the {image_name} image's Ignition reads at most "
             f"{max_spec}; render it for spec {max_spec} (Butane spec 1.4.0) or boot with --image fcos")
     return version
 
