@@ -373,8 +373,8 @@ def _boot_test(args, report: _Report) -> int:
     cfg = load_config(path)
     _refuse_unreadable_spec(cfg, args.image, str(path))
     plan = _images_to_serve(args, cfg)
+    exp = expectations_for(name, cfg)  # before the image: a definition that does not load stops at once
     image = _image(args)
-    exp = expectations_for(name, cfg)
     t0 = time.monotonic()
     with console.status(f"booting {name} on the {image.kind} image") as status:
         def event(msg: str) -> None:
