@@ -124,29 +124,52 @@ def render_fleet(names: list[str] | None = None, fleet=None) -> Rendered:
 
 
 def _prepare_bastion(guest, proxy: sites_mod.Bastion, site_names: list[str], token: str, body: str
-                     ) -> tuple[dict[str, bytes], str]:
+                     ) -> tuple[dict[str, bytes], dict[str, str], str]:
     """Put the ACME token file into the web root; read the certificate each HTTPS site serves.
-    Returns ({site: DER}, problem or "")."""
+    Returns ({site: DER}, {site: why its certificate could not be read, naming the path}, problem or "")."""
+    certs, unread = _read_certificates(guest, proxy, site_names)
     default = next((s for s in proxy.servers if proxy.http_port in s.ports and s.acme_root), None)
     if default is None:
-        return {}, "no server on the HTTP port serves /.well-known/ from a root"
+        return certs, unread, "no server on the HTTP port serves /.well-known/ from a root"
     acme = proxy.vm_path(default.acme_root) + "/.well-known/acme-challenge"
     script = (f"mkdir -p {shlex.quote(acme)} && chmod 755 {shlex.quote(acme)} {shlex.quote(str(Path(acme).parent))}"
               f" && printf %s {shlex.quote(body)} > {shlex.quote(acme + '/' + token)}"
               f" && chmod 644 {shlex.quote(acme + '/' + token)}")
     status, _ = guest.sh(script, timeout=60)
     if status != 0:
-        return {}, f"could not write the ACME token under {acme}: {guest.last_stderr.strip()[:200]}"
+        return certs, unread, f"could not write the ACME token under {acme}: {guest.last_stderr.strip()[:200]}"
+    return certs, unread, ""
+
+
+def _read_certificates(guest, proxy: sites_mod.Bastion, site_names: list[str]
+                       ) -> tuple[dict[str, bytes], dict[str, str]]:
+    """({site: DER of the first certificate of its ssl_certificate file}, {site: why not}) for each
+    site, read on the bastion as root. A site whose certificate cannot be read is in the second map with
+    the path and the error (cat's "Permission denied", "No such file or directory"), so its HTTPS rows
+    fail instead of passing unchecked."""
     certs: dict[str, bytes] = {}
-    for site in site_names:
+    unread: dict[str, str] = {}
+    for site in dict.fromkeys(site_names):
         server = proxy.server_for(site, tls=True)
         if server is None or not server.certificate:
+            unread[site] = f"no HTTPS server for {site} on {proxy.name} names an ssl_certificate"
             continue
-        _, pem = guest.sh(f"cat {shlex.quote(proxy.vm_path(server.certificate))}", timeout=60)
+        try:
+            path = proxy.vm_path(server.certificate)
+        except ConfigError as exc:
+            unread[site] = f"{server.certificate}: {exc}"
+            continue
+        status, pem = guest.sh(f"cat -- {shlex.quote(path)}", timeout=60)
+        if status != 0:
+            error = guest.last_stderr.strip().splitlines()[-1:] or [f"exit status {status}"]
+            unread[site] = f"cannot read {path} on {proxy.name}: {error[0].removeprefix(f'cat: {path}: ')}"
+            continue
         der = sites_mod.first_certificate(pem)
-        if der:
-            certs[site] = der
-    return certs, ""
+        if der is None:
+            unread[site] = f"{path} on {proxy.name} holds no PEM certificate"
+            continue
+        certs[site] = der
+    return certs, unread
 
 
 def run_fleet(rendered: Rendered, image: Image, fleet_data: dict, fleet_registry: str,
@@ -187,7 +210,8 @@ def run_fleet(rendered: Rendered, image: Image, fleet_data: dict, fleet_registry
             containers[name] = sites_mod.parse_podman_ps(ps)
             if name == bastion:
                 site_names = [c.host for c in checks]
-                prepared["certs"], prepared["problem"] = _prepare_bastion(guest, proxy, site_names, token, acme_body)
+                prepared["certs"], prepared["unread"], prepared["problem"] = _prepare_bastion(
+                    guest, proxy, site_names, token, acme_body)
             event(f"{name}: checked, waiting for the other VMs")
             ready[name].set()
             release.wait(options.hold)
@@ -239,7 +263,8 @@ def _plugged(nic, sock: str):
 
 
 def _site_checks(results: Results, checks, proxy, ports, containers, rendered: Rendered, prepared: dict,
-                 acme_body: str, bastion_up: bool, fleet_data: dict) -> None:
+                 acme_body: str, bastion_up: bool, fleet_data: dict, fetcher=None) -> None:
+    """Add a row per site check to `results`; `fetcher` (default sites.fetch) asks the bastion."""
     if not bastion_up:
         results.add("site", "the bastion", False, f"{proxy.name} up and checked", "it did not come up over SSH")
         return
@@ -248,9 +273,10 @@ def _site_checks(results: Results, checks, proxy, ports, containers, rendered: R
     names = {c.host for c in checks}
     ctx = sites_mod.Context(ports=ports, containers=containers, names=names, credentials=rendered.credentials,
                             auth_sites={n for s in proxy.servers if s.auth_file for n in s.names},
-                            acme_body=acme_body, certificates=prepared.get("certs", {}))
+                            acme_body=acme_body, certificates=prepared.get("certs", {}),
+                            unread_certificates=prepared.get("unread", {}))
     if rendered.credentials:
         results.add(ADDED, "basic-auth user", True, f"secret {rendered.auth_secret}",
                     f"one throwaway user {rendered.credentials[0]}, password known to this run only")
     for check in checks:
-        sites_mod.evaluate(check, ctx, results)
+        sites_mod.evaluate(check, ctx, results, fetcher or sites_mod.fetch)

@@ -331,6 +331,7 @@ class Context:
     auth_sites: set[str] = field(default_factory=set)
     acme_body: str = ""
     certificates: dict[str, bytes] = field(default_factory=dict)  # site → DER the bastion should serve
+    unread_certificates: dict[str, str] = field(default_factory=dict)  # site → why its DER is not known
 
 
 Fetcher = type(fetch)
@@ -379,8 +380,11 @@ def evaluate(check: SiteCheck, ctx: Context, results: Results, fetcher=fetch) ->
         seen = what + (f" via {' | '.join(chain[:-1])}" if len(chain) > 1 else "")
         ok = vm == check.vm
         host = urlsplit(chain[-1].split(" → ")[0]).hostname or check.host
-        if ok and chain[-1].startswith("https://") and host in ctx.certificates:
-            if answer.certificate != ctx.certificates[host]:
+        if ok and chain[-1].startswith("https://"):
+            if host not in ctx.certificates:  # nothing to compare with: never passed unchecked
+                why = ctx.unread_certificates.get(host, "the test did not read it")
+                ok, seen = False, seen + f"; but the certificate of current/{host} was not compared: {why}"
+            elif answer.certificate != ctx.certificates[host]:
                 served = (f"sha256 {hashlib.sha256(answer.certificate).hexdigest()[:16]}"
                           if answer.certificate else "none")
                 wanted = hashlib.sha256(ctx.certificates[host]).hexdigest()[:16]
