@@ -4,6 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 STOKER := $(VENV)/bin/stoker
 vm ?=
+# A value given on the command line (vm=, vms=, secrets=, to=, ...) reaches the shell single-quoted,
+# never as shell syntax: `make boot-test vm='tracker;id'` asks for a VM named "tracker;id" and runs no `id`.
+# $(call shq,NAME): the value of variable NAME as one shell word; $(call shq_words,NAME): each of its
+# make words (vms="ims tracker") as one shell word. (The variable's name is passed, not its value, so a
+# comma in the value cannot split $(call)'s arguments.)
+shq = '$(subst ','\'',$($(1)))'
+shq_words = $(foreach shq_word,$($(1)),$(call shq,shq_word))
 
 .PHONY: help setup test deps
 help:  ## list the targets

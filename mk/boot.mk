@@ -6,7 +6,8 @@
 #   make boot-test [vm=NAME] [probes=0]   boot and check one VM, or every VM one after the other;
 #                              probes=0 skips the container probes
 #   make fleet-test            boot every VM at once on a private network, check every site via the bastion
-BOOT_VMS = $(if $(vm),$(vm),$(sort $(basename $(notdir $(wildcard vms/*.yaml)))))
+BOOT_VM_NAMES = $(if $(vm),$(vm),$(sort $(basename $(notdir $(wildcard vms/*.yaml)))))
+BOOT_VMS = $(call shq_words,BOOT_VM_NAMES)
 BOOT_IMAGE ?= offline
 JUNIT_DIR ?= build/junit
 
@@ -19,15 +20,15 @@ standins: $(VENV)/.installed  ## build the stand-ins for the fleet's registry im
 	$(STOKER) image standins
 
 boot: $(VENV)/.installed  ## boot a VM's Ignition config in QEMU and keep it running (vm=NAME)
-	@test -n "$(vm)" || { echo "usage: make boot vm=NAME" >&2; exit 2; }
-	$(MAKE) --no-print-directory ignition vm=$(vm)
-	$(STOKER) boot $(vm) --image $(BOOT_IMAGE)
+	@test -n $(call shq,vm) || { echo "usage: make boot vm=NAME" >&2; exit 2; }
+	$(MAKE) --no-print-directory ignition
+	$(STOKER) boot $(call shq_words,vm) --image $(call shq,BOOT_IMAGE)
 
 boot-test: $(VENV)/.installed  ## boot each VM (or vm=NAME) and check every service came up, probes inside its container networks (probes=0: not); JUnit in build/junit
-	$(MAKE) --no-print-directory ignition $(if $(vm),vm=$(vm),)
+	$(MAKE) --no-print-directory ignition
 	@status=0; for v in $(BOOT_VMS); do \
-	  $(STOKER) boot-test $$v --image $(BOOT_IMAGE) --junit $(JUNIT_DIR)/boot-$$v.xml $(if $(filter 0,$(probes)),--no-probes,) || status=1; \
+	  $(STOKER) boot-test "$$v" --image $(call shq,BOOT_IMAGE) --junit $(call shq,JUNIT_DIR)/boot-"$$v".xml $(if $(filter 0,$(probes)),--no-probes,) || status=1; \
 	done; exit $$status
 
 fleet-test: $(VENV)/.installed  ## boot every VM at once on a private network and check each site through the bastion; JUnit in build/junit/fleet.xml
-	$(STOKER) fleet-test --image $(BOOT_IMAGE) --junit $(JUNIT_DIR)/fleet.xml
+	$(STOKER) fleet-test --image $(call shq,BOOT_IMAGE) --junit $(call shq,JUNIT_DIR)/fleet.xml

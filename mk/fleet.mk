@@ -4,9 +4,9 @@
 # (loudly announced) so a fresh clone renders; real configs need a secrets file.
 secrets ?=
 provider ?=
-FLEET_SECRETS = $(if $(secrets),--secrets $(secrets),$(if $(STOKER_SECRETS),,--dev-secrets))
-FLEET_VMS = $(if $(vm),$(vm),--all)
-FLEET_PROVIDER = $(if $(provider),--provider $(provider),)
+FLEET_SECRETS = $(if $(secrets),--secrets $(call shq,secrets),$(if $(STOKER_SECRETS),,--dev-secrets))
+FLEET_VMS = $(if $(vm),$(call shq_words,vm),--all)
+FLEET_PROVIDER = $(if $(provider),--provider $(call shq,provider),)
 # strict=1 (default on when $CI is set, as CI systems do): a warning or a check
 # skipped for a missing tool fails `make validate`.
 OFF_VALUES = 0 false no off False FALSE No NO Off OFF

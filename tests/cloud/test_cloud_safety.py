@@ -167,9 +167,9 @@ def test_make_targets_call_the_commands():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run(["make", "-n", "-s", "-C", str(root), "deploy", "vm=tracker", "yes=1", "dry_run=1",
                           "VENV=.venv", "-o", ".venv/.installed"], capture_output=True, text=True, check=True).stdout
-    assert "stoker deploy tracker  --yes --dry-run" in out
+    assert "stoker deploy 'tracker'  --yes --dry-run" in out
     out = subprocess.run(["make", "-n", "-s", "-C", str(root), "plan", "vm=ims", "cloud=prod", "-o", ".venv/.installed"],
                          capture_output=True, text=True, check=True).stdout
-    assert "stoker plan ims --cloud prod" in out
+    assert "stoker plan 'ims' --cloud 'prod'" in out
     bad = subprocess.run(["make", "-s", "-C", str(root), "plan", "-o", ".venv/.installed"], capture_output=True, text=True)
     assert bad.returncode != 0 and "usage: make plan vm=NAME" in bad.stderr
