@@ -1,7 +1,8 @@
 # Boot test (see README "stoker boot-test"): the offline image, a VM booted with its
 # Ignition config, and the checks inside it.
 #   make image                 build the offline test image (cached; a hit takes seconds)
-#   make standins              build the stand-ins for the fleet's registry images (cached)
+#   make standins              build the stand-ins for the fleet's registry images and the probe image (cached);
+#                              `make image standins` prebuilds everything the boot and fleet tests use
 #   make boot vm=NAME          boot a VM and keep it running for SSH
 #   make boot-test [vm=NAME] [probes=0]   boot and check one VM, or every VM one after the other;
 #                              probes=0 skips the container probes
@@ -16,7 +17,7 @@ JUNIT_DIR ?= build/junit
 image: $(VENV)/.installed  ## build the offline boot-test image (Debian trixie + real Ignition), cached
 	$(STOKER) image build
 
-standins: $(VENV)/.installed  ## build the stand-ins for the fleet's registry images (Debian packages, OCI), cached
+standins: $(VENV)/.installed  ## build the stand-ins for the fleet's registry images (Debian packages, OCI) and the container probes' image, cached
 	$(STOKER) image standins
 
 boot: $(VENV)/.installed  ## boot a VM's Ignition config in QEMU and keep it running (vm=NAME)

@@ -56,3 +56,27 @@ def test_a_spec_2_config_is_refused_before_anything_is_built(tmp_path, monkeypat
     assert f"reads spec 3.0.0 to {top} only (spec 2.x configs are not read)" in err
     assert "Traceback" not in err
     assert not (tmp_path / "cache").exists()
+
+
+def test_image_standins_builds_the_probe_image_too(monkeypatch, tmp_path):
+    """`make standins` (stoker image standins) prebuilds every image the boot test serves, so a later
+    boot test with probes builds nothing: the container probes' image is among them."""
+    from stoker.boot import standins
+    from stoker.boot.standins import report
+    from stoker.boot.standins.catalog import PROBE, STANDINS
+    asked = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(standins, "build_all", lambda chosen, **kw: asked.append(chosen) or [])
+    monkeypatch.setattr(report, "standins_table", lambda built: "table")
+    assert main(["image", "standins"]) == 0
+    assert asked[-1] == STANDINS + (PROBE,)
+    assert main(["image", "standins", "stoker-probe:latest"]) == 0
+    assert asked[-1] == (PROBE,)
+
+
+@pytest.mark.parametrize("command", [["boot-test", "x.ign"], ["boot", "x.ign"], ["fleet-test"]])
+def test_stream_takes_the_streams_image_fetch_knows(capsys, command):
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--stream", "nightly"])
+    assert exc.value.code == 2
+    assert "argument --stream: invalid choice: 'nightly'" in capsys.readouterr().err

@@ -28,6 +28,8 @@ STEP_TEXT = {"rootfs": "Debian rootfs (mmdebstrap)", "customize": "patches",
              "image": "offline image"}
 
 
+FCOS_STREAMS = ("stable", "testing", "next")
+
 # The least guest memory taken (MiB): a floor far under the defaults (2048, 1536 per fleet VM) that
 # stops a typo (0, -5) at parse time instead of as a QEMU error or a guest that never answers.
 MIN_MEMORY_MB = 512
@@ -67,14 +69,15 @@ def register(sub) -> None:
     b = isub.add_parser("build", help="build the offline test image (Debian trixie + real Ignition), cached")
     b.add_argument("--force", action="store_true", help="rebuild even when the cache has the image")
     b.set_defaults(func=cmd_image_build)
-    st = isub.add_parser("standins", help="build the stand-ins for the fleet's registry images (Debian packages), "
-                                          "cached")
+    st = isub.add_parser("standins", help="build the stand-ins for the fleet's registry images (Debian packages) "
+                                          "and the container probes' image, cached")
     st.add_argument("--force", action="store_true", help="rebuild even when the cache has them")
     st.add_argument("images", nargs="*", metavar="NAME:TAG",
-                    help="only these stand-ins (default: every one, see tools/stoker/boot/standins/catalog.py)")
+                    help="only these images (default: every stand-in and stoker-probe:latest, see "
+                         "tools/stoker/boot/standins/catalog.py)")
     st.set_defaults(func=cmd_image_standins)
     f = isub.add_parser("fetch", help="download and verify a Fedora CoreOS QEMU image, cached")
-    f.add_argument("--stream", default="stable", choices=("stable", "testing", "next"))
+    f.add_argument("--stream", default="stable", choices=FCOS_STREAMS)
     f.add_argument("--keyring", type=Path, metavar="FILE",
                    help="OpenPGP key(s) to verify with (default: Fedora's keys from distribution-gpg-keys)")
     f.add_argument("--stream-url", metavar="URL", help="stream metadata URL template with {stream}")
@@ -86,7 +89,9 @@ def register(sub) -> None:
         p.add_argument("target", metavar="VM|FILE.ign", help="a fleet VM name (build/<vm>.ign) or a config file")
         p.add_argument("--image", choices=("offline", "fcos"), default="offline",
                        help="offline: the Debian image with the real Ignition; fcos: a fetched Fedora CoreOS")
-        p.add_argument("--stream", default="stable", help="Fedora CoreOS stream for --image fcos")
+        p.add_argument("--stream", default="stable", choices=FCOS_STREAMS,
+                       help="Fedora CoreOS stream for --image fcos (fetched first by `stoker image fetch`); "
+                            "not used with --image offline")
         p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
         p.add_argument("--timeout", type=_seconds, default=420.0,
                        help="seconds from QEMU start to SSH (default 420)")
@@ -113,7 +118,9 @@ def register(sub) -> None:
     ft.add_argument("vms", nargs="*", metavar="VM", help="only these VMs (default: every VM of vms/); a site whose "
                                                          "VM is not booted fails")
     ft.add_argument("--image", choices=("offline", "fcos"), default="offline")
-    ft.add_argument("--stream", default="stable", help="Fedora CoreOS stream for --image fcos")
+    ft.add_argument("--stream", default="stable", choices=FCOS_STREAMS,
+                    help="Fedora CoreOS stream for --image fcos (fetched first by `stoker image fetch`); "
+                         "not used with --image offline")
     ft.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
     ft.add_argument("--timeout", type=_seconds, default=1800.0,
                     help="seconds from QEMU start to SSH, per VM (default 1800: the VMs share the cores)")
@@ -155,13 +162,17 @@ def cmd_image_build(args) -> int:
 
 
 def cmd_image_standins(args) -> int:
-    from .standins import STANDINS, build_all, by_image
+    """Build (or take from the cache) every image the boot test serves: the fleet's stand-ins and the
+    container probes' image (catalog.PROBE), or only the NAME:TAG given; UsageError for an unknown one."""
+    from .standins import STANDINS, build_all
+    from .standins.catalog import PROBE
     from .standins.report import fleet_registry, standins_table
-    known = by_image()
+    every = STANDINS + (PROBE,)
+    known = {s.image: s for s in every}
     unknown = [name for name in args.images if name not in known]
     if unknown:
         raise UsageError(f"no stand-in for {', '.join(unknown)} (there are: {', '.join(sorted(known))})")
-    chosen = tuple(known[name] for name in args.images) or STANDINS
+    chosen = tuple(known[name] for name in args.images) or every
     t0 = time.monotonic()
     with _build_progress() as progress:
         tasks: dict[str, int] = {}
