@@ -219,3 +219,11 @@ def test_a_lock_written_before_tokens_existed_still_reads_and_counts_as_held():
             '"expires":"2999-01-01T00:00:00Z"}'
     held = locks.held_by_other({locks.META_LOCK: value}, None, NOW)
     assert held.owner == "alice@ops-laptop" and held.token == ""
+
+
+def test_rollouts_started_in_one_second_keep_their_order():
+    import datetime as dt
+    from stoker.rollout.record import new_id
+    t0 = dt.datetime(2026, 12, 1, 10, 58, 26, 999, tzinfo=dt.timezone.utc)
+    ids = [new_id(t0 + dt.timedelta(microseconds=n)) for n in range(50)]
+    assert sorted(ids) == ids

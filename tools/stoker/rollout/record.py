@@ -43,7 +43,9 @@ def _now() -> str:
 
 
 def new_id(now: dt.datetime) -> str:
-    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    """`YYYYmmddTHHMMSS.ffffffZ-xxxxxx`: sorts in start order, to the
+    microsecond (two rollouts in one second stay in order), then a random tag."""
+    return now.strftime("%Y%m%dT%H%M%S.%fZ") + "-" + secrets.token_hex(3)
 
 
 @dataclass
