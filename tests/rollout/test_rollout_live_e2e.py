@@ -57,7 +57,7 @@ def test_live_checks_through_a_jump_host_pass_then_fail_on_a_stopped_service(ima
     parts = seen["connection"].split()  # client address, client port, server address, server port
     assert parts[:1] == ["127.0.0.1"] and parts[2:4] == ["127.0.0.1", "22"], seen["connection"]
     passed = seen["pass"]
-    assert passed.ok, [f"{c.group} {c.name}: expected {c.expected}; saw {c.seen}" for c in passed.failed]
+    assert passed.ok, [f"{c.group} {c.name}: expected {c.expected}; saw {c.seen}; {c.details}" for c in passed.failed]
     groups = {c.group for c in passed.checks}
     assert {"system", "service", "container", "timer", "manual job", "volume", "secret", "port"} <= groups
     failed = {(c.group, c.name): c for c in seen["fail"].failed}
