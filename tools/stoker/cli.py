@@ -58,7 +58,7 @@ def _parse(argv: list[str]):
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Exit codes: 0 success, 1 an error or a failed check,
-    2 a usage error, 130 interrupted (Ctrl-C)."""
+    2 a usage error or a missing host program, 130 interrupted (Ctrl-C)."""
     argv = sys.argv[1:] if argv is None else argv
     # `stoker butane` makes no reference cycles (reference counting frees all it
     # drops; tests/test_cli.py checks it), so the cycle collector's passes over the

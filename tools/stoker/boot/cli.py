@@ -248,6 +248,12 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _require_boot_tools(plan) -> None:
+    """Every host program the boot runs, before anything is built or started (MissingTool, exit 2)."""
+    from .tools import boot_tools, require_tools
+    require_tools(boot_tools(local_registry=bool(plan and plan[0])))
+
+
 def cmd_boot_test(args) -> int:
     _stop_on_sigterm()
     from .ignition import load_config
@@ -257,6 +263,7 @@ def cmd_boot_test(args) -> int:
     cfg = load_config(path)
     _refuse_newer_spec(cfg, args.image)
     plan = _images_to_serve(args, cfg)
+    _require_boot_tools(plan)
     image = _image(args)
     exp = expectations_for(name, cfg)
     t0 = time.monotonic()
@@ -309,10 +316,12 @@ def cmd_fleet_test(args) -> int:
     rendered = render_fleet(args.vms or None, fleet)
     for cfg in rendered.configs.values():
         _refuse_newer_spec(cfg, args.image)
-    image = _image(args)
     registry = fleet_registry()
     if not registry:
         raise UsageError("there is no fleet.yaml `registry` here to serve the fleet's images from")
+    from .tools import fleet_tools, require_tools
+    require_tools(fleet_tools())
+    image = _image(args)
     options = FleetOptions(memory_mb=args.memory, cpus=args.cpus, timeout=args.timeout, accel=args.accel,
                            keep=args.keep)
     names = sorted(rendered.configs)
@@ -380,6 +389,7 @@ def cmd_boot(args) -> int:
     cfg = load_config(path)
     _refuse_newer_spec(cfg, args.image)
     plan = _images_to_serve(args, cfg)
+    _require_boot_tools(plan)
     image = _image(args)
     check_spec(cfg, image.ignition_max_spec, image.kind)
 

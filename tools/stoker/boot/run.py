@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import IO, Sequence
 
-from .errors import CommandError
+from .errors import CommandError, MissingProgram
 
 log = logging.getLogger("stoker.boot.run")
 
@@ -49,10 +49,21 @@ def explain(argv: Sequence[str], returncode: int | None, output: str = "") -> st
     return f"`{cmd}` {why}" + (f":\n{tail}" if tail else "")
 
 
+def _not_installed(args: list[str]) -> MissingProgram:
+    from .tools import PACKAGES, not_found
+    package = PACKAGES.get(Path(args[0]).name)
+    message = (not_found(args[0], package) if package
+               else f"`{args[0]}` is not installed (needed for: {shlex.join(args)})")
+    return MissingProgram(message, args, 127)
+
+
 def run(argv: Sequence[str | os.PathLike], *, check: bool = True, capture: bool = True,
         log_file: IO[str] | None = None, timeout: float | None = None, input: str | None = None,
         env: dict[str, str] | None = None, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
-    """Run argv; with `log_file`, stdout+stderr go there (and the tail into the error)."""
+    """Run argv; with `log_file`, stdout+stderr go there (and the tail into the error).
+
+    Raises CommandError (a failure with check, a timeout), MissingProgram (not installed:
+    a CommandError too)."""
     args = [str(a) for a in argv]
     log.debug("run: %s", shlex.join(args))
     if log_file is not None:
@@ -67,7 +78,7 @@ def run(argv: Sequence[str | os.PathLike], *, check: bool = True, capture: bool 
             proc = subprocess.run(args, stdin=stdin, input=input, capture_output=capture, text=True,
                                   timeout=timeout, env=env or minimal_env(), cwd=cwd)
     except FileNotFoundError:
-        raise CommandError(f"`{args[0]}` is not installed (needed for: {shlex.join(args)})", args, 127)
+        raise _not_installed(args) from None
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         raise CommandError(explain(args, None, out), args, None, out)
@@ -87,14 +98,15 @@ def _tail_of(log_file: IO[str]) -> str:
 
 def spawn(argv: Sequence[str | os.PathLike], *, stdout: IO | int = subprocess.DEVNULL,
           env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start a long-running process (QEMU, a test server) the caller must stop."""
+    """Start a long-running process (QEMU, a test server) the caller must stop.
+    MissingProgram when it is not installed."""
     args = [str(a) for a in argv]
     log.debug("spawn: %s", shlex.join(args))
     try:
         return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT,
                                 env=env or minimal_env(), start_new_session=True)
     except FileNotFoundError:
-        raise CommandError(f"`{args[0]}` is not installed (needed for: {shlex.join(args)})", args, 127)
+        raise _not_installed(args) from None
 
 
 def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BootError, CommandError
+from .errors import BootError, CommandError, MissingProgram
 from .run import run
 
 
@@ -57,6 +57,8 @@ class Guest:
         on the VM can do. Returns (exit status, stdout, stderr); 255 = SSH itself failed."""
         try:
             proc = run(self.argv("/bin/sh -c " + shlex.quote(script)), check=False, timeout=timeout)
+        except MissingProgram:
+            raise
         except CommandError:
             return 255, "", f"timed out after {timeout:.0f}s"
         return proc.returncode, proc.stdout or "", proc.stderr or ""
@@ -74,6 +76,8 @@ class Guest:
         for attempt in range(1, attempts + 1):
             try:
                 proc = run(self.argv(remote), check=False, timeout=timeout)
+            except MissingProgram:
+                raise
             except CommandError:
                 self.last_stderr = f"timed out after {timeout:.0f}s"
                 return 255, ""
@@ -86,6 +90,8 @@ class Guest:
     def reachable(self) -> bool:
         try:
             proc = run(self.argv("true", connect_timeout=5), check=False, timeout=30)
+        except MissingProgram:  # no ssh here: not a guest that does not answer yet
+            raise
         except CommandError:
             return False
         return proc.returncode == 0
