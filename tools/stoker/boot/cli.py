@@ -55,7 +55,9 @@ def register(sub) -> None:
         p.add_argument("--timeout", type=float, default=420.0, help="seconds from QEMU start to SSH (default 420)")
         p.add_argument("--memory", type=int, default=2048, help="guest memory in MiB")
         p.add_argument("--data-disk", type=Path, metavar="FILE", help="keep the data disk in FILE across boots")
-        p.add_argument("--keep", action="store_true", help="keep the run directory (console log, config)")
+        p.add_argument("--keep", action="store_true",
+                       help="keep the run directory (console log, config, throwaway SSH key) and print its path; "
+                            "else it is removed when the run ends")
         p.add_argument("--registry", choices=("local", "real"), default="local",
                        help="local (default): serve the config's images from a registry on 127.0.0.1 with the "
                             "stand-ins built from Debian packages; real: pull from the registries the config names")
@@ -81,7 +83,9 @@ def register(sub) -> None:
                     help="seconds from QEMU start to SSH, per VM (default 1800: the VMs share the cores)")
     ft.add_argument("--memory", type=int, default=1536, help="guest memory in MiB, per VM (default 1536)")
     ft.add_argument("--cpus", type=int, default=1, help="vCPUs per VM (default 1)")
-    ft.add_argument("--keep", action="store_true", help="keep the run directories (console logs, configs)")
+    ft.add_argument("--keep", action="store_true",
+                    help="keep the run directories (console logs, configs, throwaway SSH keys) and print their "
+                         "paths; else they are removed when the run ends")
     ft.add_argument("--junit", type=Path, metavar="FILE", help="write the results as JUnit XML")
     ft.set_defaults(func=cmd_fleet_test)
 
@@ -248,6 +252,16 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _show(msg: str) -> None:
+    """A boot's event on stderr, as a log line; a kept run directory's path on a line of its own,
+    unbroken, to copy."""
+    from .session import KEPT
+    if KEPT in msg:
+        console.print(msg, soft_wrap=True, highlight=False)
+    else:
+        console.log(msg, highlight=False)
+
+
 def _require_boot_tools(plan) -> None:
     """Every host program the boot runs, before anything is built or started (MissingTool, exit 2)."""
     from .tools import boot_tools, require_tools
@@ -269,7 +283,7 @@ def cmd_boot_test(args) -> int:
     t0 = time.monotonic()
     with console.status(f"booting {name} on the {image.kind} image") as status:
         def event(msg: str) -> None:
-            console.log(msg)
+            _show(msg)
             status.update(f"{name}: {msg}")
         with _images_served(plan, event, probes=not args.no_probes) as mirror:
             result = boot_test(name, cfg, image, _options(args, mirror, _probe_spec(args, cfg, mirror)),
@@ -328,7 +342,7 @@ def cmd_fleet_test(args) -> int:
     t0 = time.monotonic()
     with console.status(f"booting {', '.join(names)} on the {image.kind} image") as status:
         def event(msg: str) -> None:
-            console.log(msg, highlight=False)
+            _show(msg)
             status.update(msg)
         result = run_fleet(rendered, image, fleet.data, registry, options, event)
     elapsed = time.monotonic() - t0
@@ -395,9 +409,11 @@ def cmd_boot(args) -> int:
 
     def ready(ssh_cmd: str, run_dir: Path) -> None:
         console.print(f"[green]{name} is up[/]. Connect with:\n  {ssh_cmd}\nconsole log: {run_dir / 'console.log'}"
-                      "\nPress Ctrl-C to power it off.", soft_wrap=True)
+                      + ("" if args.keep else " (removed when the VM is off; --keep keeps it)")
+                      + "\nPress Ctrl-C to power it off.", soft_wrap=True, highlight=False)
     with console.status(f"booting {name} on the {image.kind} image") as status:
         def event(msg: str) -> None:
+            _show(msg)
             status.update(f"{name}: {msg}")
         with _images_served(plan, event) as mirror:
             boot_interactive(name, cfg, image, _options(args, mirror), event=event, ready=ready)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import secrets as pysecrets
 import shlex
-import shutil
 import tempfile
 import threading
 import time
@@ -37,7 +36,7 @@ from .ignition import check_spec, image_references, unwrap
 from .image import Image
 from .qemu import free_port
 from .serve import serve_images
-from .session import BootOptions, BootResult, boot_test
+from .session import BootOptions, BootResult, boot_test, drop_run_dir
 from .vde import VdeSwitch
 
 Event = Callable[[str], None]
@@ -57,7 +56,7 @@ class FleetOptions:
     cpus: int = 1  # per VM: under TCG more vCPUs than host cores only adds contention
     timeout: float = 1800.0  # per VM, QEMU start → SSH answers (several TCG guests share the cores)
     accel: str = "auto"
-    keep: bool = False
+    keep: bool = False  # keep the run directories (else removed however the run ends)
     hold: float = 1800.0  # how long a checked VM waits for the others before it powers off
 
 
@@ -147,7 +146,8 @@ def run_fleet(rendered: Rendered, image: Image, fleet_data: dict, fleet_registry
               options: FleetOptions | None = None, event: Event | None = None) -> FleetResult:
     """Boot every rendered VM in parallel and check it, then check every site through the bastion.
     Raises ConfigError (a config the image cannot boot, a missing address), MissingTool (QEMU, vde2,
-    docker-registry, skopeo, ...), ImageError (an image no stand-in serves)."""
+    docker-registry, skopeo, ...), ImageError (an image no stand-in serves).
+    The run directories are removed at the end, however it ends, unless `options.keep`."""
     options = options or FleetOptions()
     event = event or (lambda msg: None)
     configs = rendered.configs
@@ -199,31 +199,32 @@ def run_fleet(rendered: Rendered, image: Image, fleet_data: dict, fleet_registry
         finally:
             ready[name].set()
 
-    with serve_images(refs, fleet_registry, event=event) as mirror, VdeSwitch(run_dir / "switch") as switch:
-        event(f"private network: vde_switch on {switch.sock}; "
-              + ", ".join(f"{n} {nic.address}" for n, nic in nics.items()))
-        nics = {n: _plugged(nic, str(switch.sock)) for n, nic in nics.items()}
-        t0 = time.monotonic()
-        with ThreadPoolExecutor(len(names), thread_name_prefix="fleet") as pool:
-            futures = {name: pool.submit(boot, name) for name in names}
-            try:
+    try:
+        with serve_images(refs, fleet_registry, event=event) as mirror, VdeSwitch(run_dir / "switch") as switch:
+            event(f"private network: vde_switch on {switch.sock}; "
+                  + ", ".join(f"{n} {nic.address}" for n, nic in nics.items()))
+            nics = {n: _plugged(nic, str(switch.sock)) for n, nic in nics.items()}
+            t0 = time.monotonic()
+            with ThreadPoolExecutor(len(names), thread_name_prefix="fleet") as pool:
+                futures = {name: pool.submit(boot, name) for name in names}
+                try:
+                    for name in names:
+                        ready[name].wait()
+                    result.timings["all checked"] = round(time.monotonic() - t0, 1)
+                    event("every VM checked; checking the sites through the bastion")
+                    _site_checks(result.sites, checks, proxy, ports, containers, rendered, prepared, acme_body,
+                                 bastion in guests, fleet_data)
+                    result.timings["sites checked"] = round(time.monotonic() - t0, 1)
+                except BaseException:
+                    cancel.set()
+                    raise
+                finally:
+                    release.set()
                 for name in names:
-                    ready[name].wait()
-                result.timings["all checked"] = round(time.monotonic() - t0, 1)
-                event("every VM checked; checking the sites through the bastion")
-                _site_checks(result.sites, checks, proxy, ports, containers, rendered, prepared, acme_body,
-                             bastion in guests, fleet_data)
-                result.timings["sites checked"] = round(time.monotonic() - t0, 1)
-            except BaseException:
-                cancel.set()
-                raise
-            finally:
-                release.set()
-            for name in names:
-                result.vms[name] = futures[name].result()
+                    result.vms[name] = futures[name].result()
+    finally:
+        drop_run_dir(run_dir, options.keep, event)
     result.timings["total"] = round(time.monotonic() - t0, 1)
-    if not options.keep:
-        shutil.rmtree(run_dir, ignore_errors=True)
     return result
 
 

@@ -41,7 +41,7 @@ class BootOptions:
     accel: str = "auto"  # auto | kvm | tcg
     data_disk: Path | None = None  # keep one across boots (data-survival); else a fresh one per run
     data_disk_size: str = "1G"
-    keep: bool = False  # keep the run directory
+    keep: bool = False  # keep the run directory (else removed when the boot ends, however it ends)
     run_dir: Path | None = None
     retries: int = 1  # once more on a kernel panic/oops (TCG flakiness)
     # host:port of the test registry as the guest reaches it (QEMU's user-mode gateway, 10.0.2.2);
@@ -175,9 +175,9 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
     with contextlib.ExitStack() as stack:
         run_dir = options.run_dir or Path(tempfile.mkdtemp(prefix=f"stoker-boot-{name}-"))
         run_dir.mkdir(parents=True, exist_ok=True)
-        keep = {"dir": options.keep}
-        if options.run_dir is None:  # a failed boot keeps its console log and config for a look
-            stack.callback(lambda: keep["dir"] or shutil.rmtree(run_dir, True))
+        run_dir.chmod(0o700)  # it holds the throwaway private key
+        if options.run_dir is None:  # a caller's own run_dir is the caller's to remove
+            stack.callback(drop_run_dir, run_dir, options.keep, event)
         key, public = make_key(run_dir)
         booted, additions = prepare_config(cfg, public, options.registry_mirror, options.private_nic, image.kind)
         limits = image_limits(cfg, image)
@@ -210,7 +210,6 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         def finish() -> None:
             vm.kill()
             result.retryable = [f for f in scan(vm.console()) if f.retryable]
-            keep["dir"] = keep["dir"] or not result.ok
         stack.callback(finish)
         event(f"QEMU started (console: {serial}, ssh: 127.0.0.1:{port})")
         guest = Guest(port, key)
@@ -253,6 +252,18 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
             result.timings["powered off"] = round(time.monotonic() - vm.started, 1)
         result.timings["total"] = round(time.monotonic() - vm.started, 1)
         return result
+
+
+KEPT = "run directory kept: "  # an event: "run directory kept: /tmp/stoker-boot-x-abc123"
+
+
+def drop_run_dir(run_dir: Path, keep: bool, event: Event) -> None:
+    """At the end of a boot (passed, failed, an error, interrupted): remove the run directory
+    (console log, config, the throwaway SSH key), or with `keep` say where it is."""
+    if keep:
+        event(f"{KEPT}{run_dir}")
+    else:
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _choose_accel(wanted: str, image: Image, run_dir: Path) -> tuple[str, str]:
@@ -308,7 +319,8 @@ def _console_tail(text: str, lines: int = 40) -> str:
 
 def boot_interactive(name: str, cfg: dict, image: Image, options: BootOptions, event: Event,
                      ready: Callable[[str, Path], None]) -> None:
-    """Boot and keep the VM running until it powers off or the user interrupts."""
+    """Boot and keep the VM running until it powers off or the user interrupts.
+    The run directory is removed at the end unless `options.keep`."""
     def hold(guest: Guest, vm: VM) -> None:
         ready(" ".join(guest.argv("")[:-1]), vm.serial.parent)
         try:
@@ -316,7 +328,8 @@ def boot_interactive(name: str, cfg: dict, image: Image, options: BootOptions, e
                 time.sleep(1)
         except KeyboardInterrupt:
             event("interrupted")
-    options.keep = True
     result = _boot_once(name, cfg, image, options, event, derive(cfg), hold)
     if "ssh up" not in result.timings:
-        raise BootError(f"{name} did not come up; console log: {result.console_log}")
+        why = "; ".join(c.seen for c in result.results.failed) or "SSH did not answer"
+        where = f"; console log: {result.console_log}" if options.keep else " (--keep keeps its console log)"
+        raise BootError(f"{name} did not come up: {why}{where}")

@@ -21,10 +21,13 @@ def _not_connected(stderr: str) -> bool:
 
 
 def make_key(directory: Path) -> tuple[Path, str]:
-    """A throwaway ed25519 key pair for one run; returns (private key path, public key)."""
+    """A throwaway ed25519 key pair for one run; returns (private key path, public key).
+
+    The private key is mode 0600 (only its owner reads it), whatever the umask."""
     key = directory / "id_ed25519"
     if not key.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "stoker-boot-test", "-f", key])
+    key.chmod(0o600)
     return key, (directory / "id_ed25519.pub").read_text().strip()
 
 
