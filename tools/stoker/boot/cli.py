@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -10,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..errors import UsageError
+from ..errors import Interrupted, UsageError
 from .image import Image, build_image, cache_root
 from .junit import junit_xml
 
@@ -245,11 +248,59 @@ def _probe_spec(args, cfg: dict, mirror: str | None):
     return ProbeSpec(fleet_reference(registry, PROBE.image), registry, STANDINS)
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM (a CI job cancelled, `kill`) unwinds like Ctrl-C, so QEMU is stopped, not orphaned."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOPPED = "every process this run started is stopped"
+
+
+@contextlib.contextmanager
+def _signals_stop_the_run():
+    """While the block runs, SIGINT (Ctrl-C), SIGTERM (a CI job cancelled, `kill`) and SIGHUP (the
+    terminal closed, the ssh session dropped) unwind it as Ctrl-C does, so QEMU, the test registry,
+    the VDE switch and ssh forwards are stopped by their owners, not orphaned.
+
+    The first signal raises Interrupted in the main thread; a later one, or one that comes while the
+    run cleans up, ends every thread's commands at once (run.request_stop) without cutting the
+    clean-up short. On the way out run.stop_all stops any child still running. Once a signal came,
+    the block ends in Interrupted(signal, STOPPED), whatever the unwinding raised (writing to a
+    hung-up terminal fails) and even if it returned. Outside the main thread: no handlers."""
+    from .run import reset_stop, request_stop, stop_all
+    received: list[str] = []
+    state = {"cleaning": False}
+
     def handler(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, handler)
+        received.append(signal.Signals(signum).name)
+        if len(received) == 1 and not state["cleaning"]:
+            raise Interrupted(received[0])
+        request_stop(received[0])
+
+    reset_stop()
+    installed = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS} if installed else {}
+    try:
+        try:
+            yield
+        finally:
+            state["cleaning"] = True
+            stop_all()
+    except BaseException as exc:
+        if received or isinstance(exc, Interrupted):
+            raise Interrupted(received[0] if received else exc.signame, STOPPED) from None
+        raise
+    else:
+        if received:
+            raise Interrupted(received[0], STOPPED)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _stops_on_signals(cmd):
+    """Decorator: the command runs inside _signals_stop_the_run."""
+    @functools.wraps(cmd)
+    def wrapped(args) -> int:
+        with _signals_stop_the_run():
+            return cmd(args)
+    return wrapped
 
 
 def _show(msg: str) -> None:
@@ -268,8 +319,8 @@ def _require_boot_tools(plan) -> None:
     require_tools(boot_tools(local_registry=bool(plan and plan[0])))
 
 
+@_stops_on_signals
 def cmd_boot_test(args) -> int:
-    _stop_on_sigterm()
     from .ignition import load_config
     from .session import boot_test
     from .fleetinfo import expectations_for
@@ -321,8 +372,8 @@ def render_results(name: str, result) -> None:
     out.print(f"{name}: {verdict}")
 
 
+@_stops_on_signals
 def cmd_fleet_test(args) -> int:
-    _stop_on_sigterm()
     from .fleettest import FleetOptions, render_fleet, run_fleet
     from .standins.report import fleet_registry
     from ..fleet.definitions import load_fleet
@@ -395,8 +446,8 @@ def render_fleet_summary(result, elapsed: float) -> None:
     out.print(f"fleet test ({len(result.vms)} VMs): {verdict}")
 
 
+@_stops_on_signals
 def cmd_boot(args) -> int:
-    _stop_on_sigterm()
     from .ignition import check_spec, load_config
     from .session import boot_interactive
     name, path = resolve_target(args.target)

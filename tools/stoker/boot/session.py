@@ -26,7 +26,7 @@ from .ignition import Addition, add_registry_mirror, check_spec, data_disk_seria
 from .fleetnet import PrivateNic, add_private_address
 from .image import Image
 from .qemu import DataDisk, QemuSpec, create_disk, create_overlay, free_port, offline_kernel_args, probe_kvm, qemu_argv
-from .run import spawn
+from .run import check_stop, spawn, stop
 from .probes import ProbeSpec, run_probes, skipped
 from .ssh import Guest, make_key
 
@@ -139,16 +139,20 @@ class VM:
             return ""
 
     def wait_exit(self, timeout: float) -> bool:
-        try:
-            self.proc.wait(timeout=timeout)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
+        """Whether QEMU exited within `timeout` seconds; Interrupted when the run is stopped meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            check_stop()
+            try:
+                self.proc.wait(timeout=max(0.0, min(0.5, deadline - time.monotonic())))
+                return True
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    return False
 
     def kill(self) -> None:
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait(timeout=30)
+        """Stop QEMU: SIGTERM (it closes its disk images cleanly and exits), SIGKILL after 10 s."""
+        stop(self.proc, grace=10)
 
 
 def boot_test(name: str, cfg: dict, image: Image, options: BootOptions | None = None,
@@ -299,6 +303,7 @@ def _wait_boot(vm: VM, guest: Guest, deadline: float, result: BootResult, event:
                 raise BootError(f"{finding.what} on the console: {finding.line}")
         if not vm.alive():
             raise BootError(f"QEMU exited with status {vm.proc.returncode}: {vm.messages()[-500:]}")
+        check_stop()
         if cancel is not None and cancel.is_set():
             raise BootError("cancelled before SSH answered")
         if now >= deadline:
@@ -320,15 +325,25 @@ def _console_tail(text: str, lines: int = 40) -> str:
 def boot_interactive(name: str, cfg: dict, image: Image, options: BootOptions, event: Event,
                      ready: Callable[[str, Path], None]) -> None:
     """Boot and keep the VM running until it powers off or the user interrupts.
-    The run directory is removed at the end unless `options.keep`."""
+
+    Ctrl-C (KeyboardInterrupt, SIGINT) while it runs powers the guest off cleanly, then is raised
+    again; any other interruption (SIGTERM, SIGHUP: Interrupted) stops QEMU at once. The run
+    directory is removed at the end unless `options.keep`."""
+    interrupted: list[KeyboardInterrupt] = []
+
     def hold(guest: Guest, vm: VM) -> None:
         ready(" ".join(guest.argv("")[:-1]), vm.serial.parent)
         try:
             while vm.alive():
                 time.sleep(1)
-        except KeyboardInterrupt:
-            event("interrupted")
+        except KeyboardInterrupt as exc:
+            if getattr(exc, "signame", "SIGINT") != "SIGINT":
+                raise
+            event("interrupted: powering the VM off")
+            interrupted.append(exc)
     result = _boot_once(name, cfg, image, options, event, derive(cfg), hold)
+    if interrupted:
+        raise interrupted[0]
     if "ssh up" not in result.timings:
         why = "; ".join(c.seen for c in result.results.failed) or "SSH did not answer"
         where = f"; console log: {result.console_log}" if options.keep else " (--keep keeps its console log)"
