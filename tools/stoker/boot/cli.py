@@ -83,7 +83,9 @@ def register(sub) -> None:
     ft.add_argument("--stream", default="stable", help="Fedora CoreOS stream for --image fcos")
     ft.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
     ft.add_argument("--timeout", type=float, default=1800.0,
-                    help="seconds from QEMU start to SSH, per VM (default 1800: the VMs share the cores)")
+                    help="per VM, seconds from its QEMU start until SSH answers and the system settled (default "
+                         "1800: the VMs share the cores); a checked VM waits for the others without a limit of "
+                         "its own")
     ft.add_argument("--memory", type=int, default=1536, help="guest memory in MiB, per VM (default 1536)")
     ft.add_argument("--cpus", type=int, default=1, help="vCPUs per VM (default 1)")
     ft.add_argument("--keep", action="store_true",

@@ -55,10 +55,13 @@ SLOW_HOST_ARGS = ("systemd.default_device_timeout_sec=900", "systemd.default_tim
 class FleetOptions:
     memory_mb: int = 1536  # per VM
     cpus: int = 1  # per VM: under TCG more vCPUs than host cores only adds contention
-    timeout: float = 1800.0  # per VM, QEMU start → SSH answers (several TCG guests share the cores)
+    # per VM, seconds from its QEMU start until SSH answers; its wait for the system to settle
+    # (`systemctl is-system-running --wait`) ends at the same deadline, or 60 s after SSH if later.
+    # A checked VM has no limit of its own: it stays up until every VM is checked or has failed
+    # (each within its own timeout) and the sites are checked.
+    timeout: float = 1800.0
     accel: str = "auto"
     keep: bool = False  # keep the run directories (else removed however the run ends)
-    hold: float = 1800.0  # how long a checked VM waits for the others before it powers off
 
 
 @dataclass
@@ -188,7 +191,7 @@ def run_fleet(rendered: Rendered, image: Image, fleet_data: dict, fleet_registry
                 prepared["certs"], prepared["problem"] = _prepare_bastion(guest, proxy, site_names, token, acme_body)
             event(f"{name}: checked, waiting for the other VMs")
             ready[name].set()
-            release.wait(options.hold)
+            release.wait()  # set once the sites are checked, or the run failed or was interrupted
         return after_checks
 
     def boot(name: str) -> BootResult:
