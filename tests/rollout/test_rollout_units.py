@@ -107,12 +107,15 @@ def test_an_unreadable_lock_still_counts_as_held():
 
 def test_boot_test_gate_passes_fails_and_skips_for_a_missing_tool(tmp_path):
     answers = iter([(0, "ok"), (1, "FAIL service x.service"),
-                    (1, "stoker: error: `qemu-system-x86_64` is not installed (Debian package qemu-system-x86)")])
+                    (1, "stoker: error: `qemu-system-x86_64` is not installed (Debian package qemu-system-x86)"),
+                    (2, "stoker: ssh not found: install Debian package openssh-client (or `sudo make deps`)")])
     gates = GateRunner(tmp_path, runner=lambda argv, cwd: next(answers))
     assert gates.boot_test("ims", tmp_path).status == "passed"
     failed = gates.boot_test("ims", tmp_path)
     assert failed.status == "failed" and "FAIL service x.service" in failed.detail
     assert gates.boot_test("ims", tmp_path).status == "skipped"
+    missing = gates.boot_test("ims", tmp_path)
+    assert missing.status == "skipped" and "ssh not found" in missing.detail
 
 
 def test_the_fleet_test_gate_always_runs_stoker_fleet_test(tmp_path):

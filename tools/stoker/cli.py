@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import sys
 
-from .errors import StokerError, UsageError
+from .errors import Interrupted, StokerError, UsageError
 
 # Modules that define `register(subparsers)`, with the subcommands each adds.
 # Only the module of the command being run is imported, so `stoker butane` does
@@ -58,7 +58,8 @@ def _parse(argv: list[str]):
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Exit codes: 0 success, 1 an error or a failed check,
-    2 a usage error, 130 interrupted (Ctrl-C)."""
+    2 a usage error or a missing host program, 130 interrupted (Ctrl-C); the boot commands,
+    which stop on SIGTERM and SIGHUP too, exit 128 + the signal's number (143, 129)."""
     argv = sys.argv[1:] if argv is None else argv
     # `stoker butane` makes no reference cycles (reference counting frees all it
     # drops; tests/test_cli.py checks it), so the cycle collector's passes over the
@@ -76,15 +77,25 @@ def main(argv: list[str] | None = None) -> int:
     except StokerError as exc:
         print(f"stoker: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if argv and argv[0] == "butane":  # as the official tool (Go): killed by SIGINT, silent
             from .butane.output import die_of_signal
             die_of_signal("SIGINT")
-        print("stoker: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(exc)
     finally:
         if collecting:
             gc.enable()
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """One line on stderr (if it is still there: a hung-up terminal is not) and 128 + the signal."""
+    import signal
+    name = exc.signame if isinstance(exc, Interrupted) else "SIGINT"
+    try:
+        print(f"stoker: {exc}" if isinstance(exc, Interrupted) else "stoker: interrupted", file=sys.stderr)
+    except OSError:
+        pass
+    return 128 + signal.Signals[name].value
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..errors import StokerError, UsageError
+from ..errors import Interrupted, StokerError, UsageError
 from .errors import unknown_vms
 from .image import Image, build_image, cache_root
 from .junit import JunitRun
@@ -98,7 +100,9 @@ def register(sub) -> None:
         p.add_argument("--memory", type=_at_least(MIN_MEMORY_MB, "MiB"), default=2048,
                        help=f"guest memory in MiB (default 2048, at least {MIN_MEMORY_MB})")
         p.add_argument("--data-disk", type=Path, metavar="FILE", help="keep the data disk in FILE across boots")
-        p.add_argument("--keep", action="store_true", help="keep the run directory (console log, config)")
+        p.add_argument("--keep", action="store_true",
+                       help="keep the run directory (console log, config, throwaway SSH key) and print its path; "
+                            "else it is removed when the run ends")
         p.add_argument("--registry", choices=("local", "real"), default="local",
                        help="local (default): serve the config's images from a registry on 127.0.0.1 with the "
                             "stand-ins built from Debian packages; real: pull from the registries the config names")
@@ -123,11 +127,15 @@ def register(sub) -> None:
                          "not used with --image offline")
     ft.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
     ft.add_argument("--timeout", type=_seconds, default=1800.0,
-                    help="seconds from QEMU start to SSH, per VM (default 1800: the VMs share the cores)")
+                    help="per VM, seconds from its QEMU start until SSH answers and the system settled (default "
+                         "1800: the VMs share the cores); a checked VM waits for the others without a limit of "
+                         "its own")
     ft.add_argument("--memory", type=_at_least(MIN_MEMORY_MB, "MiB"), default=1536,
                     help=f"guest memory in MiB, per VM (default 1536, at least {MIN_MEMORY_MB})")
     ft.add_argument("--cpus", type=_at_least(1), default=1, help="vCPUs per VM (default 1)")
-    ft.add_argument("--keep", action="store_true", help="keep the run directories (console logs, configs)")
+    ft.add_argument("--keep", action="store_true",
+                    help="keep the run directories (console logs, configs, throwaway SSH keys) and print their "
+                         "paths; else they are removed when the run ends")
     ft.add_argument("--junit", type=Path, metavar="FILE", help="write the results as JUnit XML")
     ft.set_defaults(func=cmd_fleet_test)
 
@@ -308,11 +316,50 @@ def _probe_spec(args, cfg: dict, mirror: str | None):
     return ProbeSpec(fleet_reference(registry, PROBE.image), registry, STANDINS)
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM (a CI job cancelled, `kill`) unwinds like Ctrl-C, so QEMU is stopped, not orphaned."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOPPED = "every process this run started is stopped"
+
+
+@contextlib.contextmanager
+def _signals_stop_the_run():
+    """While the block runs, SIGINT (Ctrl-C), SIGTERM (a CI job cancelled, `kill`) and SIGHUP (the
+    terminal closed, the ssh session dropped) unwind it as Ctrl-C does, so QEMU, the test registry,
+    the VDE switch and ssh forwards are stopped by their owners, not orphaned.
+
+    The first signal raises Interrupted in the main thread; a later one, or one that comes while the
+    run cleans up, ends every thread's commands at once (run.request_stop) without cutting the
+    clean-up short. On the way out run.stop_all stops any child still running. Once a signal came,
+    the block ends in Interrupted(signal, STOPPED), whatever the unwinding raised (writing to a
+    hung-up terminal fails) and even if it returned. Outside the main thread: no handlers."""
+    from .run import reset_stop, request_stop, stop_all
+    received: list[str] = []
+    state = {"cleaning": False}
+
     def handler(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, handler)
+        received.append(signal.Signals(signum).name)
+        if len(received) == 1 and not state["cleaning"]:
+            raise Interrupted(received[0])
+        request_stop(received[0])
+
+    reset_stop()
+    installed = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS} if installed else {}
+    try:
+        try:
+            yield
+        finally:
+            state["cleaning"] = True
+            stop_all()
+    except BaseException as exc:
+        if received or isinstance(exc, Interrupted):
+            raise Interrupted(received[0] if received else exc.signame, STOPPED) from None
+        raise
+    else:
+        if received:
+            raise Interrupted(received[0], STOPPED)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 class _Report:
@@ -322,8 +369,10 @@ class _Report:
 
 def _why_ended(exc: BaseException) -> str:
     """One line for the JUnit error of a run that ended with `exc`."""
+    if isinstance(exc, Interrupted):
+        return f"interrupted by {exc.signame} before the run completed"
     if isinstance(exc, KeyboardInterrupt):
-        return "interrupted (Ctrl-C or SIGTERM) before the run completed"
+        return "interrupted (Ctrl-C) before the run completed"
     if isinstance(exc, UsageError):
         return f"usage error: {exc}"
     if isinstance(exc, StokerError):
@@ -369,8 +418,33 @@ def _junit_run(path: Path | None, name: str):
     console.print(f"JUnit XML: {path}", highlight=False)
 
 
+def _stops_on_signals(cmd):
+    """Decorator: the command runs inside _signals_stop_the_run."""
+    @functools.wraps(cmd)
+    def wrapped(args) -> int:
+        with _signals_stop_the_run():
+            return cmd(args)
+    return wrapped
+
+
+def _show(msg: str) -> None:
+    """A boot's event on stderr, as a log line; a kept run directory's path on a line of its own,
+    unbroken, to copy."""
+    from .session import KEPT
+    if KEPT in msg:
+        console.print(msg, soft_wrap=True, highlight=False)
+    else:
+        console.log(msg, highlight=False)
+
+
+def _require_boot_tools(plan) -> None:
+    """Every host program the boot runs, before anything is built or started (MissingTool, exit 2)."""
+    from .tools import boot_tools, require_tools
+    require_tools(boot_tools(local_registry=bool(plan and plan[0])))
+
+
+@_stops_on_signals
 def cmd_boot_test(args) -> int:
-    _stop_on_sigterm()
     name = Path(args.target).stem if _is_file_target(args.target) else args.target
     with _junit_run(args.junit, name) as report:
         return _boot_test(args, report)
@@ -385,11 +459,12 @@ def _boot_test(args, report: _Report) -> int:
     _refuse_unreadable_spec(cfg, args.image, str(path))
     plan = _images_to_serve(args, cfg)
     exp = expectations_for(name, cfg)  # before the image: a definition that does not load stops at once
+    _require_boot_tools(plan)
     image = _image(args)
     t0 = time.monotonic()
     with console.status(f"booting {name} on the {image.kind} image") as status:
         def event(msg: str) -> None:
-            console.log(msg)
+            _show(msg)
             status.update(f"{name}: {msg}")
         with _images_served(plan, event, probes=not args.no_probes) as mirror:
             result = boot_test(name, cfg, image, _options(args, mirror, _probe_spec(args, cfg, mirror)),
@@ -424,8 +499,8 @@ def render_results(name: str, result) -> None:
     out.print(f"{name}: {verdict}")
 
 
+@_stops_on_signals
 def cmd_fleet_test(args) -> int:
-    _stop_on_sigterm()
     with _junit_run(args.junit, "fleet-test") as report:
         return _fleet_test(args, report)
 
@@ -438,17 +513,19 @@ def _fleet_test(args, report: _Report) -> int:
     rendered = render_fleet(args.vms or None, fleet)
     for name, cfg in rendered.configs.items():
         _refuse_unreadable_spec(cfg, args.image, f"{name} (rendered)")
-    image = _image(args)
     registry = fleet_registry()
     if not registry:
         raise UsageError("there is no fleet.yaml `registry` here to serve the fleet's images from")
+    from .tools import fleet_tools, require_tools
+    require_tools(fleet_tools())
+    image = _image(args)
     options = FleetOptions(memory_mb=args.memory, cpus=args.cpus, timeout=args.timeout, accel=args.accel,
                            keep=args.keep)
     names = sorted(rendered.configs)
     t0 = time.monotonic()
     with console.status(f"booting {', '.join(names)} on the {image.kind} image") as status:
         def event(msg: str) -> None:
-            console.log(msg, highlight=False)
+            _show(msg)
             status.update(msg)
         result = run_fleet(rendered, image, fleet.data, registry, options, event)
     elapsed = time.monotonic() - t0
@@ -504,22 +581,25 @@ def render_fleet_summary(result, elapsed: float) -> None:
     out.print(f"fleet test ({len(result.vms)} VMs): {verdict}")
 
 
+@_stops_on_signals
 def cmd_boot(args) -> int:
-    _stop_on_sigterm()
     from .ignition import check_spec, load_config
     from .session import boot_interactive
     name, path = resolve_target(args.target)
     cfg = load_config(path)
     _refuse_unreadable_spec(cfg, args.image, str(path))
     plan = _images_to_serve(args, cfg)
+    _require_boot_tools(plan)
     image = _image(args)
     check_spec(cfg, image.ignition_max_spec, image.kind, str(path))
 
     def ready(ssh_cmd: str, run_dir: Path) -> None:
         console.print(f"[green]{name} is up[/]. Connect with:\n  {ssh_cmd}\nconsole log: {run_dir / 'console.log'}"
-                      "\nPress Ctrl-C to power it off.", soft_wrap=True)
+                      + ("" if args.keep else " (removed when the VM is off; --keep keeps it)")
+                      + "\nPress Ctrl-C to power it off.", soft_wrap=True, highlight=False)
     with console.status(f"booting {name} on the {image.kind} image") as status:
         def event(msg: str) -> None:
+            _show(msg)
             status.update(f"{name}: {msg}")
         with _images_served(plan, event) as mirror:
             boot_interactive(name, cfg, image, _options(args, mirror), event=event, ready=ready)

@@ -27,17 +27,26 @@ class ConfigError(StokerError):
     """The Ignition config cannot be booted on the chosen image."""
 
 
-class MissingTool(ImageError):
-    """A host program is not installed; `package` is the Debian package that provides it.
+class MissingProgram(CommandError, UsageError):
+    """run() or spawn() found no such program: a CommandError (callers that can do without it
+    catch that), and exit 2 at the CLI as a MissingTool. Guest (ssh.py) never swallows it."""
 
-    Callers that can do without the program (a test, an optional check) report
-    it as skipped, with this message as the reason.
-    """
 
-    def __init__(self, program: str, package: str, needed_for: str):
-        super().__init__(f"`{program}` is not installed (Debian package {package}); it is needed for {needed_for}")
+class MissingTool(ImageError, UsageError):
+    """Host programs are not installed: `missing` is [(program, Debian package), ...], at least one.
+
+    The message has one line per program, as tools.not_found writes it; exit 2 at the CLI.
+    Callers that can do without the program (a test, an optional check) report it as skipped,
+    with this message as the reason."""
+
+    def __init__(self, program: str, package: str, needed_for: str = "",
+                 also: tuple[tuple[str, str], ...] = ()):
+        from .tools import not_found
+        self.missing = [(program, package), *also]
+        super().__init__("\n".join(not_found(p, k) for p, k in self.missing))
         self.program = program
         self.package = package
+        self.needed_for = needed_for
 
 
 def require_tool(program: str, package: str, needed_for: str) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import secrets as pysecrets
 import shlex
-import shutil
 import tempfile
 import threading
 import time
@@ -37,8 +36,9 @@ from .fleetnet import plan as plan_network
 from .ignition import check_spec, image_references, unwrap
 from .image import Image
 from .qemu import free_port
+from .run import request_stop
 from .serve import serve_images
-from .session import BootOptions, BootResult, boot_test
+from .session import BootOptions, BootResult, boot_test, drop_run_dir
 from .vde import VdeSwitch
 
 Event = Callable[[str], None]
@@ -56,10 +56,13 @@ SLOW_HOST_ARGS = ("systemd.default_device_timeout_sec=900", "systemd.default_tim
 class FleetOptions:
     memory_mb: int = 1536  # per VM
     cpus: int = 1  # per VM: under TCG more vCPUs than host cores only adds contention
-    timeout: float = 1800.0  # per VM, QEMU start → SSH answers (several TCG guests share the cores)
+    # per VM, seconds from its QEMU start until SSH answers; its wait for the system to settle
+    # (`systemctl is-system-running --wait`) ends at the same deadline, or 60 s after SSH if later.
+    # A checked VM has no limit of its own: it stays up until every VM is checked or has failed
+    # (each within its own timeout) and the sites are checked.
+    timeout: float = 1800.0
     accel: str = "auto"
-    keep: bool = False
-    hold: float = 1800.0  # how long a checked VM waits for the others before it powers off
+    keep: bool = False  # keep the run directories (else removed however the run ends)
 
 
 @dataclass
@@ -176,7 +179,11 @@ def run_fleet(rendered: Rendered, image: Image, fleet_data: dict, fleet_registry
               options: FleetOptions | None = None, event: Event | None = None) -> FleetResult:
     """Boot every rendered VM in parallel and check it, then check every site through the bastion.
     Raises ConfigError (a config the image cannot boot, a missing address), MissingTool (QEMU, vde2,
-    docker-registry, skopeo, ...), ImageError (an image no stand-in serves)."""
+    docker-registry, skopeo, ...), ImageError (an image no stand-in serves).
+
+    Interrupted (KeyboardInterrupt) in the calling thread stops every boot within seconds: their ssh
+    commands are killed (run.request_stop), each VM's QEMU stopped, the switch and registry too.
+    The run directories are removed at the end, however it ends, unless `options.keep`."""
     options = options or FleetOptions()
     event = event or (lambda msg: None)
     configs = rendered.configs
@@ -214,7 +221,7 @@ def run_fleet(rendered: Rendered, image: Image, fleet_data: dict, fleet_registry
                     guest, proxy, site_names, token, acme_body)
             event(f"{name}: checked, waiting for the other VMs")
             ready[name].set()
-            release.wait(options.hold)
+            release.wait()  # set once the sites are checked, or the run failed or was interrupted
         return after_checks
 
     def boot(name: str) -> BootResult:
@@ -229,32 +236,69 @@ def run_fleet(rendered: Rendered, image: Image, fleet_data: dict, fleet_registry
         finally:
             ready[name].set()
 
-    with serve_images(refs, fleet_registry, event=event) as mirror, VdeSwitch(run_dir / "switch") as switch:
-        event(f"private network: vde_switch on {switch.sock}; "
-              + ", ".join(f"{n} {nic.address}" for n, nic in nics.items()))
-        nics = {n: _plugged(nic, str(switch.sock)) for n, nic in nics.items()}
-        t0 = time.monotonic()
-        with ThreadPoolExecutor(len(names), thread_name_prefix="fleet") as pool:
-            futures = {name: pool.submit(boot, name) for name in names}
-            try:
-                for name in names:
-                    ready[name].wait()
+    try:
+        with serve_images(refs, fleet_registry, event=event) as mirror, VdeSwitch(run_dir / "switch") as switch:
+            event(f"private network: vde_switch on {switch.sock}; "
+                  + ", ".join(f"{n} {nic.address}" for n, nic in nics.items()))
+            nics = {n: _plugged(nic, str(switch.sock)) for n, nic in nics.items()}
+            t0 = time.monotonic()
+
+            def check_sites() -> None:
                 result.timings["all checked"] = round(time.monotonic() - t0, 1)
                 event("every VM checked; checking the sites through the bastion")
                 _site_checks(result.sites, checks, proxy, ports, containers, rendered, prepared, acme_body,
                              bastion in guests, fleet_data)
                 result.timings["sites checked"] = round(time.monotonic() - t0, 1)
-            except BaseException:
-                cancel.set()
-                raise
-            finally:
-                release.set()
-            for name in names:
-                result.vms[name] = futures[name].result()
+            result.vms.update(_boot_all(names, boot, ready, release, cancel, check_sites))
+    finally:
+        drop_run_dir(run_dir, options.keep, event)
     result.timings["total"] = round(time.monotonic() - t0, 1)
-    if not options.keep:
-        shutil.rmtree(run_dir, ignore_errors=True)
     return result
+
+
+def _boot_all(names: list[str], boot: Callable[[str], BootResult], ready: dict[str, threading.Event],
+              release: threading.Event, cancel: threading.Event, after_all: Callable[[], None]
+              ) -> dict[str, BootResult]:
+    """Run boot(name) for every name, each in a thread of its own; once every VM is `ready` (checked,
+    or failed), run after_all() (the site checks), then `release` the VMs and return {name: result}.
+
+    This thread never blocks without a timeout: a signal the kernel hands to another thread reaches
+    Python's handler only once the main thread runs again, so it wakes every 0.5 s. A
+    KeyboardInterrupt (Interrupted) here cancels every boot and ends their ssh commands now
+    (run.request_stop); any other exception cancels them and lets the VMs power off. Either way
+    every boot has ended when this returns or raises."""
+    pool = ThreadPoolExecutor(len(names), thread_name_prefix="fleet")
+    futures: dict = {}
+
+    def all_done() -> bool:
+        return all(f.done() for f in futures.values())
+    try:
+        futures = {name: pool.submit(boot, name) for name in names}
+        for name in names:
+            _wait_until(ready[name].is_set)
+        after_all()
+        release.set()
+        _wait_until(all_done)
+    except KeyboardInterrupt as exc:  # the other threads' ssh commands end now, not in minutes
+        cancel.set()
+        request_stop(getattr(exc, "signame", "SIGINT"))
+        raise
+    except BaseException:  # an error here: every boot stops waiting, the VMs power off
+        cancel.set()
+        raise
+    finally:
+        release.set()
+        try:
+            _wait_until(all_done)
+        finally:
+            pool.shutdown(wait=True)
+    return {name: futures[name].result() for name in names}
+
+
+def _wait_until(done: Callable[[], bool], step: float = 0.5) -> None:
+    """Return once done() is true, looking every `step` seconds."""
+    while not done():
+        time.sleep(step)
 
 
 def _plugged(nic, sock: str):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import CommandError, ImageError
+from .errors import CommandError, ImageError, MissingProgram
 from .mirror import debian_mirror
 from .recipe import Recipe, offline_recipe
 from .run import minimal_env, run
@@ -99,6 +99,8 @@ def _build_locked(recipe: Recipe, final: Path, progress: Progress, mirror: str |
     builder = _Builder(recipe, work, mirror or debian_mirror(), progress)
     try:
         builder.build()
+    except MissingProgram:  # named as every missing program is (tools.not_found), exit 2
+        raise
     except CommandError as exc:
         raise ImageError(f"image build failed: {exc}\nfull log: {builder.log_path}") from exc
     shutil.rmtree(final, ignore_errors=True)

@@ -67,17 +67,18 @@ def forwarded_api(guest: Guest, directory: Path, *, timeout: float = 120.0) -> I
     """Start the guest's API and forward it to a host socket in a fresh /tmp/stoker-api-*/ (ssh's log
     goes to `directory`); yields the DOCKER_HOST URL ("unix:///…/podman.sock"). BootError (naming the step) when the unit does not start or
     the forward does not answer /_ping within `timeout` seconds. Stopped at exit, also on errors."""
-    # a unix socket path has at most 107 bytes (sun_path): a short directory of its own
-    sock_dir = Path(tempfile.mkdtemp(prefix="stoker-api-"))
-    local = sock_dir / "podman.sock"
     rc, _ = guest.sh(start_script(guest.user), timeout=60)
     if rc != 0:
         raise BootError(f"could not start the Podman API in the guest ({UNIT}, exit {rc}): "
                         f"{guest.last_stderr.strip()[-300:]}")
+    # a unix socket path has at most 107 bytes (sun_path): a short directory of its own
+    sock_dir = Path(tempfile.mkdtemp(prefix="stoker-api-"))
+    local = sock_dir / "podman.sock"
     log = directory / "podman-api-ssh.log"
-    with open(log, "w") as out:
-        proc = spawn(guest.forward_argv(local, GUEST_SOCKET), stdout=out)
+    proc = None
     try:
+        with open(log, "w") as out:
+            proc = spawn(guest.forward_argv(local, GUEST_SOCKET), stdout=out)
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
@@ -93,6 +94,7 @@ def forwarded_api(guest: Guest, directory: Path, *, timeout: float = 120.0) -> I
             time.sleep(1)
         yield f"unix://{local}"
     finally:
-        stop(proc)
+        if proc is not None:
+            stop(proc)
         shutil.rmtree(sock_dir, ignore_errors=True)
         guest.sh(stop_script(), timeout=60)

@@ -26,7 +26,7 @@ from .ignition import Addition, add_registry_mirror, check_spec, data_disk_seria
 from .fleetnet import PrivateNic, add_private_address
 from .image import Image
 from .qemu import DataDisk, QemuSpec, create_disk, create_overlay, free_port, offline_kernel_args, probe_kvm, qemu_argv
-from .run import spawn
+from .run import check_stop, spawn, stop
 from .probes import ProbeSpec, run_probes, skipped
 from .ssh import Guest, make_key
 
@@ -41,7 +41,7 @@ class BootOptions:
     accel: str = "auto"  # auto | kvm | tcg
     data_disk: Path | None = None  # keep one across boots (data-survival); else a fresh one per run
     data_disk_size: str = "1G"
-    keep: bool = False  # keep the run directory
+    keep: bool = False  # keep the run directory (else removed when the boot ends, however it ends)
     run_dir: Path | None = None
     retries: int = 1  # once more on a kernel panic/oops (TCG flakiness)
     # host:port of the test registry as the guest reaches it (QEMU's user-mode gateway, 10.0.2.2);
@@ -139,16 +139,20 @@ class VM:
             return ""
 
     def wait_exit(self, timeout: float) -> bool:
-        try:
-            self.proc.wait(timeout=timeout)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
+        """Whether QEMU exited within `timeout` seconds; Interrupted when the run is stopped meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            check_stop()
+            try:
+                self.proc.wait(timeout=max(0.0, min(0.5, deadline - time.monotonic())))
+                return True
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    return False
 
     def kill(self) -> None:
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait(timeout=30)
+        """Stop QEMU: SIGTERM (it closes its disk images cleanly and exits), SIGKILL after 10 s."""
+        stop(self.proc, grace=10)
 
 
 def boot_test(name: str, cfg: dict, image: Image, options: BootOptions | None = None,
@@ -175,9 +179,9 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
     with contextlib.ExitStack() as stack:
         run_dir = options.run_dir or Path(tempfile.mkdtemp(prefix=f"stoker-boot-{name}-"))
         run_dir.mkdir(parents=True, exist_ok=True)
-        keep = {"dir": options.keep}
-        if options.run_dir is None:  # a failed boot keeps its console log and config for a look
-            stack.callback(lambda: keep["dir"] or shutil.rmtree(run_dir, True))
+        run_dir.chmod(0o700)  # it holds the throwaway private key
+        if options.run_dir is None:  # a caller's own run_dir is the caller's to remove
+            stack.callback(drop_run_dir, run_dir, options.keep, event)
         key, public = make_key(run_dir)
         booted, additions = prepare_config(cfg, public, options.registry_mirror, options.private_nic, image.kind)
         limits = image_limits(cfg, image)
@@ -210,7 +214,6 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         def finish() -> None:
             vm.kill()
             result.retryable = [f for f in scan(vm.console()) if f.retryable]
-            keep["dir"] = keep["dir"] or not result.ok
         stack.callback(finish)
         event(f"QEMU started (console: {serial}, ssh: 127.0.0.1:{port})")
         guest = Guest(port, key)
@@ -257,6 +260,18 @@ def _boot_once(name: str, cfg: dict, image: Image, options: BootOptions, event: 
         return result
 
 
+KEPT = "run directory kept: "  # an event: "run directory kept: /tmp/stoker-boot-x-abc123"
+
+
+def drop_run_dir(run_dir: Path, keep: bool, event: Event) -> None:
+    """At the end of a boot (passed, failed, an error, interrupted): remove the run directory
+    (console log, config, the throwaway SSH key), or with `keep` say where it is."""
+    if keep:
+        event(f"{KEPT}{run_dir}")
+    else:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def _choose_accel(wanted: str, image: Image, run_dir: Path) -> tuple[str, str]:
     if wanted in ("kvm", "tcg"):
         return wanted, "chosen with --accel"
@@ -290,6 +305,7 @@ def _wait_boot(vm: VM, guest: Guest, deadline: float, result: BootResult, event:
                 raise BootError(f"{finding.what} on the console: {finding.line}")
         if not vm.alive():
             raise BootError(f"QEMU exited with status {vm.proc.returncode}: {vm.messages()[-500:]}")
+        check_stop()
         if cancel is not None and cancel.is_set():
             raise BootError("cancelled before SSH answered")
         if now >= deadline:
@@ -310,15 +326,27 @@ def _console_tail(text: str, lines: int = 40) -> str:
 
 def boot_interactive(name: str, cfg: dict, image: Image, options: BootOptions, event: Event,
                      ready: Callable[[str, Path], None]) -> None:
-    """Boot and keep the VM running until it powers off or the user interrupts."""
+    """Boot and keep the VM running until it powers off or the user interrupts.
+
+    Ctrl-C (KeyboardInterrupt, SIGINT) while it runs powers the guest off cleanly, then is raised
+    again; any other interruption (SIGTERM, SIGHUP: Interrupted) stops QEMU at once. The run
+    directory is removed at the end unless `options.keep`."""
+    interrupted: list[KeyboardInterrupt] = []
+
     def hold(guest: Guest, vm: VM) -> None:
         ready(" ".join(guest.argv("")[:-1]), vm.serial.parent)
         try:
             while vm.alive():
                 time.sleep(1)
-        except KeyboardInterrupt:
-            event("interrupted")
-    options.keep = True
+        except KeyboardInterrupt as exc:
+            if getattr(exc, "signame", "SIGINT") != "SIGINT":
+                raise
+            event("interrupted: powering the VM off")
+            interrupted.append(exc)
     result = _boot_once(name, cfg, image, options, event, derive(cfg), hold)
+    if interrupted:
+        raise interrupted[0]
     if "ssh up" not in result.timings:
-        raise BootError(f"{name} did not come up; console log: {result.console_log}")
+        why = "; ".join(c.seen for c in result.results.failed) or "SSH did not answer"
+        where = f"; console log: {result.console_log}" if options.keep else " (--keep keeps its console log)"
+        raise BootError(f"{name} did not come up: {why}{where}")

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BootError, CommandError
+from .errors import BootError, CommandError, MissingProgram
 from .run import run
 
 
@@ -21,10 +21,13 @@ def _not_connected(stderr: str) -> bool:
 
 
 def make_key(directory: Path) -> tuple[Path, str]:
-    """A throwaway ed25519 key pair for one run; returns (private key path, public key)."""
+    """A throwaway ed25519 key pair for one run; returns (private key path, public key).
+
+    The private key is mode 0600 (only its owner reads it), whatever the umask."""
     key = directory / "id_ed25519"
     if not key.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "stoker-boot-test", "-f", key])
+    key.chmod(0o600)
     return key, (directory / "id_ed25519.pub").read_text().strip()
 
 
@@ -57,6 +60,8 @@ class Guest:
         on the VM can do. Returns (exit status, stdout, stderr); 255 = SSH itself failed."""
         try:
             proc = run(self.argv("/bin/sh -c " + shlex.quote(script)), check=False, timeout=timeout)
+        except MissingProgram:
+            raise
         except CommandError:
             return 255, "", f"timed out after {timeout:.0f}s"
         return proc.returncode, proc.stdout or "", proc.stderr or ""
@@ -74,6 +79,8 @@ class Guest:
         for attempt in range(1, attempts + 1):
             try:
                 proc = run(self.argv(remote), check=False, timeout=timeout)
+            except MissingProgram:
+                raise
             except CommandError:
                 self.last_stderr = f"timed out after {timeout:.0f}s"
                 return 255, ""
@@ -86,6 +93,8 @@ class Guest:
     def reachable(self) -> bool:
         try:
             proc = run(self.argv("true", connect_timeout=5), check=False, timeout=30)
+        except MissingProgram:  # no ssh here: not a guest that does not answer yet
+            raise
         except CommandError:
             return False
         return proc.returncode == 0

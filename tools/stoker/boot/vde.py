@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .errors import BootError, require_tool
-from .run import minimal_env, stop
+from .run import spawn, stop
 
 
 class VdeSwitch:
@@ -35,8 +35,7 @@ class VdeSwitch:
         # stdin stays an open pipe: vde_switch reads commands from it and exits at its end
         self.log = self.sock.parent / "vde_switch.log"
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([program, "--sock", str(self.sock)], stdin=subprocess.PIPE, stdout=log,
-                                         stderr=subprocess.STDOUT, env=minimal_env(), start_new_session=True)
+            self.proc = spawn([program, "--sock", self.sock], stdout=log, stdin=subprocess.PIPE)
         deadline = time.monotonic() + self.timeout
         while not (self.sock / "ctl").exists():
             if self.proc.poll() is not None:

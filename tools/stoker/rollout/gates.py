@@ -32,9 +32,10 @@ from .record import Gate
 Runner = Callable[[list[str], Path], tuple[int, str]]
 
 # `stoker boot-test` exit statuses (stoker.cli.main): 0 passed, 1 a check failed
-# or an error; the output says which. A missing tool is reported as an error.
-# (stoker.boot.errors.MissingTool says "`qemu-system-x86_64` is not installed (Debian package …)").
-_MISSING_TOOL_WORDS = ("is not installed",)
+# or an error, 2 a missing host program; the output says which. stoker.boot.tools.not_found
+# says "qemu-system-x86_64 not found: install Debian package qemu-system-x86 (or `sudo make deps`)";
+# a program outside its table is "`x` is not installed (needed for: …)".
+_MISSING_TOOL_WORDS = ("not found: install debian package", "is not installed")
 
 
 def run_subprocess(argv: list[str], cwd: Path) -> tuple[int, str]:
