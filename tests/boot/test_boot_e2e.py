@@ -1,5 +1,6 @@
 """The real thing: build the offline image, boot a fleet VM's Ignition config under QEMU, check it,
-then rebuild it from a changed config on the same data disk and prove the data survived.
+then rebuild it from a changed config on the same data disk and prove the data survived; on the
+rebuilt VM, `stoker rollout`'s post-deploy checks through a jump host pass, then fail on a stopped service.
 
 Slow (a cold image build ~2 min, each TCG boot 2-3 min) but run by `make test` in CI.
 """
@@ -17,10 +18,12 @@ import pytest
 
 from boot_sample import sample_config
 from stoker.boot.checks import ADDED
+from stoker.boot.fleetinfo import expectations_for
 from stoker.boot.ignition import image_references
 from stoker.boot.serve import serve_images
 from stoker.boot.session import BootOptions, boot_test
 from stoker.boot.standins.model import Contract, Link, Mode, StandIn
+from stoker.rollout.live import Jump, LiveHost, check_live
 
 pytestmark = pytest.mark.slow
 
@@ -96,6 +99,21 @@ def test_fleet_vm_boots_and_its_data_survives_a_rebuild(image, fleet_config, tmp
         rc, out = guest.sh(f"cat {mount}/stoker-marker; blkid -s UUID -o value {device}; "
                            "systemctl is-active rebuild-marker.service")
         seen["after"] = out
+        live_checks(guest)
+
+    # `stoker rollout`'s post-deploy checks on the rebuilt VM as if it were the
+    # live server, through a jump host (the guest itself: -W 127.0.0.1:22, as the
+    # bastion opens a backend's address): they pass, then fail on a stopped service.
+    exp = expectations_for(name, changed, REPO)
+
+    def live_checks(guest):
+        host = LiveHost(host="127.0.0.1", port=22, user="core", key=guest.key,
+                        known_hosts=tmp_path / "known_hosts", jump=Jump("127.0.0.1", "core", guest.port))
+        seen["live"] = check_live(host, exp, timeout=300, interval=5)
+        service = exp.services[0].name
+        rc, _ = guest.sh(f"systemctl stop {shlex.quote(service)}")
+        assert rc == 0, guest.last_stderr
+        seen["stopped"] = service, check_live(host, exp, timeout=10, interval=5)
 
     with served(name, changed) as mirror:
         second = boot_test(name, changed, image, BootOptions(data_disk=data_disk, run_dir=tmp_path / "second",
@@ -106,6 +124,13 @@ def test_fleet_vm_boots_and_its_data_survives_a_rebuild(image, fleet_config, tmp
     assert uuid == seen["uuid"], "the data volume was not reformatted"
     assert active == "active", "the unit added by the changed config runs"
     assert "rebuild-marker.service" in [c.name for c in second.results.checks]
+    live = seen["live"]
+    assert live.ok, [f"{c.group} {c.name}: expected {c.expected}; saw {c.seen}; {c.details}" for c in live.failed]
+    assert {"system", "service", "volume", "port"} <= {c.group for c in live.checks}
+    service, stopped = seen["stopped"]
+    failed = {(c.group, c.name): c for c in stopped.failed}
+    assert ("service", service) in failed, stopped.checks
+    assert failed[("service", service)].seen.startswith("inactive"), failed[("service", service)]
 
 
 BROKEN_UNITS = [
