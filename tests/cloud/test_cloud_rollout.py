@@ -21,8 +21,9 @@ VMS = {"tracker": VOLUME_ID,  # the volume the fake starts with
        "tracker-staging": "6a2d3f8b-01bc-4def-9012-3456789abcde",
        "bastion": "7b3e4a9c-12cd-4ef0-a123-456789abcdef"}
 ADDRESSES = {"tracker": "10.0.0.13", "tracker-staging": "10.0.0.12", "bastion": "10.0.0.10"}
-DEFINITIONS = {"tracker": "description: tracker\n", "tracker-staging": "extends: tracker\n",
-               "bastion": "description: the public entry\n"}
+_LOADS = "users: {core: {ssh_keys: [operators]}}\nservices: {}\n"  # a definition that loads (the gate loads it)
+DEFINITIONS = {"tracker": "description: tracker\n" + _LOADS, "tracker-staging": "extends: tracker\n" + _LOADS,
+               "bastion": "description: the public entry\n" + _LOADS}
 NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNlY29uZC1vcGVyYXRvci1rZXktZm9yLXRlc3Rz operator2@example"
 
 FLEET = f"""\

@@ -48,6 +48,10 @@ class Guest:
     def argv(self, remote: str, connect_timeout: int = 10) -> list[str]:
         return ["ssh", *self.options(connect_timeout), f"{self.user}@{self.host}", remote]
 
+    def env(self) -> dict[str, str] | None:
+        """ssh's environment; None: run's minimal one (no agent: the boot test uses its own key)."""
+        return None
+
     def forward_argv(self, local_socket: Path, remote_socket: str) -> list[str]:
         """ssh that forwards the host's unix socket `local_socket` to the guest's `remote_socket`
         (connected to as `user`, so it must be that user's to open) until it is killed; it exits
@@ -78,7 +82,7 @@ class Guest:
         remote = "sudo -n /bin/sh -c " + shlex.quote(script)
         for attempt in range(1, attempts + 1):
             try:
-                proc = run(self.argv(remote), check=False, timeout=timeout)
+                proc = run(self.argv(remote), check=False, timeout=timeout, env=self.env())
             except MissingProgram:
                 raise
             except CommandError:

@@ -49,9 +49,9 @@ def fleet_tools() -> tuple[str, ...]:
     return VM + REGISTRY + NETWORK
 
 
-def require_tools(programs: tuple[str, ...]) -> None:
+def require_tools(programs: tuple[str, ...], needed_for: str = "the boot test") -> None:
     """Return if every program is on PATH; else MissingTool naming each missing one and its package."""
     missing = [(p, PACKAGES[p]) for p in programs if shutil.which(p) is None]
     if missing:
         (program, package), *rest = missing
-        raise MissingTool(program, package, "the boot test", also=tuple(rest))
+        raise MissingTool(program, package, needed_for, also=tuple(rest))

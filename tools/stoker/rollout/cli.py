@@ -47,6 +47,15 @@ _STYLE = {"step": "bold", "order": "bold cyan", "gate": "cyan", "lock": "magenta
 
 
 def cmd_rollout(args) -> int:
+    """SIGINT, SIGTERM and SIGHUP stop the rollout as Ctrl-C does: the locks are released, the
+    record says `interrupted` (where), and stoker exits 128 + the signal's number."""
+    from ..boot.cli import _signals_stop_the_run
+
+    with _signals_stop_the_run():
+        return _rollout(args)
+
+
+def _rollout(args) -> int:
     from ..cloud.cli import _console, _show_plan, _timings
     from .live import live_checker
     from .run import Options, Rollout
@@ -55,6 +64,11 @@ def cmd_rollout(args) -> int:
         raise UsageError("name VMs or pass --all, not both")
     if not args.vms and not args.all:
         raise UsageError("name the VMs to roll out, or pass --all (make rollout: every VM)")
+    if not args.yes and not args.dry_run and not sys.stdin.isatty():  # before minutes of boot tests
+        raise UsageError("a rollout needs confirmation: run in a terminal, or pass --yes (make: yes=1)")
+    args.root = args.root.absolute()  # the boot tests' --junit paths are given to a process run inside it
+    if not args.dry_run:
+        _require_ssh(args.identity)
     console = _console()
 
     def say(kind: str, text: str) -> None:
@@ -93,6 +107,17 @@ def cmd_rollout(args) -> int:
     return 0 if record.outcome in ("done", "nothing to do", "planned") else 1
 
 
+def _require_ssh(identity: Path | None) -> None:
+    """The post-deploy checks' programs and key, before any work (MissingTool/UsageError: exit 2)."""
+    import os
+
+    from ..boot.tools import require_tools
+
+    require_tools(("ssh", "ssh-keygen"), "the post-deploy checks")
+    if identity is not None and not (identity.is_file() and os.access(identity, os.R_OK)):
+        raise UsageError(f"--identity {identity}: no readable key file there")
+
+
 def print_summary(console, record) -> None:
     console.print(f"[bold]rollout {escape(record.id)}[/]: {escape(record.outcome)}"
                   + (f" — {escape(record.detail)}" if record.detail else ""), soft_wrap=True, highlight=False)
@@ -108,9 +133,11 @@ def cmd_history(args) -> int:
     from dataclasses import asdict
 
     from ..cloud.cli import _console
-    from .record import load_all
+    from .record import scan
 
-    records = load_all(args.root / "state", args.vm)
+    records, damaged = scan(args.root / "state", args.vm)
+    for path, why in damaged:  # said, and the others still shown
+        print(f"stoker: warning: {path} is damaged ({why}); left out, move it aside", file=sys.stderr)
     if args.json:
         print(json.dumps([asdict(r) for r in records], indent=2))
         return 0
@@ -132,12 +159,12 @@ def cmd_history(args) -> int:
                 continue
             c = r.configs.get(vm, {})
             s = next((s for s in r.servers if s.vm == vm), None)
-            passed = sum(1 for x in (s.checks if s else []) if x["ok"])
+            passed = sum(1 for x in (s.checks if s else []) if x.get("ok") is True)
             total = len(s.checks) if s else 0
-            console.print(escape(f"  {vm}: {c.get('action', '?')} {(c.get('previous') or 'none')[:12]} → "
-                                 f"{c.get('sha256', '?')[:12]}; {s.outcome if s else 'untouched'}"
+            console.print(escape(f"  {vm}: {c.get('action', '?')} {str(c.get('previous') or 'none')[:12]} → "
+                                 f"{str(c.get('sha256') or '?')[:12]}; {s.outcome if s else 'untouched'}"
                                  + (f"; checks {passed}/{total} passed" if total else "")
-                                 + (f"; rollback to {s.rollback['to'][:12]}: {s.rollback['outcome']}"
+                                 + (f"; rollback to {str(s.rollback.get('to'))[:12]}: {s.rollback.get('outcome')}"
                                     if s and s.rollback else "")),
                           highlight=False, soft_wrap=True)
         for g in r.gates:

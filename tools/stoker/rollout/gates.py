@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..cloud.errors import CloudError
+from ..errors import StokerError
 from .record import Gate
 
 # (argv, cwd) -> (exit status, output)
@@ -92,7 +93,7 @@ def run_gates(order: list[str], targets: dict, bastion: str | None, gates: GateR
               validate: Callable[[str], None], record: Callable[[Gate], bool], say: Callable[[str, str], None],
               junit_dir: Path, dry_run: bool, skip_boot_test: bool) -> bool:
     """The gates of a rollout of `order` ({vm: Target} `targets`), before any
-    change: validate each VM (`validate(vm)` raises CloudError), boot-test each,
+    change: validate each VM (`validate(vm)` raises StokerError), boot-test each,
     fleet-test when needs_fleet_test says so. `record(gate)` keeps a gate and
     says whether it passed. False at the first gate that did not pass. A dry
     run validates and says what it would run; --skip-boot-test records the
@@ -101,8 +102,8 @@ def run_gates(order: list[str], targets: dict, bastion: str | None, gates: GateR
     for vm in order:  # strict validation, as `stoker deploy` does
         try:
             validate(vm)
-        except CloudError as exc:
-            record(Gate("validate", vm, "failed", exc.detail))
+        except StokerError as exc:
+            record(Gate("validate", vm, "failed", exc.detail if isinstance(exc, CloudError) else str(exc)))
             return False
         record(Gate("validate", vm, "passed", "stoker validate --strict: every check passed"))
     fleet_reason = needs_fleet_test(order, bastion, {vm: [d.item for d in targets[vm].plan.drift] for vm in order})

@@ -16,6 +16,7 @@ old key right after its rebuild; any other change of key is refused by ssh.
 from __future__ import annotations
 
 import http.client
+import os
 import shlex
 import socket
 import ssl
@@ -28,6 +29,7 @@ from typing import Callable
 from ..boot.checks import Results, check_server
 from ..boot.expect import Expectations
 from ..boot.ssh import Guest
+from ..errors import StokerError
 
 
 @dataclass
@@ -63,6 +65,13 @@ class LiveHost(Guest):
             proxy = ["ssh", *opts, "-p", str(self.jump.port), "-W", "%h:%p", f"{self.jump.user}@{self.jump.host}"]
             argv += ["-o", "ProxyCommand=" + " ".join(shlex.quote(a) for a in proxy)]
         return argv + [f"{self.user}@{self.host}", remote]
+
+    def env(self) -> dict[str, str] | None:
+        """The operator's agent (SSH_AUTH_SOCK) passes through to ssh and its jump."""
+        from ..boot.run import minimal_env
+
+        sock = os.environ.get("SSH_AUTH_SOCK")
+        return minimal_env({"SSH_AUTH_SOCK": sock}) if sock else None
 
     def forget(self) -> None:
         """Drop this server's old host key from the rollout's known_hosts (after its rebuild)."""
@@ -190,4 +199,28 @@ def live_checker(root: Path, identity: Path | None = None, interval: float = 10.
                         "none: set fleet.yaml rollout.public_address, or give the bastion a floating IP")
         return results
 
+    def preflight(target, facts) -> None:
+        """Before the lock and any rebuild: one SSH session to the bastion (the jump host of every
+        check), when it exists, so an SSH that cannot work stops the rollout before any outage."""
+        settings = facts.settings
+        if not settings.bastion:
+            return
+        cloud = target.cloud
+        bastion = cloud.call("find bastion", lambda: find_or_none(cloud.conn.compute.find_server, settings.bastion),
+                             vm=target.vm)
+        if bastion is None:
+            return
+        address = settings.public_address or floating_address(bastion)
+        if address is None:
+            return  # said by each server's checks, which need it
+        known_hosts.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        host = LiveHost(host=address, user=settings.ssh_user, key=identity, known_hosts=known_hosts)
+        rc, _ = host.sh("true", timeout=60, attempts=1)
+        if rc == 255:
+            seen = " | ".join((host.last_stderr or "ssh exited 255").strip().splitlines()[-3:])
+            raise StokerError(f"SSH to the bastion {settings.ssh_user}@{address} failed before any change: {seen}; "
+                              "the post-deploy checks need it (check your agent or --identity, and "
+                              "fleet.yaml rollout.ssh_user/public_address); nothing was changed")
+
+    check.preflight = preflight
     return check

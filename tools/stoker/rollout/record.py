@@ -32,7 +32,6 @@ from .. import __version__
 from ..boot.checks import Results
 from ..boot.junit import junit_xml
 from ..cloud.state import FILE_MODE, _private_dir
-from ..errors import StokerError
 from ..fileio import write_atomic
 
 ROLLOUTS = "rollouts"
@@ -100,9 +99,27 @@ class Record:
 
     @classmethod
     def from_json(cls, data: dict) -> "Record":
+        """The record in `data`; ValueError naming the first field that is not as written."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
         data = dict(data)
+        for name in ("id", "operator", "started"):
+            if not isinstance(data.get(name), str):
+                raise ValueError(f"{name!r} is not a string")
+        for name, kind in (("order", list), ("configs", dict), ("gates", list), ("servers", list)):
+            if not isinstance(data.get(name, kind()), kind):
+                raise ValueError(f"{name!r} is not a {kind.__name__}")
+        if not all(isinstance(v, str) for v in data.get("order", [])):
+            raise ValueError("'order' holds something other than VM names")
+        if not all(isinstance(c, dict) for c in data.get("configs", {}).values()):
+            raise ValueError("'configs' holds something other than objects")
         data["gates"] = [Gate(**g) for g in data.get("gates", [])]
         data["servers"] = [ServerRecord(**s) for s in data.get("servers", [])]
+        for s in data["servers"]:
+            if not isinstance(s.checks, list) or not all(isinstance(c, dict) for c in s.checks):
+                raise ValueError(f"the checks of {s.vm} are not a list of objects")
+            if s.rollback is not None and not isinstance(s.rollback, dict):
+                raise ValueError(f"the rollback of {s.vm} is not an object")
         return cls(**data)
 
     def vms(self) -> list[str]:
@@ -124,17 +141,23 @@ def save(state_dir: Path, record: Record) -> Path:
 
 def load_all(state_dir: Path, vm: str | None = None) -> list[Record]:
     """Every rollout recorded in `state_dir`, oldest first; with `vm`, only the
-    ones that touched or planned it. A damaged file raises StokerError naming it."""
+    ones that touched or planned it. Damaged files are left out (scan names them)."""
+    return scan(state_dir, vm)[0]
+
+
+def scan(state_dir: Path, vm: str | None = None) -> tuple[list[Record], list[tuple[Path, str]]]:
+    """(the records as load_all gives them, [(path, why) of each damaged file])."""
     directory = Path(state_dir) / ROLLOUTS
-    out = []
+    out, damaged = [], []
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
         try:
             record = Record.from_json(json.loads(path.read_text()))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise StokerError(f"{path} is damaged ({exc}); move it aside") from None
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            damaged.append((path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+            continue
         if vm is None or vm in record.vms():
             out.append(record)
-    return sorted(out, key=lambda r: (r.started, r.id))
+    return sorted(out, key=lambda r: (r.started, r.id)), damaged
 
 
 def write_junit(build_dir: Path, vm: str, suites: list[tuple[str, Results, float]]) -> Path:

@@ -28,7 +28,8 @@ from typing import Callable
 
 from ..cloud.connection import Cloud
 from ..cloud.plan import DeployPlan
-from ..errors import StokerError
+from ..boot.junit import JunitRun
+from ..errors import Interrupted, StokerError
 from . import lock as locks
 from .gates import GateRunner, run_gates
 from .order import load_facts, rollout_order
@@ -63,6 +64,7 @@ class Rollout:
                              auto_rollback=options.auto_rollback)
         self.lock = locks.new_lock(self.record.id, 1, started)  # replaced once the settings are read
         self.locked: dict[str, tuple[Cloud, str]] = {}   # vm -> (its cloud, server id) carrying the lock
+        self.junit: dict[str, JunitRun] = {}              # vm -> build/junit/rollout-<vm>.xml, from the start
         self.step = ServerStep(self.root, options, checker, self.record, self.planner.plan, self._save, say,
                                offer_rollback, emit)
 
@@ -77,20 +79,25 @@ class Rollout:
     def _stop(self, outcome: str, detail: str) -> Record:
         self.record.finish(outcome, detail)
         self._save()
+        self._junit_untouched(f"no post-deploy checks: the rollout ended {outcome}: {detail}")
         self.say("error" if outcome not in ("nothing to do", "planned", "done") else "note", detail)
         return self.record
 
     def run(self) -> Record:
         try:
             return self._run()
-        except KeyboardInterrupt:
-            self.record.finish("interrupted", "stopped by the operator (Ctrl-C)")
+        except KeyboardInterrupt as exc:
+            how = f"stopped by {exc.signame}" if isinstance(exc, Interrupted) else "stopped by the operator (Ctrl-C)"
+            where = self.step.current
+            self.record.finish("interrupted", how + (f" at {where[0]}, step {where[1]}" if where else ""))
             self._save()
+            self._junit_untouched(f"the rollout was interrupted: {self.record.detail}")
             raise
         except StokerError as exc:  # a refusal (the lock, a plan, the fleet's files): kept in the record too
             if self.record.order:
                 self.record.finish("refused", str(exc).splitlines()[0])
                 self._save()
+                self._junit_untouched(f"no post-deploy checks: the rollout was refused: {self.record.detail}")
             raise
         finally:
             for vm, (cloud, server_id) in self.locked.items():
@@ -132,6 +139,14 @@ class Rollout:
                     raise locks.refusal(vm, targets[vm].plan.state.server.id, held, "stoker rollout")
         self.say("order", " → ".join(order))
         self._save()
+        if not self.options.dry_run:
+            self._junit_start(order)
+        slow = facts.settings.check_timeout * len(order)
+        if facts.settings.lock_minutes * 60 < slow:
+            self.say("warn", f"the lock expires after {facts.settings.lock_minutes} minutes, but the checks of "
+                             f"{len(order)} server(s) may take up to {slow // 60} minutes (check_timeout "
+                             f"{facts.settings.check_timeout}s each), not counting the deploys: raise fleet.yaml "
+                             "rollout.lock_minutes")
         if not run_gates(order, targets, facts.settings.bastion, self.gates, validate=self.planner.validate,
                          record=self._gate, say=self.say, junit_dir=self.root / "build" / "junit",
                          dry_run=self.options.dry_run, skip_boot_test=self.options.skip_boot_test):
@@ -148,6 +163,9 @@ class Rollout:
             return self._stop("planned", "dry run: nothing was changed")
         if not self.confirm(order):
             return self._stop("refused", "not confirmed; nothing was changed")
+        preflight = getattr(self.checker, "preflight", None)  # SSH works, before any lock or outage
+        if preflight is not None:
+            preflight(targets[order[0]], facts)
         self._lock(order, targets)
         for i, vm in enumerate(order):
             if not self.step.run(vm, facts, self.lock, self.locked):
@@ -157,6 +175,22 @@ class Rollout:
                 s = self.record.server(vm)
                 return self._stop("halted", f"halted at {vm}: {s.detail}")
         return self._stop("done", f"{len(order)} server(s) deployed and checked: {', '.join(order)}")
+
+    def _junit_start(self, order: list[str]) -> None:
+        """Replace each JUnit file this rollout writes by "did not complete", so no earlier
+        rollout's pass stays there when this one stops before a server's checks."""
+        for vm in order:
+            self.junit[vm] = junit = JunitRun(self.root / "build" / "junit" / f"rollout-{vm}.xml", vm, "rollout")
+            try:
+                junit.start()
+            except OSError as exc:
+                raise StokerError(f"cannot write {junit.path}: {exc.strerror or exc}") from None
+
+    def _junit_untouched(self, why: str) -> None:
+        """An error in the JUnit file of each server whose checks did not run."""
+        for vm, junit in self.junit.items():
+            if vm not in self.step.junit:
+                junit.error(why)
 
     def _gate(self, gate: Gate) -> bool:
         self.record.gates.append(gate)
@@ -172,8 +206,9 @@ class Rollout:
             by_cloud.setdefault(id(targets[vm].cloud), {})[vm] = server
         for vm_servers in by_cloud.values():
             cloud = targets[next(iter(vm_servers))].cloud
+            # remembered before the first write: stopped during the wait, the lock is still released
+            self.locked.update({vm: (cloud, s.id) for vm, s in vm_servers.items()})
             for note in locks.acquire(cloud, vm_servers, self.lock, self.options.break_lock, self.now()):
                 self.say("warn", note)
-            self.locked.update({vm: (cloud, s.id) for vm, s in vm_servers.items()})
         self.say("lock", f"locked {', '.join(sorted(self.locked)) or 'no existing server'} "
                          f"({self.lock.describe()})")

@@ -35,6 +35,9 @@ class ServerStep:
     offer_rollback: Callable[[str, str], bool]   # (vm, previous sha256) -> roll back now?
     emit: Callable = lambda event: None
     junit: dict[str, list] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)       # VMs whose rebuild/create this rollout got accepted
+    current: tuple[str, str] | None = None              # (vm, step) under way, for an interrupted record
+    lock: locks.Lock | None = None                      # the rollout's own lock (set by run)
 
     @property
     def state_dir(self) -> Path:
@@ -43,27 +46,41 @@ class ServerStep:
     def run(self, vm: str, facts: FleetFacts, lock: locks.Lock,
             locked: dict[str, tuple[object, str]]) -> bool:
         """Deploy and check one server; False when the rollout must halt. A new
-        server gets `lock` right after its create and joins `locked`."""
+        server gets `lock` right after its create and joins `locked`. The server
+        counts as changed by this rollout (and only then may be rolled back) once
+        its rebuild or create was accepted; the record says so at once."""
         from ..cloud.cli import check_lock
         from ..cloud.deploy import execute
 
         s = self.record.server(vm)
+        self.lock = lock
+        self.changed.discard(vm)
+        self.current = (vm, "plan")
+        t = None
         try:
             t = self.plan(vm, for_deploy=True)   # afresh: the cloud may have changed during the gates
+            gated = self.record.configs.get(vm, {}).get("sha256")
+            if gated and t.plan.config.sha256 != gated:
+                raise StokerError(f"build/{vm}.ign changed since the gates (gated {gated[:12]}, now "
+                                  f"{t.plan.config.sha256[:12]}); nothing was deployed to {vm}: run the rollout "
+                                  "again to gate the new config")
+            self.current = (vm, "lock")
             check_lock(t.plan, "stoker rollout", self.options.break_lock, own=lock)
             self.say("step", f"{vm}: {t.plan.action} server {t.placement.server_name}")
-            result = execute(t.cloud, t.plan, self.state_dir, self.emit)
-        except CloudError as exc:
-            s.outcome, s.detail = "failed", exc.detail
-            s.server = s.server or exc.server
-            self.say("error", f"{vm}: {exc.text()}")
-            self.after_failure(vm, None)
+            s.server = getattr(t.plan.state.server, "id", None)
+            result = execute(t.cloud, t.plan, self.state_dir, self._events(vm, t.plan.action))
+        except Exception as exc:  # noqa: BLE001 - anything: the record is saved, the rollback offered
+            s.outcome, s.detail = "failed", _reason(exc)
+            s.server = s.server or getattr(exc, "server", None)
+            self.say("error", f"{vm}: {exc.text() if isinstance(exc, CloudError) else s.detail}")
+            self.after_failure(vm, t)
             return False
         s.server, s.ignition = result.server_id, result.ignition
         if vm not in locked and result.server_id:  # a new server carries the lock from now on
             locks.put(t.cloud, vm, result.server_id, lock)
             locked[vm] = (t.cloud, result.server_id)
         self.say("step", f"{vm}: Ignition {result.ignition}; post-deploy checks")
+        self.current = (vm, "post-deploy checks")
         results = self.check(vm, t, facts, "deploy")
         s.checks = checks_json(results)
         if results.ok:
@@ -81,14 +98,30 @@ class ServerStep:
         self.after_failure(vm, t)
         return False
 
+    def _events(self, vm: str, action: str):
+        """The deploy's events, passed on; the step they reach goes into `current`, and once the
+        rebuild (or create) is accepted the server is changed: recorded at once as `rebuilt`."""
+        s = self.record.server(vm)
+
+        def emit(event):
+            if getattr(event, "kind", None) == "step":
+                self.current = (vm, event.step)
+            elif getattr(event, "kind", None) == "done" and event.step in ("rebuild server", "create server"):
+                self.changed.add(vm)
+                s.outcome = "rebuilt" if action != "create" else "created"
+                s.detail = "not yet checked"
+                self.save()
+            self.emit(event)
+        return emit
+
     def check(self, vm: str, t: Target, facts: FleetFacts, label: str) -> Results:
         """The post-deploy checks; their results also go to build/junit/rollout-<vm>.xml."""
         start = time.monotonic()
         try:
             results = self.checker(vm, t, facts)
-        except StokerError as exc:
+        except Exception as exc:  # noqa: BLE001 - a checker that crashed has checked nothing
             results = Results()
-            results.add("checks", "post-deploy checks ran", False, "the checks run", str(exc))
+            results.add("checks", "post-deploy checks ran", False, "the checks run", _reason(exc))
         self.junit.setdefault(vm, []).append((f"{vm}.{label}", results, time.monotonic() - start))
         write_junit(self.root / "build", vm, self.junit[vm])
         return results
@@ -98,6 +131,10 @@ class ServerStep:
         s = self.record.server(vm)
         previous = self.record.configs.get(vm, {}).get("previous")
         command = f"stoker rollback {vm}"
+        if vm not in self.changed:
+            s.detail += f"; {vm} was not changed by this rollout: nothing to roll back"
+            self.save()
+            return
         if not previous:
             s.detail += "; no previous config to roll back to (a new server)"
             self.save()
@@ -118,13 +155,17 @@ class ServerStep:
             s.outcome = "rollback failed"
             self.save()
             return
+        from ..cloud.cli import check_lock
+
+        self.current = (vm, "rollback")
         try:
             back = self.plan(vm, config_path=kept.path, for_deploy=True, force=True)
+            check_lock(back.plan, "stoker rollout", False, own=self.lock)  # never under another's lock
             result = execute(back.cloud, back.plan, self.state_dir, self.emit)
-        except CloudError as exc:
-            s.rollback, s.outcome = {"to": previous, "outcome": "failed", "detail": exc.detail}, "rollback failed"
+        except Exception as exc:  # noqa: BLE001 - ends the rollback as failed, the record saved
+            s.rollback, s.outcome = {"to": previous, "outcome": "failed", "detail": _reason(exc)}, "rollback failed"
             self.save()
-            self.say("error", f"{vm}: rollback failed: {exc.text()}")
+            self.say("error", f"{vm}: rollback failed: {exc.text() if isinstance(exc, CloudError) else _reason(exc)}")
             return
         results = self.check(vm, back, load_facts(self.root), "rollback")
         s.rollback = {"to": previous, "outcome": "passed" if results.ok else "failed", "ignition": result.ignition,
@@ -133,6 +174,15 @@ class ServerStep:
         self.save()
         self.say("ok" if results.ok else "fail",
                  f"{vm}: rolled back to {previous[:12]}; checks {'passed' if results.ok else 'failed'}")
+
+
+def _reason(exc: BaseException) -> str:
+    """One line on why a step failed: a stoker error's own words, else the exception's type and text."""
+    if isinstance(exc, CloudError):
+        return exc.detail
+    if isinstance(exc, StokerError):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 def describe(vm: str, t: Target, facts: FleetFacts, auto_rollback: bool) -> str:

@@ -74,7 +74,12 @@ class Planner:
         return Target(vm, placement, config, notes, cloud, plan)
 
     def validate(self, vm: str) -> None:
-        """`stoker validate --strict` of the VM's config, as `stoker deploy` does; raises CloudError."""
+        """`stoker validate --strict` of the VM's config, as `stoker deploy` does, and the post-deploy
+        checks' expectations from vms/<vm>.yaml (a definition that does not load stops here, before
+        any change, not after the rebuild); raises StokerError."""
+        from ..boot.fleetinfo import expectations_for
         from ..cloud.cli import load_checked
+        from ..cloud.config import effective_config
 
-        load_checked(vm, self.root, None, for_deploy=True)
+        _, config, _ = load_checked(vm, self.root, None, for_deploy=True)
+        expectations_for(vm, effective_config(config.document), self.root)
