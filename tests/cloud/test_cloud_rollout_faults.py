@@ -203,6 +203,27 @@ def test_a_crashing_checker_fails_the_server_and_auto_rollback_restores_it(fake,
     assert _locks(fake) == {vm: None for vm in VMS}
 
 
+def test_a_crashing_checker_quoting_a_secret_leaves_it_nowhere(fake, repo, fleet, rollout, monkeypatch):
+    from stoker.cloud.diff import secret_values
+    seen: list[str] = []
+
+    def check(vm, target, facts):
+        if target.plan.config.sha256 in fleet["first"].values():
+            return _passing(vm, target, facts)
+        secret = sorted(secret_values(target.plan.config.document))[0]
+        seen.append(secret)
+        raise RuntimeError(f"ssh said: DB_PASSWORD={secret}")
+    _checks(monkeypatch, check)
+    code, out, err = rollout("rollout", "--all", "--yes")
+    assert code == 1 and seen
+    record = "".join(
+        p.read_text() for p in (repo.root / "state" / "rollouts").glob("*.json"))
+    junit = "".join(p.read_text() for p in (repo.root / "build" / "junit").glob("*.xml"))
+    for text in (out, err, record, junit):
+        assert seen[0] not in text
+    assert "ssh said: DB_PASSWORD=" in record
+
+
 def test_a_site_that_is_not_a_host_name_is_refused_with_its_line(fake, repo, fleet, rollout):
     (repo.root / "fleet.yaml").write_text(FLEET.replace("tracker: tracker.example.org", "tracker: tracker..example.org"))
     before = len(fake.mutating_calls())

@@ -121,7 +121,8 @@ class ServerStep:
             results = self.checker(vm, t, facts)
         except Exception as exc:  # noqa: BLE001 - a checker that crashed has checked nothing
             results = Results()
-            results.add("checks", "post-deploy checks ran", False, "the checks run", _reason(exc))
+            # the exception may quote what the server said: the config's secrets are masked
+            results.add("checks", "post-deploy checks ran", False, "the checks run", t.plan.mask(_reason(exc)))
         self.junit.setdefault(vm, []).append((f"{vm}.{label}", results, time.monotonic() - start))
         write_junit(self.root / "build", vm, self.junit[vm])
         return results
