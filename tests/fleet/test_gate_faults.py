@@ -173,15 +173,21 @@ def test_fleet_values_are_checked_at_their_line(repo, capsys, old, new, expected
     assert rc == 1 and f"fleet.yaml:{line}:" in out and expected in out
 
 
-def test_template_references_that_are_unclosed_or_hold_a_line_break(repo, capsys):
+def test_template_references_that_are_unclosed(repo, capsys):
     conf = repo / "files/bastion/nginx/conf.d/10-cells.conf"
     conf.write_text(conf.read_text() + "# {{ hosts.ims.address\n")
-    edit(repo / "fleet.yaml", "  tracker: tracker.ebisc.org", '  tracker: "tracker.ebisc.org\\nevil"')
-    (repo / "files/bastion/nginx/conf.d/30-aliases.conf").write_text("server_name {{ sites.tracker }};\n")
     rc, out = render(repo, capsys, "bastion")
     assert rc == 1
     assert "files/bastion/nginx/conf.d/10-cells.conf:" in out and "does not start a reference" in out
-    assert "files/bastion/nginx/conf.d/30-aliases.conf:1:13: 'sites.tracker' in fleet.yaml holds a line break" in out
+
+
+def test_a_site_that_holds_a_line_break_is_refused_at_its_line(repo, capsys):
+    edit(repo / "fleet.yaml", "  tracker: tracker.ebisc.org", '  tracker: "tracker.ebisc.org\\nevil"')
+    line, _ = line_col(repo / "fleet.yaml", '"tracker.ebisc.org')
+    (repo / "files/bastion/nginx/conf.d/30-aliases.conf").write_text("server_name {{ sites.tracker }};\n")
+    rc, out = render(repo, capsys, "bastion")
+    assert rc == 1
+    assert f"fleet.yaml:{line}:" in out and "sites.tracker" in out and "a DNS host name" in out
 
 
 def test_a_default_fragment_problem_points_at_fleet_yaml(repo, capsys):

@@ -127,8 +127,9 @@ def _explain(error, marks: Marks, root: dict, file: str) -> list[Problem]:
     if error.validator == "enum":
         choices = ", ".join(repr(c) for c in error.validator_value)
         return [at(where, f"{_dotted(path)}: {error.instance!r} is not one of {choices}")]
-    if error.validator == "pattern":
-        return [at(where, f"{_dotted(path)}: {error.instance!r} is not in the expected form ({error.validator_value})")]
+    if error.validator == "pattern":  # "x-form" in the schema: the form in words, instead of the regex
+        form = error.schema.get("x-form") or error.validator_value
+        return [at(where, f"{_dotted(path)}: {error.instance!r} is not in the expected form ({form})")]
     if error.validator == "propertyNames":
         return [at(where, f"{_dotted(path)}: {error.message}")]
     return [at(where, f"{_dotted(path)}: {error.message}")]
