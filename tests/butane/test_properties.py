@@ -1138,6 +1138,156 @@ def test_mutated_configs_never_raise(case: Case, mutations):
     render.raw(result.report.entries)
 
 
+# --------------------------------------------------------------------------- later fields
+
+def _new(item):
+    return ("+", item)
+
+
+_LUKS = [("storage", {}), ("luks", []),
+         _new({"name": "later", "device": "/dev/disk/by-partlabel/later"})]
+_TREE = [("storage", {}), ("trees", []), _new({"local": "later-tree", "path": "/opt/later"})]
+_BOOT_LUKS = [("boot_device", {}), ("luks", {"tpm2": True})]
+# A field one fcos version introduced, put where it belongs: (the way there, each step
+# a key and the value to create if it is missing, or a new list item; the key; its
+# value; the SINCE feature that introduced it; the feature its parent needs).
+LATER = [
+    ([("ignition", {})], "proxy", {"https_proxy": "https://proxy.example.com"}, "proxy", None),
+    ([("ignition", {}), ("security", {}), ("tls", {}), ("certificate_authorities", []),
+      _new({"source": "https://ca.example.com/later.pem"})], "inline", "x", "local", None),
+    ([("storage", {}), ("files", []),
+      _new({"path": "/etc/later", "contents": {"source": "https://example.com/later"}}),
+      ("contents", None)], "local", "later.txt", "local", None),
+    ([("storage", {}), ("files", []),
+      _new({"path": "/etc/later", "contents": {"source": "https://example.com/later"}}),
+      ("contents", None)], "http_headers", [{"name": "X-Later", "value": "1"}],
+     "http_headers", None),
+    ([("storage", {})], "trees", [{"local": "later-tree"}], "trees", None),
+    ([("storage", {}), ("filesystems", []),
+      _new({"device": "/dev/vdz", "format": "xfs", "path": "/var/later"})],
+     "mount_options", ["ro"], "mount_options", None),
+    ([("storage", {}), ("filesystems", []),
+      _new({"device": "/dev/vdz", "format": "xfs", "path": "/var/later"})],
+     "with_mount_unit", True, "with_mount_unit", None),
+    ([("storage", {})], "luks", [{"name": "later", "device": "/dev/vdx"}], "luks", None),
+    ([("storage", {}), ("disks", []),
+      _new({"device": "/dev/vdy", "partitions": [{"number": 1, "label": "later"}]}),
+      ("partitions", None), (0, None)], "resize", True, "resize", None),
+    ([("passwd", {}), ("users", []), _new({"name": "later"})], "should_exist", True,
+     "should_exist", None),
+    ([("passwd", {}), ("groups", []), _new({"name": "later"})], "should_exist", False,
+     "should_exist", None),
+    ([], "boot_device", {"luks": {"tpm2": True}}, "boot_device", None),
+    ([], "kernel_arguments", {"should_exist": ["quiet"]}, "kernel_arguments", None),
+    ([("passwd", {}), ("users", []), _new({"name": "later"})], "ssh_authorized_keys_local",
+     ["later.pub"], "ssh_authorized_keys_local", None),
+    ([("systemd", {}), ("units", []), _new({"name": "later.service"})], "contents_local",
+     "later.service", "contents_local", None),
+    ([("systemd", {}), ("units", []),
+      _new({"name": "later.service", "dropins": [{"name": "later.conf"}]}), ("dropins", None),
+      (0, None)], "contents_local", "later.conf", "contents_local", None),
+    ([], "grub", {"users": [{"name": "root", "password_hash": "grub.pbkdf2.sha512.10000.x"}]},
+     "grub", None),
+    (_LUKS, "discard", True, "discard", "luks"),
+    (_LUKS, "open_options", ["--allow-discards"], "open_options", "luks"),
+    ([*_LUKS[:2], _new({"name": "later", "device": "/dev/disk/by-partlabel/later",
+                        "clevis": {"tang": [{"url": "https://tang.example.com",
+                                             "thumbprint": "x"}]}}),
+      ("clevis", None), ("tang", None), (0, None)],
+     "advertisement", '{"payload": "e30"}', "advertisement", "luks"),
+    (_BOOT_LUKS, "discard", True, "discard", "boot_device"),
+    (_LUKS, "cex", {"enabled": True}, "cex", "luks"),
+    (_BOOT_LUKS, "cex", {"enabled": True}, "cex", "boot_device"),
+    (_BOOT_LUKS, "device", "/dev/dasda", "boot_luks_device", "boot_device"),
+    (_TREE, "file_mode", 0o600, "tree_owner", "trees"),
+    (_TREE, "dir_mode", 0o700, "tree_owner", "trees"),
+    (_TREE, "user", {"name": "core"}, "tree_owner", "trees"),
+    (_TREE, "group", {"id": 1000}, "tree_owner", "trees"),
+    ([("systemd", {})], "quadlets", [{"name": "a.container", "contents": "[Container]\n"}],
+     "quadlets", None),
+]
+
+
+def _minor(version: str) -> int:
+    return int(version.split(".")[1])
+
+
+@st.composite
+def later_field_cases(draw):
+    """(case, the document with the way to a later field, the same with the field,
+    the field's path): a valid case of a version before the field's."""
+    import copy
+
+    steps, key, value, feature, needs = draw(st.sampled_from(LATER))
+    versions = [v for v in VERSIONS if _minor(v) < SINCE[feature]
+                and (needs is None or _minor(v) >= SINCE[needs])]
+    case = draw(cases(versions=tuple(versions)))
+    base = copy.deepcopy(case.doc)
+    node, path = base, ()
+    for step, default in steps:
+        if step == "+":
+            node.append(copy.deepcopy(default))
+            step = len(node) - 1
+        elif isinstance(node, dict) and step not in node:
+            node[step] = copy.deepcopy(default)
+        node, path = node[step], path + (step,)
+    later = copy.deepcopy(base)
+    node = later
+    for step in path:
+        node = node[step]
+    node[key] = value
+    case.trees["later-tree"] = {"later.txt": (b"later", 0o644)}
+    return case, base, later, path + (key,)
+
+
+@settings(max_examples=examples(60), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(later_field_cases())
+def test_later_fields_are_unused_keys(example):
+    """A field that a later fcos version introduced is, in an earlier one, the
+    warning `unused key <key>` at that key (SPEC §0.4; SPEC-VARIANTS §1, §4.1): the
+    output is that of the document without it, and --strict fails."""
+    from collections import Counter
+
+    case, base, later, path = example
+    text = dump(Case(case.version, later, styles=case.styles))
+    with tempfile.TemporaryDirectory() as tmp:
+        files_dir = materialize(case, tmp)
+        want = translate(dump(Case(case.version, base, styles=case.styles)),
+                         files_dir=files_dir)
+        got = translate(text, files_dir=files_dir)
+        strict = translate(text, files_dir=files_dir, strict=True)
+    assert want.ok, (want.error, [e.raw() for e in want.report])
+    assert got.ok, (got.error, [e.raw() for e in got.report])
+    assert got.config == want.config
+    unused = ("warning", path, f"unused key {path[-1]}")
+    assert Counter((e.kind, e.path, e.message) for e in got.report) == \
+        Counter([(e.kind, e.path, e.message) for e in want.report] + [unused])
+    entry = next(e for e in got.report if (e.kind, e.path, e.message) == unused)
+    assert (entry.line, entry.column) == key_position(text, path)
+    assert not strict.ok
+
+
+def key_position(text: str, path: tuple) -> tuple[int, int]:
+    """The 1-based line and column of the key that ends `path` in the YAML text."""
+    node = yaml.compose(text)
+    for step in path[:-1]:
+        node = node.value[step] if isinstance(step, int) else \
+            next(v for k, v in node.value if k.value == step)
+    key = next(k for k, _ in node.value if k.value == path[-1])
+    return key.start_mark.line + 1, key.start_mark.column + 1
+
+
+def node_position(text: str, path: tuple) -> tuple[int, int]:
+    """The 1-based line and column where the value at `path` starts: a mapping's first
+    key, a block list's first `-` (PyYAML's start marks, as yaml.v3's)."""
+    node = yaml.compose(text)
+    for step in path:
+        node = node.value[step] if isinstance(step, int) else \
+            next(v for k, v in node.value if k.value == step)
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
 # --------------------------------------------------------------------------- openshift
 
 # The openshift versions built on each fcos release of VERSIONS (SPEC-VARIANTS §1).
