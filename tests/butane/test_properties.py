@@ -86,7 +86,10 @@ def examples(n: int) -> int:
     return max(1, int(n * SCALE))
 
 
-SETTINGS = settings(max_examples=examples(200), deadline=None,
+def per_version(n: int) -> settings:
+    """Settings for a test run once per spec version (pytest parametrize): n examples
+    each, so that every version is generated in every run."""
+    return settings(max_examples=examples(n), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # --------------------------------------------------------------------------- strategies
@@ -907,9 +910,11 @@ def lookup(doc, path: str) -> bool:
 
 # --------------------------------------------------------------------------- properties
 
-@SETTINGS
-@given(cases())
-def test_valid_configs_translate_faithfully(case: Case):
+@pytest.mark.parametrize("version", VERSIONS)
+@per_version(25)
+@given(data=st.data())
+def test_valid_configs_translate_faithfully(version, data):
+    case = data.draw(cases(versions=(version,)), label="case")
     text = dump(case)
     assert yaml.safe_load(text) == case.doc  # the dump itself round-trips
     with tempfile.TemporaryDirectory() as tmp:
@@ -1213,15 +1218,17 @@ def _minor(version: str) -> int:
 
 
 @st.composite
-def later_field_cases(draw):
+def later_field_cases(draw, version: str):
     """(case, the document with the way to a later field, the same with the field,
-    the field's path): a valid case of a version before the field's."""
+    the field's path): a valid case of `version`, and a field of a later one whose
+    parent `version` has."""
     import copy
 
-    steps, key, value, feature, needs = draw(st.sampled_from(LATER))
-    versions = [v for v in VERSIONS if _minor(v) < SINCE[feature]
-                and (needs is None or _minor(v) >= SINCE[needs])]
-    case = draw(cases(versions=tuple(versions)))
+    minor = _minor(version)
+    steps, key, value, feature, needs = draw(st.sampled_from([
+        entry for entry in LATER
+        if minor < SINCE[entry[3]] and (entry[4] is None or minor >= SINCE[entry[4]])]))
+    case = draw(cases(versions=(version,)))
     base = copy.deepcopy(case.doc)
     node, path = base, ()
     for step, default in steps:
@@ -1240,16 +1247,16 @@ def later_field_cases(draw):
     return case, base, later, path + (key,)
 
 
-@settings(max_examples=examples(60), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(later_field_cases())
-def test_later_fields_are_unused_keys(example):
+@pytest.mark.parametrize("version", VERSIONS[:-1])  # 1.8.0-experimental is the last
+@per_version(10)
+@given(data=st.data())
+def test_later_fields_are_unused_keys(version, data):
     """A field that a later fcos version introduced is, in an earlier one, the
     warning `unused key <key>` at that key (SPEC §0.4; SPEC-VARIANTS §1, §4.1): the
     output is that of the document without it, and --strict fails."""
     from collections import Counter
 
-    case, base, later, path = example
+    case, base, later, path = data.draw(later_field_cases(version), label="example")
     text = dump(Case(case.version, later, styles=case.styles))
     with tempfile.TemporaryDirectory() as tmp:
         files_dir = materialize(case, tmp)
@@ -1290,9 +1297,11 @@ def node_position(text: str, path: tuple) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------- openshift
 
-# The openshift versions built on each fcos release of VERSIONS (SPEC-VARIANTS §1).
-OPENSHIFT = {"1.5.0": [f"4.{m}.0" for m in range(14, 19)],
-             "1.6.0": [f"4.{m}.0" for m in range(19, 23)]}
+# The openshift versions built on each fcos release (SPEC-VARIANTS §1).
+OPENSHIFT = {"1.3.0": [f"4.{m}.0" for m in range(8, 14)],
+             "1.5.0": [f"4.{m}.0" for m in range(14, 19)],
+             "1.6.0": [f"4.{m}.0" for m in range(19, 23)],
+             "1.8.0-experimental": ["4.23.0-experimental"]}
 ROLE = "machineconfiguration.openshift.io/role"
 LABEL_KEYS = st.one_of(st.sampled_from(["example.com/zone", "example.com/Zone", "a-b", "a_b",
                                         "node9", "node09", "node10", "1a", "true", ""]),
@@ -1305,15 +1314,17 @@ FILTERS = {"groups": "groups are not supported in this spec version",
            "append": "appending to files is not supported in this spec version",
            "links": "links are not supported in this spec version",
            "kernelArguments": "this section cannot be used for kernel arguments in this spec "
-                              "version; use openshift.kernel_arguments instead"}
+                              "version; use openshift.kernel_arguments instead",
+           "compression": "file compression is not supported in this spec version"}
 
 
 @st.composite
-def openshift_cases(draw):
-    """A valid fcos 1.5.0/1.6.0 case, sometimes stripped of what openshift forbids, and
-    the same document as an openshift one built on that release (metadata and openshift
-    sections last, so the common lines keep their numbers)."""
-    case = draw(cases(versions=tuple(OPENSHIFT)))
+def openshift_cases(draw, version: str):
+    """A valid case of the fcos release openshift `version` builds on, sometimes
+    stripped of what openshift forbids, and the same document as an openshift one
+    (metadata and openshift sections last, so the common lines keep their numbers)."""
+    case = draw(cases(versions=tuple(v for v, os in OPENSHIFT.items() if version in os)))
+    minor = int(version.split(".")[1])
     doc = case.doc
     users = (doc.get("passwd") or {}).get("users") or []
     if users:  # the MCO knows only "core"
@@ -1321,13 +1332,14 @@ def openshift_cases(draw):
         case.keys["core"] = case.keys.pop("user0")
     if draw(st.booleans()):
         doc.pop("kernel_arguments", None)
-        doc.pop("grub", None)
+        if minor < 23:  # 4.23 writes grub's user.cfg as contents (SPEC-VARIANTS §7.3)
+            doc.pop("grub", None)
         passwd = doc.pop("passwd", {})
+        allowed = ("name", "ssh_authorized_keys", "ssh_authorized_keys_local") + (
+            ("password_hash",) if minor >= 13 else ())
         if passwd.get("users"):
             doc["passwd"] = {"users": [{k: v for k, v in passwd["users"][0].items()
-                                        if k in ("name", "ssh_authorized_keys",
-                                                 "ssh_authorized_keys_local",
-                                                 "password_hash")}]}
+                                        if k in allowed}]}
         storage = doc.get("storage", {})
         for key in ("directories", "links"):
             storage.pop(key, None)
@@ -1335,9 +1347,17 @@ def openshift_cases(draw):
             f.pop("append", None)
             if "mode" in f:
                 f["mode"] &= 0o777
+            if minor <= 9 and (f.get("contents") or {}).get("compression") == "gzip":
+                del f["contents"]["compression"]  # 4.8/4.9: no compression
+        for tree in storage.get("trees", []):  # directories from trees (4.23)
+            for key in ("dir_mode", "user", "group"):
+                tree.pop(key, None)
         for structure in case.trees.values():
             _drop_links(structure)
-    version = draw(st.sampled_from(OPENSHIFT[case.version]))
+        systemd = doc.get("systemd", {})
+        if systemd.get("quadlets"):  # template instances are links (4.23)
+            systemd["quadlets"] = [q for q in systemd["quadlets"]
+                                   if not re.fullmatch(r"q\d+@[^.]+\..*", q["name"])]
     labels = {ROLE: draw(st.sampled_from(["worker", "master"]))}
     labels.update(draw(st.dictionaries(LABEL_KEYS, ANY_TEXT, max_size=4)))
     section = {}
@@ -1368,23 +1388,42 @@ def _drop_links(structure: dict) -> None:
             del structure[name]
 
 
-def _expected_raw(config: dict, os_doc: dict) -> dict:
-    """The fcos config with openshift's changes: the FIPS cipher up to 4.19."""
+def _expected_raw(config: dict, os_doc: dict, gzipped: list[bytes]) -> dict:
+    """The fcos config with openshift's changes (SPEC-VARIANTS §7.3): no automatic
+    gzip in 4.8/4.9 (the user's own gzip files stay), the FIPS cipher up to 4.19, and
+    in 4.23 grub's user.cfg append as contents."""
     out = json.loads(json.dumps(config))
     minor = int(os_doc["version"].split(".")[1])
+    if minor <= 9:
+        for res in all_resources(out):
+            if res.get("compression") == "gzip" and \
+                    decode_data_url(res["source"]) not in gzipped:
+                res["source"], res["compression"] = _shortest(resource_bytes(res)), ""
     if (os_doc.get("openshift") or {}).get("fips") is True and minor <= 19:
         for luks in out.get("storage", {}).get("luks", []):
             options = luks.get("options", [])
             if not any(o in ("--cipher", "-c") or o.startswith("--cipher=") for o in options):
                 luks["options"] = options + ["--cipher", "aes-cbc-essiv:sha256"]
+    if minor >= 23:
+        for f in out.get("storage", {}).get("files", []):
+            if f["path"] == "/boot/grub2/user.cfg" and len(f.get("append", [])) == 1:
+                f["contents"] = f.pop("append")[0]
     return out
 
 
+def _shortest(data: bytes) -> str:
+    """The data URL without gzip: base64 if strictly shorter, else percent (SPEC §3)."""
+    b64 = "data:;base64," + base64.b64encode(data).decode()
+    pct = _data_url(data)
+    return b64 if len(b64) < len(pct) else pct
+
+
 def _expected_errors(config: dict, minor: int) -> tuple[list[str], list[str]]:
-    """(MCO check messages, field filter messages) a config must give (SPEC-VARIANTS §7)."""
+    """(MCO check messages, field filter messages) the expected raw config must give
+    (SPEC-VARIANTS §7.3 step 5, §7.4)."""
     storage = config.get("storage", {})
     mco = [("special mode bits are not supported in this spec version")
-           for f in storage.get("files", []) if f.get("mode", 0) & ~0o777]
+           for f in storage.get("files", []) if f.get("mode", 0) & ~0o777 and minor >= 10]
     users = config.get("passwd", {}).get("users", [])
     mco += ['users other than "core" are not supported in this spec version'
             for u in users if u["name"] != "core"]
@@ -1393,25 +1432,30 @@ def _expected_errors(config: dict, minor: int) -> tuple[list[str], list[str]]:
     filters += [FILTERS["user"] for u in users for k in u if k not in allowed]
     filters += [FILTERS["directories"]] if storage.get("directories") else []
     filters += [FILTERS["append"] for f in storage.get("files", []) if f.get("append")]
+    filters += [FILTERS["compression"] for f in storage.get("files", [])
+                if minor <= 9 and (f.get("contents") or {}).get("compression")]
     filters += [FILTERS["links"]] if storage.get("links") else []
-    filters += [FILTERS["kernelArguments"]] if config.get("kernelArguments") else []
+    filters += [FILTERS["kernelArguments"]] if config.get("kernelArguments") and \
+        minor >= 14 else []
     return mco, filters
 
 
-@settings(max_examples=examples(40), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(openshift_cases())
-def test_openshift_is_fcos_plus_its_rules(pair):
-    """openshift 4.14-4.22 translates as the fcos release it builds on: --raw gives the
-    fcos config (with the FIPS cipher up to 4.19) and the same report plus one
-    "field ignored" warning per openshift field; the MCO checks and field filters
-    reject exactly what SPEC-VARIANTS §7 lists; the MachineConfig holds the same
-    config and reads back as its YAML says (yaml.v3's key order and styles)."""
+@pytest.mark.parametrize("version", [v for vs in OPENSHIFT.values() for v in vs])
+@per_version(6)
+@given(data=st.data())
+def test_openshift_is_fcos_plus_its_rules(version, data):
+    """Every openshift version translates as the fcos release it builds on: --raw
+    gives the fcos config (no automatic gzip in 4.8/4.9, the FIPS cipher up to 4.19,
+    grub's user.cfg as contents in 4.23), valid for its Ignition version, and the same
+    report plus one "field ignored" warning per openshift field; the MCO checks and
+    field filters reject exactly what SPEC-VARIANTS §7 lists; the MachineConfig holds
+    the same config and reads back as its YAML says (yaml.v3's key order and
+    styles)."""
     from collections import Counter
 
     from yaml_readback import expected as yaml_expected, read_back
 
-    case, os_doc = pair
+    case, os_doc = data.draw(openshift_cases(version), label="pair")
     fcos_text = dump(case)
     case_os = Case(case.version, os_doc, styles=case.styles)
     os_text = dump(case_os)
@@ -1422,7 +1466,8 @@ def test_openshift_is_fcos_plus_its_rules(pair):
         mc = translate(os_text, files_dir=files_dir)
     assert fcos.ok, (fcos.error, [e.raw() for e in fcos.report])
     minor = int(os_doc["version"].split(".")[1])
-    mco, filters = _expected_errors(fcos.config, minor)
+    want_raw = _expected_raw(fcos.config, os_doc, case.gzipped)
+    mco, filters = _expected_errors(want_raw, minor)
     ignored = [("openshift", k) for k in ("kernel_arguments", "extensions", "fips", "kernel_type")
                if k in os_doc.get("openshift", {})]
 
@@ -1432,7 +1477,10 @@ def test_openshift_is_fcos_plus_its_rules(pair):
         assert Counter(e.message for e in mc.report if e.kind == "error") == Counter(mco)
         return
     assert raw.ok, (raw.error, [e.raw() for e in raw.report])
-    assert raw.config == _expected_raw(fcos.config, os_doc)
+    assert raw.config == want_raw
+    assert raw.ignition_version == raw.config["ignition"]["version"] == IGNITION[case.version]
+    if check_schema is not None:
+        assert list(check_schema(raw.config, raw.ignition_version)) == []
     assert [e for e in raw.report if e.message != "field ignored in raw mode"] == \
         list(fcos.report)
     assert [e.path for e in raw.report if e.message == "field ignored in raw mode"] == ignored
