@@ -1,7 +1,11 @@
-"""Property tests: generated VALID Butane configs of every fcos spec (1.0.0-1.7.0 and
-1.8.0-experimental) translate, and the output keeps the promises of SPEC §2, §3, §6-§10
-and SPEC-VARIANTS §4-§5; the same documents as openshift ones (4.14.0-4.22.0)
-translate as SPEC-VARIANTS §7 says.
+"""Property tests for every registered spec: generated VALID Butane configs of every
+fcos spec (1.0.0-1.7.0 and 1.8.0-experimental) translate, and the output keeps the
+promises of SPEC §2, §3, §6-§10 and SPEC-VARIANTS §4-§5; a field of a later fcos
+version is an unused key in the earlier ones; the same documents as openshift ones
+(4.8.0-4.22.0, 4.23.0-experimental) translate as SPEC-VARIANTS §7 says, and as
+flatcar, r4e and fiot ones (every version) as the fcos release with the same Ignition
+spec plus the variant's field filters (SPEC-VARIANTS §3, §6). The tests run once per
+spec version, so every version is generated in every run.
 
 Each example is a Python dict dumped with yaml.safe_dump (every string scalar gets a
 randomly chosen style: plain where PyYAML allows it, single, double or literal), plus
@@ -1441,7 +1445,7 @@ def _expected_errors(config: dict, minor: int) -> tuple[list[str], list[str]]:
 
 
 @pytest.mark.parametrize("version", [v for vs in OPENSHIFT.values() for v in vs])
-@per_version(6)
+@per_version(8)
 @given(data=st.data())
 def test_openshift_is_fcos_plus_its_rules(version, data):
     """Every openshift version translates as the fcos release it builds on: --raw
@@ -1508,6 +1512,149 @@ def _without_final_newlines(machine: dict) -> dict:
             and spec[last][-1].endswith("\n\n"):
         spec[last][-1] = spec[last][-1].rstrip("\n") + "\n"
     return out
+
+
+# --------------------------------------------------------------------------- flatcar, r4e, fiot
+
+# Each spec and the fcos release with the same Ignition spec and base schema
+# (SPEC-VARIANTS §1: flatcar/r4e 1.0.0 base v0_4, flatcar/r4e 1.1.0 and fiot 1.0.0
+# v0_5, the experimental ones v0_8_exp).
+VARIANTS = {("flatcar", "1.0.0"): "1.4.0", ("flatcar", "1.1.0"): "1.5.0",
+            ("flatcar", "1.2.0-experimental"): "1.8.0-experimental",
+            ("r4e", "1.0.0"): "1.4.0", ("r4e", "1.1.0"): "1.5.0",
+            ("r4e", "1.2.0-experimental"): "1.8.0-experimental",
+            ("fiot", "1.0.0"): "1.5.0", ("fiot", "1.1.0-experimental"): "1.8.0-experimental"}
+FCOS_ONLY = ("boot_device", "grub")  # unused keys in these variants (SPEC-VARIANTS §1)
+# r4e and fiot: (input path, message), in the output's order (SPEC-VARIANTS §3)
+EDGE_FILTERS = [
+    (("kernel_arguments",), "kernel argument customization is not supported in this spec version"),
+    (("storage", "disks"), "disk customization is not supported in this spec version"),
+    (("storage", "filesystems"), "filesystem customization is not supported in this spec version"),
+    (("storage", "luks"), "luks is not supported in this spec version"),
+    (("storage", "raid"), "raid is not supported in this spec version"),
+]
+CLEVIS_FILTER = "clevis is not supported in this spec version"  # flatcar 1.0.0, 1.1.0
+CEX_FILTER = "cex is not currently supported on the target platform"  # flatcar 1.2.0-exp
+
+
+def _is_empty(value) -> bool:
+    """The filters' "empty" (SPEC-VARIANTS §3): absent, an empty list, or a mapping of
+    empty fields; a scalar that is set (even false, 0 or "") is not empty."""
+    if value is None:
+        return True
+    if isinstance(value, list):
+        return not value
+    if isinstance(value, dict):
+        return all(_is_empty(v) for v in value.values())
+    return False
+
+
+def _get(doc: dict, path: tuple):
+    for step in path:
+        doc = doc[step] if isinstance(doc, list) else (doc or {}).get(step)
+    return doc
+
+
+def _forbidden(variant: str, version: str, doc: dict) -> list[tuple[tuple, str]]:
+    """(path, message) of each forbidden field the document sets, in the output's order."""
+    if variant in ("r4e", "fiot"):
+        return [(path, message) for path, message in EDGE_FILTERS
+                if not _is_empty(_get(doc, path))]
+    field, message = ("cex", CEX_FILTER) if version.endswith("-experimental") else \
+        ("clevis", CLEVIS_FILTER)
+    return [(("storage", "luks", i, field), message)
+            for i, luks in enumerate(_get(doc, ("storage", "luks")) or [])
+            if not _is_empty(luks.get(field))]
+
+
+@st.composite
+def variant_cases(draw, variant: str, version: str):
+    """A valid case of the fcos release with the same Ignition spec, sometimes stripped
+    of what the variant forbids, given one more forbidden field (flatcar) or empty
+    forbidden sections (r4e, fiot); (case, the fcos
+    document without the fcos-only sections, the variant's document with them last,
+    so the common lines keep their numbers)."""
+    case = draw(cases(versions=(VARIANTS[(variant, version)],)))
+    doc = case.doc
+    storage = doc.get("storage", {})
+    choice = draw(st.sampled_from(["strip", "as is", "add"]))
+    if variant == "flatcar" and choice != "as is":
+        field = "cex" if version.endswith("-experimental") else "clevis"
+        for luks in storage.get("luks", []):
+            luks.pop(field, None)
+        if choice == "add":  # one more volume with it (a set false counts too)
+            value = {"enabled": draw(st.booleans())} if field == "cex" else draw(
+                st.sampled_from([{"tpm2": False}, {"tpm2": True}, {"tang": [
+                    {"url": "https://tang.example.com", "thumbprint": "x"}]}]))
+            at = draw(st.integers(0, len(storage.get("luks", []))))
+            storage.setdefault("luks", []).insert(at, {
+                "name": "stoker-filtered", "device": "/dev/disk/by-partlabel/filtered",
+                field: value})
+            doc["storage"] = storage
+    elif variant != "flatcar" and choice == "strip":
+        doc.pop("kernel_arguments", None)
+        for key in ("disks", "filesystems", "luks", "raid"):
+            storage.pop(key, None)
+    if variant != "flatcar" and draw(st.booleans()):  # empty is allowed
+        doc.setdefault("kernel_arguments", draw(st.sampled_from([{}, {"should_exist": []}])))
+        for key in ("disks", "raid"):
+            storage.setdefault(key, [])
+        doc["storage"] = storage
+    common = {k: v for k, v in doc.items() if k not in FCOS_ONLY + ("variant", "version")}
+    fcos_doc = {"variant": "fcos", "version": case.version, **common}
+    var_doc = {"variant": variant, "version": version, **common,
+               **{k: doc[k] for k in FCOS_ONLY if k in doc}}
+    return case, fcos_doc, var_doc
+
+
+@pytest.mark.parametrize("variant,version", list(VARIANTS))
+@per_version(12)
+@given(data=st.data())
+def test_variant_is_fcos_plus_its_filters(variant, version, data):
+    """flatcar, r4e and fiot translate as the fcos release with the same Ignition spec
+    (SPEC-VARIANTS §1, §3, §6): boot_device and grub are unused keys; without a
+    forbidden field the output and report are fcos's; with them, one error per
+    forbidden field at its path and position, in the output's order, with the
+    official message."""
+    from collections import Counter
+
+    case, fcos_doc, var_doc = data.draw(variant_cases(variant, version), label="case")
+    fcos_text = dump(Case(case.version, fcos_doc, styles=case.styles))
+    var_text = dump(Case(case.version, var_doc, styles=case.styles))
+    with tempfile.TemporaryDirectory() as tmp:
+        files_dir = materialize(case, tmp)
+        fcos = translate(fcos_text, files_dir=files_dir)
+        got = translate(var_text, files_dir=files_dir)
+        strict = translate(var_text, files_dir=files_dir, strict=True)
+    assert fcos.ok, (fcos.error, [e.raw() for e in fcos.report])
+    assert strict.ok == (got.ok and not got.report)
+
+    # Stage 1 first: the fcos-only sections, in either order (Go map order).
+    unused = {("warning", (k,), f"unused key {k}") for k in FCOS_ONLY if k in var_doc}
+    entries = list(got.report)
+    head, rest = entries[:len(unused)], entries[len(unused):]
+    assert {(e.kind, e.path, e.message) for e in head} == unused
+    for e in head:
+        assert (e.line, e.column) == key_position(var_text, e.path)
+
+    forbidden = _forbidden(variant, version, var_doc)
+    if forbidden:
+        assert got.error == "source config is invalid"
+        errors = [e for e in rest if e.kind == "error"]
+        assert [(e.path, e.message) for e in errors] == forbidden
+        for e in errors:
+            assert (e.line, e.column) == node_position(var_text, e.path), e
+        # warnings of the stages before: fcos's, less Ignition's own (never reached)
+        warnings = Counter(e for e in rest if e.kind != "error")
+        assert not warnings - Counter(fcos.report), warnings
+        return
+    assert got.ok, (got.error, [e.raw() for e in got.report])
+    assert got.ignition_version == IGNITION[case.version]
+    assert got.config == fcos.config
+    assert got.to_json() == fcos.to_json()
+    assert rest == list(fcos.report)
+    if check_schema is not None:
+        assert list(check_schema(got.config, got.ignition_version)) == []
 
 
 def test_schema_check_available():
