@@ -1112,14 +1112,24 @@ MUTATIONS = st.lists(st.tuples(
         "\ufeff", "\x85", "\u2028", "\x00", "\udcff"])), min_size=1, max_size=4)
 
 
-@settings(max_examples=examples(40), deadline=None,
+@settings(max_examples=examples(60), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(cases(), MUTATIONS)
-def test_mutated_configs_never_raise(case: Case, mutations):
-    """Broken variants of valid configs: a result (never an exception), and each report
-    entry has a path and a position; both report formats render."""
+@given(cases(), MUTATIONS, st.data())
+def test_mutated_configs_never_raise(case: Case, mutations, data):
+    """Broken variants of valid configs, as fcos or as any spec built on the same fcos
+    release: a result (never an exception), and each report entry has a path and a
+    position; both report formats render."""
     from stoker.butane import render
 
+    variant, version = data.draw(st.sampled_from(
+        [("fcos", case.version)]
+        + [spec for spec, base in VARIANTS.items() if base == case.version]
+        + [("openshift", v) for v in OPENSHIFT.get(case.version, [])]), label="spec")
+    case.doc["variant"], case.doc["version"] = variant, version
+    raw = False
+    if variant == "openshift":
+        case.doc["metadata"] = {"name": "99-x", "labels": {ROLE: "worker"}}
+        raw = data.draw(st.booleans(), label="raw")
     text = dump(case)
     for op, pos, chunk in mutations:
         pos %= len(text) + 1
@@ -1136,9 +1146,10 @@ def test_mutated_configs_never_raise(case: Case, mutations):
             text = "\n".join(lines)
     with tempfile.TemporaryDirectory() as tmp:
         files_dir = materialize(case, tmp)
-        result = translate(text.encode("utf-8", "surrogatepass"), files_dir=files_dir)
+        result = translate(text.encode("utf-8", "surrogatepass"), files_dir=files_dir, raw=raw)
     if result.ok:
         json.loads(result.to_json())
+        result.output()
     else:
         assert result.error
     for entry in result.report:
