@@ -1119,7 +1119,8 @@ MUTATIONS = st.lists(st.tuples(
     st.sampled_from(["delete", "insert", "repeat", "swap-lines"]), st.integers(0, 10**6),
     st.sampled_from(list(":-[]{}|>'\"&*!#%@`, \n\t?~\\") + [
         "  ", "\n- ", ": ", "0x", "1e9", "null", "<<: ", "&a ", "*a", "!!str ", "!!binary ",
-        "\ufeff", "\x85", "\u2028", "\x00", "\udcff"])), min_size=1, max_size=4)
+        "\ufeff", "\x85", "\u2028", "\x00", "\udcff", '"\\U0011FFFF"', '"\\uDC00"',
+        "\\'", "\\/"])), min_size=1, max_size=4)
 
 
 @settings(max_examples=examples(60), deadline=None,
