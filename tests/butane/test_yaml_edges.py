@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stoker.butane import translate
 
@@ -64,6 +66,81 @@ def test_binary_scalars_are_decoded_into_strings():
 def test_double_quoted_escapes_follow_yaml_v3s_set(body, error):
     result = translate(HEAD + body)
     assert not result.ok and result.error == f"Error unmarshaling yaml: {error}"
+
+
+@pytest.mark.parametrize("text,error", [
+    # found by the property tests (a mutated config): PyYAML's chr() raised
+    (HEAD + 'storage:\n  files:\n    - path: /etc/a\n      contents:\n        inline: "\\U00110000"\n',
+     "yaml: line 7: found invalid Unicode character escape code"),
+    (HEAD + 'a: "x\\UFFFFFFFF"\n', "yaml: line 3: found invalid Unicode character escape code"),
+    # met where the scanner meets it: before a later syntax error
+    (HEAD + 'a: "\\uD800"\nb: [\n', "yaml: line 3: found invalid Unicode character escape code"),
+    (HEAD + 'a: "\\/"\nb: [\n', "yaml: line 3: found unknown escape character"),
+    (HEAD + 'a: "\\q \\uD800"\n', "yaml: line 3: found unknown escape character"),
+    # a scalar on the first line: no line (decode.go parser.fail), unless the escape is
+    # on a later one (the problem mark's line)
+    ('{"variant": "\\uD800"}\n', "yaml: found invalid Unicode character escape code"),
+    ('{"variant": "\\/"}\n', "yaml: found unknown escape character"),
+    ('{"variant": "a\n  \\U00110000"}\n', "yaml: line 2: found invalid Unicode character escape code"),
+])
+def test_escape_errors_are_yaml_v3s_where_its_scanner_meets_them(text, error):
+    """yaml.v3 v3.0.1 scannerc.go yaml_parser_scan_flow_scalar: a \\u or \\U code that is a
+    UTF-16 surrogate or beyond U+10FFFF, and an escape outside its set, are scanner
+    errors with the scalar's start as context mark and the escape as problem mark."""
+    result = translate(text)
+    assert not result.ok and result.error == f"Error unmarshaling yaml: {error}"
+
+
+def test_an_escaped_single_quote_is_a_quote():
+    # yaml.v3's escape set has \' (scannerc.go); PyYAML's has not
+    result = translate(HEAD + 'storage:\n  files:\n    - path: "/etc/it\\\'s"\n')
+    assert result.ok, result.error
+    assert json.loads(result.to_json())["storage"]["files"][0]["path"] == "/etc/it's"
+
+
+# yaml.v3 v3.0.1's double-quoted escapes (scannerc.go yaml_parser_scan_flow_scalar)
+V3_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v",
+              "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "'": "'", "\\": "\\",
+              "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(
+    st.text(st.sampled_from("abc XYZ09é-"), min_size=1, max_size=4).map(lambda t: ("text", t)),
+    st.sampled_from(sorted(V3_ESCAPES)).map(lambda c: ("escape", c)),
+    st.sampled_from(list("/qzZ1(")).map(lambda c: ("unknown", c)),
+    st.tuples(st.sampled_from([("x", 2), ("u", 4), ("U", 8)]), st.one_of(
+        st.integers(0, 0xFF), st.integers(0xD7F0, 0xE010), st.integers(0, 0x10FFFF),
+        st.integers(0x10FFF0, 0x110010), st.integers(0, 0xFFFFFFFF))).map(lambda t: ("code",) + t),
+), max_size=8))
+def test_double_quoted_escapes_read_as_yaml_v3_reads_them(pieces):
+    """Any mix of text, escapes and codes in a double-quoted gecos: yaml.v3's value,
+    or its error at the first escape it refuses."""
+    source, value, error = "", "", None
+    for piece in pieces:
+        if piece[0] == "text":
+            source += piece[1]
+            value += piece[1]
+        elif piece[0] == "escape":
+            source += "\\" + piece[1]
+            value += V3_ESCAPES[piece[1]]
+        elif piece[0] == "unknown":
+            source += "\\" + piece[1]
+            error = error or "found unknown escape character"
+        else:
+            letter, width = piece[1]
+            code = piece[2] & ((1 << 4 * width) - 1)
+            source += f"\\{letter}{code:0{width}X}"
+            if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+                error = error or "found invalid Unicode character escape code"
+            else:
+                value += chr(code)
+    result = translate(HEAD + f'passwd:\n  users:\n    - name: a\n      gecos: "{source}"\n')
+    if error:
+        assert result.error == f"Error unmarshaling yaml: yaml: line 6: {error}"
+    else:
+        assert result.ok, result.error
+        assert json.loads(result.to_json())["passwd"]["users"][0]["gecos"] == value
 
 
 def test_an_escaped_backslash_before_a_slash_is_fine():

@@ -83,6 +83,64 @@ class _Loader(_Aliases, _Resolver, yaml.SafeLoader):
                                                 "could not find expected ':'", self.get_mark())
             del keys[level]
 
+    # Double-quoted escapes as yaml.v3 reads them (scannerc.go
+    # yaml_parser_scan_flow_scalar), where PyYAML differs: \' is a quote and \/ (a
+    # YAML 1.2 escape) unknown; a \u or \U code naming a UTF-16 surrogate or
+    # beyond U+10FFFF is "found invalid Unicode character escape code" (PyYAML keeps
+    # a lone surrogate, and its chr() fails beyond U+10FFFF), met where the scanner
+    # meets it, so before anything later in the document.
+    ESCAPE_REPLACEMENTS = {**{k: v for k, v in yaml.SafeLoader.ESCAPE_REPLACEMENTS.items()
+                              if k != "/"}, "'": "'"}
+
+    def scan_flow_scalar(self, style):
+        if style == '"':
+            self._check_escape_codes()
+        return super().scan_flow_scalar(style)
+
+    def _check_escape_codes(self) -> None:
+        """Walk the double-quoted scalar starting here as far as PyYAML would read
+        it without error; fail at the first escape code yaml.v3 refuses, with the
+        scalar's start as context mark and the code's first digit as problem mark."""
+        text, start = self.buffer, self.get_mark()
+        i, end = self.pointer + 1, len(self.buffer) - 1  # the buffer ends in "\0"
+        while i < end:
+            ch = text[i]
+            if ch == '"':
+                return
+            if ch in _BREAKS:
+                i += 2 if text.startswith("\r\n", i) else 1
+                if text[i:i + 3] in ("---", "...") and text[i + 3] in _ENDS + " \t":
+                    return  # a document indicator: PyYAML's error
+                continue
+            if ch != "\\":
+                i += 1
+                continue
+            code = text[i + 1]
+            if code in _BREAKS:
+                i += 1
+            elif code in _CODE_LENGTHS:
+                digits = text[i + 2:i + 2 + _CODE_LENGTHS[code]]
+                if len(digits) < _CODE_LENGTHS[code] or not all(c in _HEX for c in digits):
+                    return  # PyYAML's "expected escape sequence" error
+                value = int(digits, 16)
+                if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+                    raise yaml.scanner.ScannerError(
+                        "while scanning a double-quoted scalar", start,
+                        "found invalid Unicode character escape code", self._mark_at(start, i + 2))
+                i += 2 + len(digits)
+            elif code in self.ESCAPE_REPLACEMENTS:
+                i += 2
+            else:
+                return  # PyYAML's "found unknown escape character" error
+
+    def _mark_at(self, start, pointer: int):
+        """The mark of a later position in the buffer (as PyYAML counts lines)."""
+        seen = self.buffer[self.pointer:pointer]
+        breaks = list(re.finditer("\r\n|[\r\n\x85\u2028\u2029]", seen))
+        column = len(seen) - breaks[-1].end() if breaks else start.column + len(seen)
+        return yaml.Mark(start.name, start.index + len(seen), start.line + len(breaks), column,
+                         None, None)
+
     # Tabs as libyaml reads them (yaml.v3 scannerc.go), where PyYAML's scanner
     # takes only spaces: separation between tokens in a flow collection and
     # where no simple key may start (after `key:`), and blanks inside a plain
@@ -191,6 +249,8 @@ _FastLoader = type("_FastLoader", (_Resolver, yaml.CSafeLoader), {}) \
 
 _BREAKS = "\r\n\x85\u2028\u2029"
 _ENDS = "\0" + _BREAKS
+_CODE_LENGTHS = {"x": 2, "u": 4, "U": 8}
+_HEX = "0123456789abcdefABCDEF"
 
 
 class _FastEvents(_Aliases, _Resolver, yaml.composer.Composer, yaml.resolver.Resolver):
@@ -237,8 +297,8 @@ def compose(text: str) -> yaml.Node | None:
             if not loader.check_node():
                 return None
             node = loader.get_node()
-            _check_escapes(node, text)
-            return node
+            if not _has_escaped_slash(node, text):
+                return node
         except (yaml.YAMLError, RecursionError, UnicodeError):
             pass  # explained by the slower loader below
         finally:
@@ -267,7 +327,6 @@ def _compose_python(text: str, reach: list | None = None) -> yaml.Node | None:
         if not loader.check_node():
             return None
         node = loader.get_node()
-        _check_escapes(node, text)
     except RecursionError:
         raise YamlError("yaml: exceeded max depth") from None
     except yaml.reader.ReaderError as exc:
@@ -297,7 +356,6 @@ def _compose_python(text: str, reach: list | None = None) -> yaml.Node | None:
 
 # Needed for double-quoted scalars and %YAML directives only: compiled on first use
 # (re's cache), not at import (start-up).
-_SURROGATE = "[\ud800-\udfff]"
 _ESCAPE = r"\\(.)"
 _ALIAS = r"(?:^|[\s\[{,:])\*"
 # what libyaml's reader refuses: control characters (and, in a str, surrogates)
@@ -331,33 +389,25 @@ def _check_directive(text: str) -> None:
         raise YamlError(f"yaml: {f'line {line}: ' if line else ''}found incompatible YAML document")
 
 
-def _check_escapes(node, text: str, seen=None) -> None:
-    """Double-quoted escapes as yaml.v3 reads them (scannerc.go), where PyYAML
-    differs: a \\u or \\U escape naming a UTF-16 surrogate is "found invalid
-    Unicode character escape code" (PyYAML keeps a lone surrogate no UTF-8
-    output can hold), and \\/ is "found unknown escape character" (a YAML 1.2
-    escape PyYAML accepts). The line is the scalar's, as yaml.v3 reports
-    scanner errors (decode.go, parser.fail)."""
-    seen = seen if seen is not None else set()
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.ScalarNode):
-        if node.style != '"':
-            return
-        line = node.start_mark.line + 1
-        raw = text[node.start_mark.index:node.end_mark.index] if node.end_mark.index <= len(text) else ""
-        if any(m[1] == "/" for m in re.finditer(_ESCAPE, raw, re.S)):
-            raise YamlError(f"yaml: line {line}: found unknown escape character")
-        if re.search(_SURROGATE, node.value):
-            raise YamlError(f"yaml: line {line}: found invalid Unicode character escape code")
-    elif isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            _check_escapes(k, text, seen)
-            _check_escapes(v, text, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for v in node.value:
-            _check_escapes(v, text, seen)
+def _has_escaped_slash(node, text: str) -> bool:
+    """Whether a double-quoted scalar holds \\/, which LibYAML reads and yaml.v3
+    does not: the pure-Python loader then reads the document again and fails
+    where yaml.v3 fails (LibYAML refuses the other escapes yaml.v3 refuses)."""
+    todo, seen = [node], set()
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            raw = text[node.start_mark.index:node.end_mark.index] if node.style == '"' else ""
+            if "\\" in raw and any(m[1] == "/" for m in re.finditer(_ESCAPE, raw, re.S)):
+                return True
+        elif isinstance(node, yaml.MappingNode):
+            todo.extend(n for pair in node.value for n in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+    return False
 
 
 def child(node, key):
