@@ -1,0 +1,106 @@
+"""Faults found by the third break-it review, each checked through the CLI.
+
+Every expected stdout, stderr and exit code below came from the official Butane
+v0.29.0 (built from the upstream tag) run on the same input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from corpus_util import run_stoker
+
+HEAD = "variant: fcos\nversion: 1.5.0\n"
+
+
+def run_input(tmp_path: Path, text: str | bytes, *args: str):
+    src = tmp_path / "in.bu"
+    src.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return run_stoker([*args, "in.bu"], tmp_path)
+
+
+# Fault 1: an inline merge/replace config is decoded into the target spec's types
+# first; a missing or unreadable version is an error, not a skipped validation.
+# Expected output from the official v0.29.0.
+_CHILD_CASES = {
+    "{}": (
+        "error[$.ignition.version]:\n"
+        "  --> in.bu:3:11\n"
+        "   |\n"
+        " 1 | variant: fcos\n"
+        " 2 | version: 1.5.0\n"
+        " 3 | ignition: {config: {merge: [{inline: '{}'}]}}\n"
+        "   |           ^^^^^^^^ invalid config version (couldn't parse)\n"
+        " 4 | \n"
+        "   |\n"
+        "Error translating config: source config is invalid\n"),
+    '{"ignition":': (
+        "error:\n"
+        "  --> in.bu:1:1\n"
+        "   |\n"
+        " 1 | variant: fcos\n"
+        "   | ^^^^^^^^ unexpected end of JSON input\n"
+        " 2 | version: 1.5.0\n"
+        " 3 | ignition: {config: {merge: [{inline: '{\"ignition\":'}]}}\n"
+        "   |\n"
+        "\n"
+        "error[$.ignition.config.merge.0.inline]:\n"
+        "  --> in.bu:3:38\n"
+        "   |\n"
+        " 1 | variant: fcos\n"
+        " 2 | version: 1.5.0\n"
+        " 3 | ignition: {config: {merge: [{inline: '{\"ignition\":'}]}}\n"
+        "   |                                      ^^^^^^^^^^^^^^^^^^ config is not valid\n"
+        " 4 | \n"
+        "   |\n"
+        "Error translating config: source config is invalid\n"),
+    '{"ignition":{"version":1}}': (
+        "error:\n"
+        "  --> in.bu:1:1\n"
+        "   |\n"
+        " 1 | variant: fcos\n"
+        "   | ^^^^^^^^ json: cannot unmarshal number into Go struct field Ignition.ignition.version of type string\n"
+        " 2 | version: 1.5.0\n"
+        " 3 | ignition: {config: {merge: [{inline: '{\"ignition\":{\"version\":1}}'}]}}\n"
+        "   |\n"
+        "\n"
+        "error[$.ignition.config.merge.0.inline]:\n"
+        "  --> in.bu:3:38\n"
+        "   |\n"
+        " 1 | variant: fcos\n"
+        " 2 | version: 1.5.0\n"
+        " 3 | ignition: {config: {merge: [{inline: '{\"ignition\":{\"version\":1}}'}]}}\n"
+        "   |                                      ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ config is not valid\n"
+        " 4 | \n"
+        "   |\n"
+        "Error translating config: source config is invalid\n"),
+    "null": (
+        "error[$.ignition.version]:\n"
+        "  --> in.bu:3:11\n"
+        "   |\n"
+        " 1 | variant: fcos\n"
+        " 2 | version: 1.5.0\n"
+        " 3 | ignition: {config: {merge: [{inline: 'null'}]}}\n"
+        "   |           ^^^^^^^^ invalid config version (couldn't parse)\n"
+        " 4 | \n"
+        "   |\n"
+        "\n"
+        "warning:\n"
+        "  --> in.bu:1:1\n"
+        "   |\n"
+        " 1 | variant: fcos\n"
+        "   | ^^^^^^^^ context tree does not match content tree at $. Line and column reporting "
+        "may be inconsistent. Unused keys may not be reported\n"
+        " 2 | version: 1.5.0\n"
+        " 3 | ignition: {config: {merge: [{inline: 'null'}]}}\n"
+        "   |\n"
+        "Error translating config: source config is invalid\n"),
+}
+
+
+@pytest.mark.parametrize("child", list(_CHILD_CASES))
+def test_fault1_invalid_inline_child_config(tmp_path, child):
+    run = run_input(tmp_path, HEAD + "ignition: {config: {merge: [{inline: '%s'}]}}\n" % child)
+    assert (run.rc, run.stdout, run.stderr) == (1, "", _CHILD_CASES[child])
