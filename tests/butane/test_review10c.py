@@ -104,3 +104,15 @@ _CHILD_CASES = {
 def test_fault1_invalid_inline_child_config(tmp_path, child):
     run = run_input(tmp_path, HEAD + "ignition: {config: {merge: [{inline: '%s'}]}}\n" % child)
     assert (run.rc, run.stdout, run.stderr) == (1, "", _CHILD_CASES[child])
+
+
+# Fault 2: a quadlet name starting with "/" stays under the quadlet directory (Go's
+# path.Join keeps the base). Expected output from the official v0.29.0.
+def test_fault2_quadlet_absolute_name(tmp_path):
+    run = run_input(tmp_path, 'variant: fcos\nversion: 1.8.0-experimental\nsystemd:\n  quadlets:\n'
+                    '    - name: /abs.container\n      contents: "[Container]\\n"\n')
+    assert (run.rc, run.stderr) == (0, "")
+    assert run.stdout == (
+        '{"ignition":{"version":"3.7.0-experimental"},"storage":{"files":[{"path":'
+        '"/etc/containers/systemd/users/abs.container","contents":{"compression":"",'
+        '"source":"data:,%5BContainer%5D%0A"},"mode":420}]}}\n')
