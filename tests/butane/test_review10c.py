@@ -116,3 +116,62 @@ def test_fault2_quadlet_absolute_name(tmp_path):
         '{"ignition":{"version":"3.7.0-experimental"},"storage":{"files":[{"path":'
         '"/etc/containers/systemd/users/abs.container","contents":{"compression":"",'
         '"source":"data:,%5BContainer%5D%0A"},"mode":420}]}}\n')
+
+
+# Fault 3: a local path with a NUL byte is refused as Go's syscalls refuse it (EINVAL),
+# and a relative -d in a deleted working directory fails as Go's filepath.Abs does.
+# Expected output from the official v0.29.0.
+def test_fault3_local_path_with_nul(tmp_path):
+    (tmp_path / "files" / "sub").mkdir(parents=True)
+    (tmp_path / "files" / "ok.txt").write_text("hi\n")
+    run = run_input(tmp_path, HEAD + 'storage:\n  files:\n    - path: /a\n'
+                    '      contents: {local: "ok.txt\\u0000"}\n', "-d", "files")
+    assert (run.rc, run.stdout) == (1, "")
+    assert run.stderr == (
+        "error[$.storage.files.0.contents.local]:\n"
+        "  --> in.bu:6:25\n"
+        "   |\n"
+        " 4 |   files:\n"
+        " 5 |     - path: /a\n"
+        ' 6 |       contents: {local: "ok.txt\\u0000"}\n'
+        "   |                         ^^^^^^^^^^^^^^^ open files/ok.txt\x00: invalid argument\n"
+        " 7 | \n"
+        "   |\n"
+        "Error translating config: source config is invalid\n")
+    run = run_input(tmp_path, HEAD + 'storage:\n  trees:\n    - local: "sub\\u0000"\n', "-d", "files")
+    assert (run.rc, run.stdout) == (1, "")
+    assert run.stderr == (
+        "error[$.storage.trees.0]:\n"
+        "  --> in.bu:5:7\n"
+        "   |\n"
+        " 3 | storage:\n"
+        " 4 |   trees:\n"
+        ' 5 |     - local: "sub\\u0000"\n'
+        "   |       ^^^^^^ stat files/sub\x00: invalid argument\n"
+        " 6 | \n"
+        "   |\n"
+        "Error translating config: source config is invalid\n")
+
+
+def test_fault3_deleted_working_directory(tmp_path):
+    import subprocess
+    import sys
+
+    stoker = Path(sys.executable).with_name("stoker")
+    src = tmp_path / "e.bu"
+    src.write_text(HEAD + "storage:\n  files:\n    - path: /a\n      contents: {local: ok.txt}\n")
+    (tmp_path / "gone").mkdir()
+    proc = subprocess.run(["sh", "-c", 'rmdir "$PWD" && exec "$0" butane -d files "$1"',
+                           str(stoker), str(src)], cwd=tmp_path / "gone", capture_output=True)
+    assert (proc.returncode, proc.stdout) == (1, b"")
+    assert proc.stderr == (
+        "error[$.storage.files.0.contents.local]:\n"
+        f"  --> {src}:6:25\n"
+        "   |\n"
+        " 4 |   files:\n"
+        " 5 |     - path: /a\n"
+        " 6 |       contents: {local: ok.txt}\n"
+        "   |                         ^^^^^^^ getwd: no such file or directory\n"
+        " 7 | \n"
+        "   |\n"
+        "Error translating config: source config is invalid\n").encode()

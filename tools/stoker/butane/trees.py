@@ -72,7 +72,7 @@ def process(tr, value: dict, out: dict) -> None:
             if not stat.S_ISDIR(os.stat(root).st_mode):
                 tr.report.error(src, "root of tree must be a directory")
                 continue
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             tr.report.error(src, go_os_error("stat", root, exc))
             continue
         dest = tree.get("path") or "/"
