@@ -175,3 +175,19 @@ def test_fault3_deleted_working_directory(tmp_path):
         " 7 | \n"
         "   |\n"
         "Error translating config: source config is invalid\n").encode()
+
+
+# Fault 5: each invalid UTF-8 byte of a local file is written as the escape \ufffd,
+# as Go's encoding/json writes it. Expected output from the official v0.29.0.
+def test_fault5_invalid_utf8_escaped(tmp_path):
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "u").write_bytes(b"Description=\xe9t\xe9\n")
+    (tmp_path / "files" / "k").write_bytes(b"ssh-rsa AAA\xe9 x\n")
+    run = run_input(tmp_path, HEAD + "systemd:\n  units:\n    - name: a.service\n"
+                    "      contents_local: u\npasswd:\n  users:\n    - name: core\n"
+                    "      ssh_authorized_keys_local: [k]\n", "-d", "files")
+    assert (run.rc, run.stderr) == (0, "")
+    assert run.stdout == (
+        '{"ignition":{"version":"3.4.0"},"passwd":{"users":[{"name":"core","sshAuthorizedKeys":'
+        '["ssh-rsa AAA\\ufffd x"]}]},"systemd":{"units":[{"contents":"Description=\\ufffdt\\ufffd\\n",'
+        '"name":"a.service"}]}}\n')

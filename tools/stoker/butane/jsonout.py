@@ -26,12 +26,13 @@ _SURROGATE = "[\ud800-\udfff]"  # rare (non-ASCII file names): compiled on first
 
 
 def go_string(s: str) -> str:
-    # File names read from disk may carry undecodable bytes as lone surrogates;
-    # Go writes invalid UTF-8 as U+FFFD.
-    if not s.isascii() and re.search(_SURROGATE, s):
-        s = re.sub(_SURROGATE, "\ufffd", s)
+    # Strings from local files and file names may carry undecodable bytes as lone
+    # surrogates (surrogateescape); Go's encoding/json writes each invalid byte as the
+    # escape \ufffd (a valid U+FFFD stays as it is).
     if _NEEDS_ESCAPE.search(s):
         s = _NEEDS_ESCAPE.sub(_escape_char, s)
+    if not s.isascii() and re.search(_SURROGATE, s):
+        s = re.sub(_SURROGATE, "\\\\ufffd", s)
     return '"' + s + '"'
 
 

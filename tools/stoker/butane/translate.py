@@ -90,7 +90,7 @@ class Translator:
             return
         data = self.read(local, src + ("contents_local",))
         if data is not None:
-            res["contents"] = data.decode("utf-8", errors="replace")
+            res["contents"] = data.decode("utf-8", errors="surrogateescape")
             self.table[out + ("contents",)] = src + ("contents_local",)
 
     _hook_Unit = _contents_local
@@ -110,7 +110,7 @@ class Translator:
             data = self.read(local, lsrc + (i,))
             if data is None:
                 continue
-            for line in re.split(r"\r?\n", data.decode("utf-8", errors="replace")):
+            for line in re.split(r"\r?\n", data.decode("utf-8", errors="surrogateescape")):
                 if line:
                     self.table[out + ("sshAuthorizedKeys", len(keys))] = lsrc + (i,)
                     keys.append(line)
