@@ -191,3 +191,32 @@ def test_fault5_invalid_utf8_escaped(tmp_path):
         '{"ignition":{"version":"3.4.0"},"passwd":{"users":[{"name":"core","sshAuthorizedKeys":'
         '["ssh-rsa AAA\\ufffd x"]}]},"systemd":{"units":[{"contents":"Description=\\ufffdt\\ufffd\\n",'
         '"name":"a.service"}]}}\n')
+
+
+# Fault 6: Ignition 3.0.0's ConfigReference.Source is a *string without omitempty:
+# every written merge/replace entry carries "source":null when it has none.
+# Expected output from the official v0.29.0.
+_UNUSED_LOCAL = (
+    "warning[$.ignition.config.merge.0.local]:\n"
+    "  --> in.bu:3:30\n"
+    "   |\n"
+    " 1 | variant: fcos\n"
+    " 2 | version: 1.0.0\n"
+    " 3 | ignition: {config: {merge: [{local: x}]}}\n"
+    "   |                              ^^^^^^ unused key local\n"
+    " 4 | \n"
+    "   |\n")
+
+
+@pytest.mark.parametrize("config, expected", [
+    ("merge: [{}]", '{"ignition":{"config":{"merge":[{"source":null}]},"version":"3.0.0"}}\n'),
+    ("merge: [{local: x}]", '{"ignition":{"config":{"merge":[{"source":null}]},"version":"3.0.0"}}\n'),
+    ("replace: {verification: {hash: sha512-" + "a" * 128 + "}}",
+     '{"ignition":{"config":{"replace":{"source":null,"verification":{"hash":"sha512-' + "a" * 128
+     + '"}}},"version":"3.0.0"}}\n'),
+    ("replace: {}", '{"ignition":{"version":"3.0.0"}}\n'),
+])
+def test_fault6_fcos_1_0_source_null(tmp_path, config, expected):
+    run = run_input(tmp_path, "variant: fcos\nversion: 1.0.0\nignition: {config: {%s}}\n" % config)
+    assert (run.rc, run.stdout) == (0, expected)
+    assert run.stderr == (_UNUSED_LOCAL if "local" in config else "")
