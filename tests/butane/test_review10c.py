@@ -220,3 +220,24 @@ def test_fault6_fcos_1_0_source_null(tmp_path, config, expected):
     run = run_input(tmp_path, "variant: fcos\nversion: 1.0.0\nignition: {config: {%s}}\n" % config)
     assert (run.rc, run.stdout) == (0, expected)
     assert run.stderr == (_UNUSED_LOCAL if "local" in config else "")
+
+
+# Fault 8: a fatal error of the base translation ends the translation before the
+# fcos parts, so no partition warnings follow it. Expected output from the official v0.29.0.
+def test_fault8_no_partition_warnings_after_fatal_error(tmp_path):
+    run = run_input(tmp_path, HEAD + "storage:\n  disks:\n    - device: /dev/sdb\n      partitions:\n"
+                    "        - label: root\n          size_mib: 4096\n  files:\n    - path: /a\n"
+                    "      contents: {local: a}\n")
+    assert (run.rc, run.stdout) == (1, "")
+    assert run.stderr == (
+        "error[$.storage.files.0.contents.local]:\n"
+        "  --> in.bu:11:25\n"
+        "    |\n"
+        "  9 |   files:\n"
+        " 10 |     - path: /a\n"
+        " 11 |       contents: {local: a}\n"
+        "    |                         ^^ local file paths are relative to a files directory "
+        "that must be specified with -d/--files-dir\n"
+        " 12 | \n"
+        "    |\n"
+        "Error translating config: source config is invalid\n")

@@ -160,6 +160,7 @@ class Translator:
     # -- the whole pipeline ------------------------------------------------------
 
     def translate(self, value: dict) -> dict:
+        errors_before = sum(e.kind == "error" for e in self.report.entries)
         out = self.copy(value, CONFIG, (), ())
         out.setdefault("ignition", {})["version"] = self.spec.ignition
         self.table[("ignition", "version")] = ("version",)
@@ -176,6 +177,10 @@ class Translator:
 
             quadlets.process(self, value, out)
         if not self.spec.fcos_sugar:
+            return out
+        # a fatal error of the base translation ends it before the fcos parts
+        # (config/fcos/v1_*/translate.go: boot_device, the partition checks and grub)
+        if sum(e.kind == "error" for e in self.report.entries) > errors_before:
             return out
         boot, boot_table = sugar.boot_device(value, self.version)
         if boot:
