@@ -241,3 +241,22 @@ def test_fault8_no_partition_warnings_after_fatal_error(tmp_path):
         " 12 | \n"
         "    |\n"
         "Error translating config: source config is invalid\n")
+
+
+# Fault 7: from level 1.5 (openshift 4.14+) the grub step always merges, and a zero
+# non-pointer leaf (an empty path) keeps no mapping: the error is reported below
+# spec.config at line 1 col 1. Expected output from the official v0.29.0.
+def test_fault7_openshift_empty_path_unmapped(tmp_path):
+    run = run_input(tmp_path, "variant: openshift\nversion: 4.16.0\nmetadata: {name: a, labels: "
+                    "{machineconfiguration.openshift.io/role: worker}}\nstorage: {files: [{path: \"\"}]}\n")
+    assert (run.rc, run.stdout) == (1, "")
+    assert run.stderr == (
+        "error[$.spec.config.storage.files.0.path]:\n"
+        "  --> in.bu:1:1\n"
+        "   |\n"
+        " 1 | variant: openshift\n"
+        "   | ^^^^^^^^ path not specified\n"
+        " 2 | version: 4.16.0\n"
+        " 3 | metadata: {name: a, labels: {machineconfiguration.openshift.io/role: worker}}\n"
+        "   |\n"
+        "Error translating config: config generated was invalid\n")
