@@ -260,3 +260,33 @@ def test_fault7_openshift_empty_path_unmapped(tmp_path):
         " 3 | metadata: {name: a, labels: {machineconfiguration.openshift.io/role: worker}}\n"
         "   |\n"
         "Error translating config: config generated was invalid\n")
+
+
+# Fault 10: the files directory is made absolute and cleaned as Go's filepath.Abs does
+# ("//dir" is "/dir"; with "/" every other path is outside it). Expected output from the
+# official v0.29.0.
+def test_fault10_files_dir_double_slash(tmp_path):
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "ok.txt").write_text("ok\n")
+    run = run_input(tmp_path, HEAD + "storage:\n  files:\n    - path: /a\n      contents: {local: /ok.txt}\n",
+                    "-d", "/" + str(tmp_path / "files"))
+    assert (run.rc, run.stderr) == (0, "")
+    assert run.stdout == ('{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"/a","contents":'
+                          '{"compression":"","source":"data:,ok%0A"}}]}}\n')
+
+
+def test_fault10_files_dir_root(tmp_path):
+    run = run_input(tmp_path, HEAD + "storage:\n  files:\n    - path: /a\n      contents: {local: etc/hostname}\n",
+                    "-d", "/")
+    assert (run.rc, run.stdout) == (1, "")
+    assert run.stderr == (
+        "error[$.storage.files.0.contents.local]:\n"
+        "  --> in.bu:6:25\n"
+        "   |\n"
+        " 4 |   files:\n"
+        " 5 |     - path: /a\n"
+        " 6 |       contents: {local: etc/hostname}\n"
+        "   |                         ^^^^^^^^^^^^^ local file path traverses outside the files directory\n"
+        " 7 | \n"
+        "   |\n"
+        "Error translating config: source config is invalid\n")

@@ -10,7 +10,7 @@ import base64
 import os
 import zlib
 
-from ..ignition.goformat import join_path
+from ..ignition.goformat import clean_path, join_path
 
 ERR_NO_FILES_DIR = ("local file paths are relative to a files directory that must be "
                     "specified with -d/--files-dir")
@@ -131,14 +131,19 @@ def local_path(files_dir: str | None, local: str) -> str:
         raise LocalFileError(ERR_NO_FILES_DIR)
     path = join_path(files_dir, local)
     try:
-        base = os.path.abspath(files_dir)
-        full = os.path.abspath(path)
+        base = _go_abs(files_dir)
+        full = _go_abs(path)
     except OSError as exc:  # a relative -d in a deleted working directory: Go's filepath.Abs
         text = os.strerror(exc.errno) if exc.errno else str(exc)
         raise LocalFileError(f"getwd: {text[:1].lower()}{text[1:]}") from None
-    if full != base and not full.startswith(base.rstrip("/") + "/"):
+    if full != base and not full.startswith(base + "/"):
         raise LocalFileError(ERR_ESCAPE)
     return path
+
+
+def _go_abs(path: str) -> str:
+    """Go's filepath.Abs: cleaned, so a leading "//" is one slash (os.path.abspath keeps it)."""
+    return clean_path(path if path.startswith("/") else os.getcwd() + "/" + path)
 
 
 def go_os_error(op: str, path: str, exc: OSError) -> str:
