@@ -290,3 +290,11 @@ def test_fault10_files_dir_root(tmp_path):
         " 7 | \n"
         "   |\n"
         "Error translating config: source config is invalid\n")
+
+
+# Fault 12: `-o file/` on an existing file fails as Go's open with O_CREATE does
+# (EISDIR). Expected output from the official v0.29.0.
+def test_fault12_output_trailing_slash_on_file(tmp_path):
+    run = run_input(tmp_path, HEAD, "-o", "in.bu/")
+    assert (run.rc, run.stdout) == (1, "")
+    assert run.stderr == "failed to open in.bu/: open in.bu/: is a directory\n"
