@@ -298,3 +298,37 @@ def test_fault12_output_trailing_slash_on_file(tmp_path):
     run = run_input(tmp_path, HEAD, "-o", "in.bu/")
     assert (run.rc, run.stdout) == (1, "")
     assert run.stderr == "failed to open in.bu/: open in.bu/: is a directory\n"
+
+
+# Fault 9: a tree subdirectory that cannot be read is reported as Go's filepath.Walk
+# reports it (`open DIR: …`), and the walk goes on. Expected output from the official
+# v0.29.0 run as an unprivileged user on a mode-000 `locked` directory; here (maybe
+# as root) reading that directory is refused by a stand-in for os.listdir.
+def test_fault9_unreadable_tree_subdirectory(tmp_path, monkeypatch):
+    import os
+
+    tree = tmp_path / "files" / "t"
+    (tree / "locked").mkdir(parents=True)
+    (tree / "b").mkdir()
+    (tree / "a.txt").write_text("a\n")
+    (tree / "b" / "c").write_text("c\n")
+    (tree / "locked" / "x").write_text("in\n")
+    os.mkfifo(tree / "zfifo")
+    listdir = os.listdir
+
+    def refusing(path):
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", refusing)
+    run = run_input(tmp_path, HEAD + "storage:\n  trees:\n    - local: t\n", "-d", "files")
+    assert (run.rc, run.stdout) == (1, "")
+    assert run.stderr == (
+        "error[$.storage.trees.0]:\n  --> in.bu:5:7\n   |\n 3 | storage:\n 4 |   trees:\n"
+        " 5 |     - local: t\n   |       ^^^^^^ open files/t/locked: permission denied\n 6 | \n   |\n"
+        "\n"
+        "error[$.storage.trees.0]:\n  --> in.bu:5:7\n   |\n 3 | storage:\n 4 |   trees:\n"
+        " 5 |     - local: t\n   |       ^^^^^^ trees may only contain files, directories, and symlinks\n"
+        " 6 | \n   |\n"
+        "Error translating config: source config is invalid\n")
