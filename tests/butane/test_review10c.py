@@ -332,3 +332,44 @@ def test_fault9_unreadable_tree_subdirectory(tmp_path, monkeypatch):
         " 5 |     - local: t\n   |       ^^^^^^ trees may only contain files, directories, and symlinks\n"
         " 6 | \n   |\n"
         "Error translating config: source config is invalid\n")
+
+
+# Fault 4: standard streams the caller closed are opened on /dev/null, as the Go
+# runtime does. Expected output from the official v0.29.0 (`< /tmp`, a directory on
+# standard input, stays different: Python stops before stoker's code runs).
+_W_BU = HEAD + "storage: {files: [{path: /a, mode: 644}]}\n"
+_W_OUT = '{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"/a","mode":644}]}}\n'
+_W_ERR = (
+    "warning[$.storage.files.0.mode]:\n  --> w.bu:3:36\n   |\n 1 | variant: fcos\n"
+    " 2 | version: 1.5.0\n 3 | storage: {files: [{path: /a, mode: 644}]}\n"
+    "   |                                    ^^^^^^ unreasonable mode would be reasonable if "
+    "specified in octal; remember to add a leading zero\n 4 | \n   |\n\n"
+    "warning[$.storage.files.0.mode]:\n  --> w.bu:3:36\n   |\n 1 | variant: fcos\n"
+    " 2 | version: 1.5.0\n 3 | storage: {files: [{path: /a, mode: 644}]}\n"
+    "   |                                    ^^^^^^ setuid/setgid/sticky bits are not supported "
+    "or functional in spec versions older than 3.6.0\n 4 | \n   |\n")
+
+
+@pytest.mark.parametrize("closing, args, rc, stdout, stderr", [
+    ("2>&-", "w.bu", 0, _W_OUT, ""),
+    (">&-", "w.bu", 0, "", _W_ERR),
+    ("<&-", "w.bu", 0, _W_OUT, _W_ERR),
+    ("<&-", "", 1, "", "Error translating config: error parsing variant; must be specified\n"),
+])
+def test_fault4_closed_standard_streams(tmp_path, closing, args, rc, stdout, stderr):
+    import subprocess
+    import sys
+
+    stoker = Path(sys.executable).with_name("stoker")
+    (tmp_path / "w.bu").write_text(_W_BU)
+    (tmp_path / "out").touch()
+    (tmp_path / "err").touch()
+    # the closing redirection comes last, after the ones that capture the other streams
+    script = f'"$0" butane {args} >out 2>err {closing}; echo $? >rc'
+    subprocess.run(["sh", "-c", script, str(stoker)], cwd=tmp_path, check=True,
+                   stdin=subprocess.DEVNULL)
+    result = (int((tmp_path / "rc").read_text()), (tmp_path / "out").read_text(),
+              (tmp_path / "err").read_text())
+    expected_out = "" if closing == ">&-" else stdout
+    expected_err = "" if closing == "2>&-" else stderr
+    assert result == (rc, expected_out, expected_err)
