@@ -106,6 +106,37 @@ def test_fault1_invalid_inline_child_config(tmp_path, child):
     assert (run.rc, run.stdout, run.stderr) == (1, "", _CHILD_CASES[child])
 
 
+# Fault 1 (continued): a type error in the child, even of another version, names the
+# embedded structs in its field path as the official v0.29.0 does.
+# Expected output from the official v0.29.0.
+def test_fault1_child_type_error_embedded_field(tmp_path):
+    child = '{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"/a","mode":"x"}]}}'
+    run = run_input(tmp_path, HEAD + "ignition: {config: {merge: [{inline: '%s'}]}}\n" % child)
+    line3 = " 3 | ignition: {config: {merge: [{inline: '%s'}]}}\n" % child
+    assert (run.rc, run.stdout) == (1, "")
+    assert run.stderr == (
+        "error:\n"
+        "  --> in.bu:1:1\n"
+        "   |\n"
+        " 1 | variant: fcos\n"
+        "   | ^^^^^^^^ json: cannot unmarshal string into Go struct field "
+        "File.storage.files.FileEmbedded1.mode of type int\n"
+        " 2 | version: 1.5.0\n"
+        + line3 +
+        "   |\n"
+        "\n"
+        "error[$.ignition.config.merge.0.inline]:\n"
+        "  --> in.bu:3:38\n"
+        "   |\n"
+        " 1 | variant: fcos\n"
+        " 2 | version: 1.5.0\n"
+        + line3 +
+        "   |                                      " + "^" * 85 + " config is not valid\n"
+        " 4 | \n"
+        "   |\n"
+        "Error translating config: source config is invalid\n")
+
+
 # Fault 2: a quadlet name starting with "/" stays under the quadlet directory (Go's
 # path.Join keeps the base). Expected output from the official v0.29.0.
 def test_fault2_quadlet_absolute_name(tmp_path):

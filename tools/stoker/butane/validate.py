@@ -147,7 +147,7 @@ class SourceValidator:
         if problem is None and isinstance(root, ObjectNode):
             decoded = decode(root, struct_tree(self.ignition_version))
             if decoded.type_errors:
-                problem = decoded.type_errors[0][1]
+                problem = _embedded_field_path(decoded.type_errors[0][1])
         if problem is not None:
             self.report.add(ERROR, (), problem, 1, 1)
             self.report.error(path + ("inline",), "config is not valid")
@@ -333,3 +333,27 @@ def decimal_mode_suspect(mode: int, directory: bool) -> bool:
     if _typical(mode, directory):
         return False
     return _typical(int(digits, 8), directory)
+
+
+# Ignition's File, Directory and Link embed Node and a <Kind>Embedded1 struct; the Go
+# that built the official v0.29.0 names those in a type error's field path
+# ("File.storage.files.FileEmbedded1.mode").
+_EMBEDDED = {"files": ("FileEmbedded1", ("append", "contents", "mode")),
+             "directories": ("DirectoryEmbedded1", ("mode",)),
+             "links": ("LinkEmbedded1", ("hard", "target"))}
+_NODE_FIELDS = ("path", "overwrite", "user", "group")
+
+
+def _embedded_field_path(message: str) -> str:
+    match = re.match(r"(json: cannot unmarshal \S+ into Go struct field \w+\.)(\S+)( of type .*)",
+                     message, re.S)
+    if not match:
+        return message
+    parts = match.group(2).split(".")
+    if len(parts) >= 3 and parts[0] == "storage" and parts[1] in _EMBEDDED:
+        embedded, fields = _EMBEDDED[parts[1]]
+        if parts[2] in _NODE_FIELDS:
+            parts.insert(2, "Node")
+        elif parts[2] in fields:
+            parts.insert(2, embedded)
+    return match.group(1) + ".".join(parts) + match.group(3)
