@@ -27,17 +27,17 @@ def sh(script: str, cwd: Path, **kw) -> subprocess.CompletedProcess:
                           env={**os.environ, "S": str(STOKER)}, timeout=120, **kw)
 
 
+# The official v0.29.0 (the Go runtime) opens closed standard streams on /dev/null
+# at start-up: a closed stdin reads as empty, a closed stdout swallows the config.
 def test_closed_stdin(tmp_path):
     run = sh('"$S" butane <&-', tmp_path)
     assert (run.returncode, run.stdout) == (1, "")
-    assert run.stderr == "failed to read /dev/stdin: read /dev/stdin: bad file descriptor\n"
+    assert run.stderr == "Error translating config: error parsing variant; must be specified\n"
 
 
 def test_closed_stdout(tmp_path):
     run = sh('"$S" butane ok.bu >&-', tmp_path)
-    assert run.returncode == 1
-    assert run.stderr == ("Failed to write config to /dev/stdout: write /dev/stdout: "
-                          "bad file descriptor\n")
+    assert (run.returncode, run.stderr) == (0, "")
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")

@@ -11,6 +11,7 @@ parser of stoker.cliparser, which prints the usage and help texts.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 from .errors import Interrupted, StokerError, UsageError
@@ -56,11 +57,31 @@ def _parse(argv: list[str]):
     return build_parser(argv).parse_args(argv)
 
 
+def _reopen_closed_stdio() -> None:
+    """Standard input, output and error that the caller closed are opened on /dev/null,
+    as the Go runtime does at start-up, so `stoker butane 2>&-` still writes its config
+    (Python leaves sys.stdin/stdout/stderr as None for a closed descriptor)."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        null = os.open(os.devnull, os.O_RDWR)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False,
+                                    errors="backslashreplace" if fd == 2 else None))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Exit codes: 0 success, 1 an error or a failed check,
     2 a usage error or a missing host program, 130 interrupted (Ctrl-C); the boot commands,
     which stop on SIGTERM and SIGHUP too, exit 128 + the signal's number (143, 129)."""
     argv = sys.argv[1:] if argv is None else argv
+    _reopen_closed_stdio()
     # `stoker butane` makes no reference cycles (reference counting frees all it
     # drops; tests/test_cli.py checks it), so the cycle collector's passes over the
     # objects of its imports and of the YAML tree are pure cost: about 5% of a small

@@ -26,22 +26,33 @@ _SURROGATE = "[\ud800-\udfff]"  # rare (non-ASCII file names): compiled on first
 
 
 def go_string(s: str) -> str:
-    # File names read from disk may carry undecodable bytes as lone surrogates;
-    # Go writes invalid UTF-8 as U+FFFD.
-    if not s.isascii() and re.search(_SURROGATE, s):
-        s = re.sub(_SURROGATE, "\ufffd", s)
+    # Strings from local files and file names may carry undecodable bytes as lone
+    # surrogates (surrogateescape); Go's encoding/json writes each invalid byte as the
+    # escape \ufffd (a valid U+FFFD stays as it is).
     if _NEEDS_ESCAPE.search(s):
         s = _NEEDS_ESCAPE.sub(_escape_char, s)
+    if not s.isascii() and re.search(_SURROGATE, s):
+        s = re.sub(_SURROGATE, "\\\\ufffd", s)
     return '"' + s + '"'
 
 
-def prune(value, t=OUTPUT, *, level: tuple[int, int] | None = None):
+# Pointer fields without omitempty: Go writes null when they are unset, in every
+# struct that is itself written (Ignition 3.0.0 ConfigReference.Source is a *string).
+_NULL_WHEN_UNSET = {"ConfigReference": ("source",)}
+
+
+def prune(value, t=OUTPUT, *, level: tuple[int, int] | None = None, kept: bool = False):
     """Drop what Go's omitempty drops, and order keys as the Go structs do, for the
-    Ignition types of a schema level (schema.py; None: the newest)."""
+    Ignition types of a schema level (schema.py; None: the newest). `kept`: the
+    struct is written even when empty (a list item)."""
     if isinstance(t, Struct):
         out = {}
+        nulls = _NULL_WHEN_UNSET.get(t.name, ())
         for f in t.fields_at(level):
             if f.sugar:
+                continue
+            if f.ign in nulls and value.get(f.ign) is None:
+                out[f.ign] = None
                 continue
             if f.ign not in value:
                 # A non-pointer Go field without omitempty is written even when the
@@ -58,9 +69,11 @@ def prune(value, t=OUTPUT, *, level: tuple[int, int] | None = None):
             elif f.omit_zero and v in (0, ""):
                 continue
             out[f.ign] = v
+        if nulls and not kept and all(out.get(k, 0) is None for k in out):
+            return {}  # nothing but the unset pointers: the struct itself is left out
         return out
     if isinstance(t, ListOf):
-        return [prune(v, t.item, level=level) for v in value]
+        return [prune(v, t.item, level=level, kept=True) for v in value]
     return value
 
 

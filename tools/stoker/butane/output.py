@@ -107,6 +107,9 @@ def _open_target(path: str) -> tuple[int, bool]:
         return os.open(path, os.O_WRONLY), False
     except FileNotFoundError:
         pass
+    except NotADirectoryError:
+        # with O_CREAT the kernel's answer can differ: "file/" is EISDIR, not ENOTDIR
+        return os.open(path, os.O_WRONLY | os.O_CREAT, 0o644), False
     try:
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), True
     except FileExistsError:  # a dangling symlink (O_CREAT creates its target) or a race

@@ -41,8 +41,8 @@ def process(tr, value: dict, out: dict) -> None:
     for i, q in enumerate(items):
         src = ("systemd", "quadlets", i)
         name = q.get("name") or ""
-        path = posixpath.normpath(posixpath.join(
-            ROOTFUL_DIR if q.get("rootful") else ROOTLESS_DIR, name))
+        # Go's path.Join: the name is appended to the directory even when it starts with "/"
+        path = posixpath.normpath((ROOTFUL_DIR if q.get("rootful") else ROOTLESS_DIR) + "/" + name)
         if path in taken:
             tr.report.error(src, ERR_NODE_EXISTS)
         elif is_instance(name):

@@ -10,7 +10,7 @@ import base64
 import os
 import zlib
 
-from ..ignition.goformat import join_path
+from ..ignition.goformat import clean_path, join_path
 
 ERR_NO_FILES_DIR = ("local file paths are relative to a files directory that must be "
                     "specified with -d/--files-dir")
@@ -130,15 +130,27 @@ def local_path(files_dir: str | None, local: str) -> str:
     if files_dir is None:
         raise LocalFileError(ERR_NO_FILES_DIR)
     path = join_path(files_dir, local)
-    base = os.path.abspath(files_dir)
-    full = os.path.abspath(path)
-    if full != base and not full.startswith(base.rstrip("/") + "/"):
+    try:
+        base = _go_abs(files_dir)
+        full = _go_abs(path)
+    except OSError as exc:  # a relative -d in a deleted working directory: Go's filepath.Abs
+        text = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise LocalFileError(f"getwd: {text[:1].lower()}{text[1:]}") from None
+    if full != base and not full.startswith(base + "/"):
         raise LocalFileError(ERR_ESCAPE)
     return path
 
 
+def _go_abs(path: str) -> str:
+    """Go's filepath.Abs: cleaned, so a leading "//" is one slash (os.path.abspath keeps it)."""
+    return clean_path(path if path.startswith("/") else os.getcwd() + "/" + path)
+
+
 def go_os_error(op: str, path: str, exc: OSError) -> str:
-    """An OSError worded as Go's *PathError prints it: `open files/x: no such file or directory`."""
+    """An OSError worded as Go's *PathError prints it: `open files/x: no such file or directory`.
+    A ValueError is Python refusing a path with a NUL byte, which Go's syscalls call EINVAL."""
+    if isinstance(exc, ValueError):
+        return f"{op} {path}: invalid argument"
     text = os.strerror(exc.errno) if exc.errno else str(exc)
     return f"{op} {path}: {text[:1].lower()}{text[1:]}"
 
@@ -147,7 +159,7 @@ def read_local(files_dir: str | None, local: str) -> bytes:
     path = local_path(files_dir, local)
     try:
         fd = os.open(path, os.O_RDONLY)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise LocalFileError(go_os_error("open", path, exc)) from None
     try:
         with os.fdopen(fd, "rb") as f:

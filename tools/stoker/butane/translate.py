@@ -90,7 +90,7 @@ class Translator:
             return
         data = self.read(local, src + ("contents_local",))
         if data is not None:
-            res["contents"] = data.decode("utf-8", errors="replace")
+            res["contents"] = data.decode("utf-8", errors="surrogateescape")
             self.table[out + ("contents",)] = src + ("contents_local",)
 
     _hook_Unit = _contents_local
@@ -110,7 +110,7 @@ class Translator:
             data = self.read(local, lsrc + (i,))
             if data is None:
                 continue
-            for line in re.split(r"\r?\n", data.decode("utf-8", errors="replace")):
+            for line in re.split(r"\r?\n", data.decode("utf-8", errors="surrogateescape")):
                 if line:
                     self.table[out + ("sshAuthorizedKeys", len(keys))] = lsrc + (i,)
                     keys.append(line)
@@ -160,6 +160,7 @@ class Translator:
     # -- the whole pipeline ------------------------------------------------------
 
     def translate(self, value: dict) -> dict:
+        errors_before = sum(e.kind == "error" for e in self.report.entries)
         out = self.copy(value, CONFIG, (), ())
         out.setdefault("ignition", {})["version"] = self.spec.ignition
         self.table[("ignition", "version")] = ("version",)
@@ -177,6 +178,10 @@ class Translator:
             quadlets.process(self, value, out)
         if not self.spec.fcos_sugar:
             return out
+        # a fatal error of the base translation ends it before the fcos parts
+        # (config/fcos/v1_*/translate.go: boot_device, the partition checks and grub)
+        if sum(e.kind == "error" for e in self.report.entries) > errors_before:
+            return out
         boot, boot_table = sugar.boot_device(value, self.version)
         if boot:
             out = self.merge_parent(boot, boot_table, out)
@@ -184,7 +189,47 @@ class Translator:
         grub, grub_table = sugar.grub(value, compress=self.auto_compression)
         if grub:
             out = self.merge_parent(grub, grub_table, out)
+        if self.version >= (1, 5):
+            # From 1.5 the grub step always merges (config/fcos/v1_5+ translate.go), and
+            # Ignition's merge transcript gives a zero-valued non-pointer leaf ("" path,
+            # unit name, disk device) no mapping, nor a container with only such leaves.
+            live: set = set()
+            _live_paths(out, OUTPUT, (), True, self.spec.level, live)
+            self.table = {k: v for k, v in self.table.items()
+                          if k in live or not _present(out, k)}
         return out
+
+
+def _live_paths(value, t, path: tuple, pointer: bool, level, live: set) -> bool:
+    """Add to `live` each path of `value` holding a leaf Go's merge transcribes (a set
+    pointer, or a non-zero value), or a container holding one; return whether `path` is."""
+    found = False
+    if isinstance(value, dict):
+        for k, v in value.items():
+            f = t.by_ign.get(k) if isinstance(t, Struct) else None
+            sub = None if f is None else f.type
+            ptr = f is None or not (f.always_at(level) or f.omit_zero)
+            found |= _live_paths(v, sub, path + (k,), ptr, level, live)
+    elif isinstance(value, list):
+        item = t.item if isinstance(t, ListOf) else None
+        for i, v in enumerate(value):
+            found |= _live_paths(v, item, path + (i,), False, level, live)
+    else:
+        found = value is not None and (pointer or value not in ("", 0, False))
+    if found:
+        live.add(path)
+    return found
+
+
+def _present(value, path: tuple) -> bool:
+    for k in path:
+        if isinstance(value, dict) and k in value:
+            value = value[k]
+        elif isinstance(value, list) and isinstance(k, int) and 0 <= k < len(value):
+            value = value[k]
+        else:
+            return False
+    return True
 
 
 def snake_path(out: tuple) -> tuple:

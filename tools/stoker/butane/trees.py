@@ -14,18 +14,32 @@ ERR_FILE_TYPE = "trees may only contain files, directories, and symlinks"
 
 def _walk(root: str):
     """Go's filepath.Walk: the root first, then entries in lexical order, links not
-    followed, not even a root that is a symlink (it is yielded alone)."""
+    followed, not even a root that is a symlink (it is yielded alone). Yields
+    (path, lstat, None), or (path, None, error text) where a directory cannot be
+    read or an entry not stat'ed: Walk hands that error to the tree's walk
+    function, which records it and goes on."""
     st = os.lstat(root)
-    yield root, st
-    if not stat.S_ISDIR(st.st_mode):
+    yield root, st, None
+    if stat.S_ISDIR(st.st_mode):
+        yield from _walk_dir(root)
+
+
+def _walk_dir(path: str):
+    try:
+        names = os.listdir(path)
+    except OSError as exc:
+        yield path, None, go_os_error("open", path, exc)
         return
-    for name in sorted(os.listdir(root), key=lambda n: n.encode("utf-8", "surrogateescape")):
-        full = os.path.join(root, name)
-        st = os.lstat(full)
+    for name in sorted(names, key=lambda n: n.encode("utf-8", "surrogateescape")):
+        full = os.path.join(path, name)
+        try:
+            st = os.lstat(full)
+        except OSError as exc:
+            yield full, None, go_os_error("lstat", full, exc)
+            continue
+        yield full, st, None
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk(full)
-        else:
-            yield full, st
+            yield from _walk_dir(full)
 
 
 class _Nodes:
@@ -72,7 +86,7 @@ def process(tr, value: dict, out: dict) -> None:
             if not stat.S_ISDIR(os.stat(root).st_mode):
                 tr.report.error(src, "root of tree must be a directory")
                 continue
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             tr.report.error(src, go_os_error("stat", root, exc))
             continue
         dest = tree.get("path") or "/"
@@ -82,7 +96,10 @@ def process(tr, value: dict, out: dict) -> None:
         except OSError as exc:
             tr.report.error(src, go_os_error("lstat", root, exc))
             continue
-        for full, st in entries:
+        for full, st, error in entries:
+            if error is not None:
+                tr.report.error(src, error)
+                continue
             rel = os.path.relpath(full, root)
             path = join_path(dest, rel)
             if stat.S_ISREG(st.st_mode):

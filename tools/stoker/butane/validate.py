@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..report import Report
+from ..report import ERROR, WARNING, Report
 from .schema import CONFIG, ListOf, Struct
 from .specs import Spec
 
@@ -122,26 +122,59 @@ class SourceValidator:
             self._check_child_config(r["inline"], path)
 
     def _check_child_config(self, text: str, path: tuple) -> None:
-        from ..ignition import parse_config, validate
-        config, err = parse_config(text)
-        if config is None:
-            self.report.error(path + ("inline",), err)
+        # As base/v0_X/util.go ValidateIgnitionConfig: the child is first decoded into the
+        # target spec's types (Ignition's HandleParseErrors: a syntax or type error is placed
+        # at line 1 col 1 with no path, then "config is not valid" on the inline); a version
+        # that is missing or does not parse is an error at the child's own path, located in
+        # the Butane document; only a readable but different version skips validation.
+        from ..ignition import validate
+        from ..ignition.decode import decode
+        from ..ignition.gojson import (JSONSyntaxError, ObjectNode, node_kind, parse_document,
+                                       to_bytes)
+        from ..ignition.structs import struct_tree
+        from ..ignition.versions import parse_semver
+
+        raw = to_bytes(text)
+        problem = None
+        root = None
+        try:
+            root = parse_document(raw)
+        except JSONSyntaxError as error:
+            problem = str(error)
+        if problem is None and not isinstance(root, ObjectNode) and node_kind(root) != "null":
+            problem = f"json: cannot unmarshal {node_kind(root)} into Go value of type types.Config"
+        decoded = None
+        if problem is None and isinstance(root, ObjectNode):
+            decoded = decode(root, struct_tree(self.ignition_version))
+            if decoded.type_errors:
+                problem = _embedded_field_path(decoded.type_errors[0][1])
+        if problem is not None:
+            self.report.add(ERROR, (), problem, 1, 1)
             self.report.error(path + ("inline",), "config is not valid")
             return
-        version = (config.get("ignition") or {}).get("version")
-        if version != self.ignition_version:
+        ignition = (decoded.config if decoded else {}).get("ignition") or {}
+        version = ignition.get("version") if isinstance(ignition, dict) else None
+        parsed = parse_semver(version) if isinstance(version, str) else None
+        if parsed is None:
+            self.report.error(("ignition", "version"), "invalid config version (couldn't parse)")
+            if not isinstance(root, ObjectNode):
+                self.report.add(WARNING, (), "context tree does not match content tree at $. Line "
+                                "and column reporting may be inconsistent. Unused keys may not "
+                                "be reported", 1, 1)
+            return
+        if parsed != parse_semver(self.ignition_version):
             self.report.warning(path + ("version",), "skipping validation for the merge/replace "
                                 "ignition config due to an unkown version")
             return
-        # As the official tool (v0.24+ validates inline merge/replace configs):
-        # the child's entries at the child's own paths, placed at line 1 col 1,
-        # and keys Ignition does not know in the child warned.
         from ..ignition import validate_document
 
-        entries = validate(config, version)
-        unused = [e for e in validate_document(text).entries if e.message.startswith("unused key ")]
-        for entry in entries + unused:
-            self.report.add(entry.kind, tuple(entry.path or ()), entry.message, 1, 1)
+        # The child's entries at the child's own paths, located in the Butane document
+        # (nearest node present); its unused keys at line 1 col 1.
+        for entry in validate(decoded.config, self.ignition_version):
+            self.report.add(entry.kind, tuple(entry.path or ()), entry.message)
+        for entry in validate_document(text).entries:
+            if entry.message.startswith("unused key "):
+                self.report.add(entry.kind, tuple(entry.path or ()), entry.message, 1, 1)
 
     def _check_File(self, f: dict, path: tuple) -> None:
         self._check_mode(f, path, directory=False)
@@ -300,3 +333,27 @@ def decimal_mode_suspect(mode: int, directory: bool) -> bool:
     if _typical(mode, directory):
         return False
     return _typical(int(digits, 8), directory)
+
+
+# Ignition's File, Directory and Link embed Node and a <Kind>Embedded1 struct; the Go
+# that built the official v0.29.0 names those in a type error's field path
+# ("File.storage.files.FileEmbedded1.mode").
+_EMBEDDED = {"files": ("FileEmbedded1", ("append", "contents", "mode")),
+             "directories": ("DirectoryEmbedded1", ("mode",)),
+             "links": ("LinkEmbedded1", ("hard", "target"))}
+_NODE_FIELDS = ("path", "overwrite", "user", "group")
+
+
+def _embedded_field_path(message: str) -> str:
+    match = re.match(r"(json: cannot unmarshal \S+ into Go struct field \w+\.)(\S+)( of type .*)",
+                     message, re.S)
+    if not match:
+        return message
+    parts = match.group(2).split(".")
+    if len(parts) >= 3 and parts[0] == "storage" and parts[1] in _EMBEDDED:
+        embedded, fields = _EMBEDDED[parts[1]]
+        if parts[2] in _NODE_FIELDS:
+            parts.insert(2, "Node")
+        elif parts[2] in fields:
+            parts.insert(2, embedded)
+    return match.group(1) + ".".join(parts) + match.group(3)
