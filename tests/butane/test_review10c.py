@@ -404,3 +404,30 @@ def test_fault4_closed_standard_streams(tmp_path, closing, args, rc, stdout, std
     expected_out = "" if closing == ">&-" else stdout
     expected_err = "" if closing == "2>&-" else stderr
     assert result == (rc, expected_out, expected_err)
+
+
+def test_fault11_large_barely_compressible_file_does_not_run_goflate(tmp_path, monkeypatch):
+    """Review 10c, fault 11: a 1 MB file that zlib barely shrinks (already
+    compressed data) took about 8 s per MB in goflate. Above GOFLATE_MAX_BYTES
+    zlib's length decides alone; the file's contents are intact either way."""
+    import base64
+    import gzip
+    import os
+    import zlib
+
+    from stoker.butane import goflate, resources, translate
+
+    def refuse(data):
+        raise AssertionError("goflate ran on a file over GOFLATE_MAX_BYTES")
+    monkeypatch.setattr(goflate, "gzip_bytes", refuse)
+    # random bytes, deflated: nearly incompressible, then a compressible tail so
+    # that zlib's gzip is a little shorter (inside goflate's margin)
+    blob = zlib.compress(os.urandom(900_000), 9) + b"a" * 60_000
+    assert len(blob) > resources.GOFLATE_MAX_BYTES
+    (tmp_path / "blob").write_bytes(blob)
+    result = translate("variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /opt/blob\n"
+                       "      contents:\n        local: blob\n", files_dir=str(tmp_path))
+    assert result.ok
+    contents = result.config["storage"]["files"][0]["contents"]
+    payload = base64.b64decode(contents["source"].partition(",")[2])
+    assert (gzip.decompress(payload) if contents.get("compression") == "gzip" else payload) == blob

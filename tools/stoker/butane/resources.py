@@ -75,6 +75,13 @@ def _gzip_margin(zlib_len: int) -> int:
     return 16 + zlib_len // 8
 
 
+# Above this many bytes goflate is not run (at its slowest, on already compressed
+# data such as zip, jar or png files, it takes about 8 s per MB): zlib's length
+# decides alone, so a large file close to the threshold may be gzip'd where the
+# official tool keeps it plain, or the reverse (the README's known differences).
+GOFLATE_MAX_BYTES = 256 * 1024
+
+
 def _go_gzip_if_shorter(data: bytes, chosen_len: int) -> bytes | None:
     """The gzip stream to use for `data` when Butane would gzip it, else None."""
     def wins(gz_len: int) -> bool:
@@ -88,6 +95,8 @@ def _go_gzip_if_shorter(data: bytes, chosen_len: int) -> bytes | None:
         return None  # even a Go stream `margin` bytes shorter would lose
     if wins(len(zgz) + margin):
         return zgz  # even a Go stream `margin` bytes longer would win
+    if len(data) > GOFLATE_MAX_BYTES:
+        return zgz if wins(len(zgz)) else None  # too slow to ask goflate: zlib decides
     from . import goflate  # lazily: not on `stoker butane`'s start-up path
 
     gz = goflate.gzip_bytes(data)
