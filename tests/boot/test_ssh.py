@@ -17,7 +17,8 @@ def answers(monkeypatch):
     queue: list[tuple[int, str, str]] = []
     calls: list[list[str]] = []
 
-    def fake_run(argv, check=False, timeout=None):
+    def fake_run(argv, check=False, timeout=None, env=None):
+        assert env is None, "the boot test's ssh runs in run()'s minimal environment: no agent"
         calls.append(argv)
         rc, out, err = queue.pop(0)
         return subprocess.CompletedProcess(argv, rc, out, err)
