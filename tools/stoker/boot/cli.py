@@ -231,13 +231,9 @@ def resolve_target(target: str) -> tuple[str, Path]:
     if not vms.is_dir():
         raise UsageError(f"{target}: no such file, and no vms/ directory here to find a VM of that name")
     if not (vms / f"{target}.yaml").is_file():
-        raise unknown_vms([target], _vm_files(vms))
+        from ..fleet.definitions import definition_files
+        raise unknown_vms([target], sorted(p.stem for p in definition_files(Path("."))))
     raise UsageError(f"{rendered} does not exist: render it first with `make ignition vm={target}`")
-
-
-def _vm_files(vms: Path) -> list[str]:
-    """The VM names of vms/ (its *.yaml files, as stoker.fleet.definitions.load_fleet reads them)."""
-    return sorted(p.stem for p in vms.iterdir() if p.suffix == ".yaml" and not p.name.startswith("."))
 
 
 def _refuse_unreadable_spec(cfg: dict, kind: str, source: str) -> None:

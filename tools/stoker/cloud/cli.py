@@ -381,11 +381,12 @@ def cmd_rollback(args) -> int:
 def cmd_status(args) -> int:
     from dataclasses import asdict
 
+    from ..fleet.definitions import VMS_DIR, definition_files
     from .status import unplaced_row
 
     console = _console()
     placed = known_vms(args.root)
-    defined = sorted(p.stem for p in (args.root / "vms").glob("*.yaml") if not p.name.startswith("."))
+    defined = sorted(p.stem for p in definition_files(args.root)) if (args.root / VMS_DIR).is_dir() else []
     names = args.vms or sorted(set(placed) | set(defined))
     placements = [load_placement(vm, args.root) for vm in names if vm in placed or vm not in defined]
     clouds: dict[str | None, Cloud] = {}

@@ -266,6 +266,12 @@ def deep_merge(parent, child, parent_marks: Marks, child_marks: Marks):
     return merge(parent, child), marks
 
 
+def definition_files(root: Path) -> list[Path]:
+    """The VM definitions under `root`: vms/*.yaml, sorted. Hidden files are an
+    editor's (.#tracker.yaml lock links, .swp), not VMs. OSError when vms/ cannot be read."""
+    return sorted(p for p in (Path(root) / VMS_DIR).iterdir() if p.suffix == ".yaml" and not p.name.startswith("."))
+
+
 def load_fleet(root: Path | None = None) -> Fleet:
     """Load fleet.yaml and every vms/*.yaml.
 
@@ -286,8 +292,7 @@ def load_fleet(root: Path | None = None) -> Fleet:
     raw: dict[str, tuple[dict, Marks, str]] = {}
     early: dict[str, list[Problem]] = {}
     try:
-        # Hidden files are an editor's (.#tracker.yaml lock links, .swp), not VMs.
-        paths = sorted(p for p in (root / VMS_DIR).iterdir() if p.suffix == ".yaml" and not p.name.startswith("."))
+        paths = definition_files(root)
     except OSError as exc:
         raise FleetError(Problem(f"{VMS_DIR}/", None, None, f"cannot read: {exc.strerror}")) from None
     for path in paths:
