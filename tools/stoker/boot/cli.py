@@ -6,8 +6,6 @@ import argparse
 import contextlib
 import functools
 import math
-import signal
-import threading
 import time
 from pathlib import Path
 
@@ -312,52 +310,6 @@ def _probe_spec(args, cfg: dict, mirror: str | None):
     return ProbeSpec(fleet_reference(registry, PROBE.image), registry, STANDINS)
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-STOPPED = "every process this run started is stopped"
-
-
-@contextlib.contextmanager
-def _signals_stop_the_run():
-    """While the block runs, SIGINT (Ctrl-C), SIGTERM (a CI job cancelled, `kill`) and SIGHUP (the
-    terminal closed, the ssh session dropped) unwind it as Ctrl-C does, so QEMU, the test registry,
-    the VDE switch and ssh forwards are stopped by their owners, not orphaned.
-
-    The first signal raises Interrupted in the main thread; a later one, or one that comes while the
-    run cleans up, ends every thread's commands at once (run.request_stop) without cutting the
-    clean-up short. On the way out run.stop_all stops any child still running. Once a signal came,
-    the block ends in Interrupted(signal, STOPPED), whatever the unwinding raised (writing to a
-    hung-up terminal fails) and even if it returned. Outside the main thread: no handlers."""
-    from .run import reset_stop, request_stop, stop_all
-    received: list[str] = []
-    state = {"cleaning": False}
-
-    def handler(signum, frame):
-        received.append(signal.Signals(signum).name)
-        if len(received) == 1 and not state["cleaning"]:
-            raise Interrupted(received[0])
-        request_stop(received[0])
-
-    reset_stop()
-    installed = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS} if installed else {}
-    try:
-        try:
-            yield
-        finally:
-            state["cleaning"] = True
-            stop_all()
-    except BaseException as exc:
-        if received or isinstance(exc, Interrupted):
-            raise Interrupted(received[0] if received else exc.signame, STOPPED) from None
-        raise
-    else:
-        if received:
-            raise Interrupted(received[0], STOPPED)
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 class _Report:
     """What a run hands its --junit file: `suites` = [(name, results, seconds)] once it completed."""
     suites: list | None = None
@@ -415,10 +367,12 @@ def _junit_run(path: Path | None, name: str):
 
 
 def _stops_on_signals(cmd):
-    """Decorator: the command runs inside _signals_stop_the_run."""
+    """Decorator: the command runs inside run.signals_stop_the_run."""
+    from .run import signals_stop_the_run
+
     @functools.wraps(cmd)
     def wrapped(args) -> int:
-        with _signals_stop_the_run():
+        with signals_stop_the_run():
             return cmd(args)
     return wrapped
 

@@ -8,6 +8,7 @@ thread (request_stop, stop_all).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -207,3 +208,48 @@ def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
     finally:
         if proc.poll() is not None:
             _spawned.discard(proc)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOPPED = "every process this run started is stopped"
+
+
+@contextlib.contextmanager
+def signals_stop_the_run():
+    """While the block runs, SIGINT (Ctrl-C), SIGTERM (a CI job cancelled, `kill`) and SIGHUP (the
+    terminal closed, the ssh session dropped) unwind it as Ctrl-C does, so QEMU, the test registry,
+    the VDE switch and ssh forwards are stopped by their owners, not orphaned.
+
+    The first signal raises Interrupted in the main thread; a later one, or one that comes while the
+    run cleans up, ends every thread's commands at once (request_stop) without cutting the
+    clean-up short. On the way out stop_all stops any child still running. Once a signal came,
+    the block ends in Interrupted(signal, STOPPED), whatever the unwinding raised (writing to a
+    hung-up terminal fails) and even if it returned. Outside the main thread: no handlers."""
+    received: list[str] = []
+    state = {"cleaning": False}
+
+    def handler(signum, frame):
+        received.append(signal.Signals(signum).name)
+        if len(received) == 1 and not state["cleaning"]:
+            raise Interrupted(received[0])
+        request_stop(received[0])
+
+    reset_stop()
+    installed = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS} if installed else {}
+    try:
+        try:
+            yield
+        finally:
+            state["cleaning"] = True
+            stop_all()
+    except BaseException as exc:
+        if received or isinstance(exc, Interrupted):
+            raise Interrupted(received[0] if received else exc.signame, STOPPED) from None
+        raise
+    else:
+        if received:
+            raise Interrupted(received[0], STOPPED)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -49,9 +49,9 @@ _STYLE = {"step": "bold", "order": "bold cyan", "gate": "cyan", "lock": "magenta
 def cmd_rollout(args) -> int:
     """SIGINT, SIGTERM and SIGHUP stop the rollout as Ctrl-C does: the locks are released, the
     record says `interrupted` (where), and stoker exits 128 + the signal's number."""
-    from ..boot.cli import _signals_stop_the_run
+    from ..boot.run import signals_stop_the_run
 
-    with _signals_stop_the_run():
+    with signals_stop_the_run():
         return _rollout(args)
 
 

@@ -81,6 +81,12 @@ class LiveHost(Guest):
         subprocess.run(["ssh-keygen", "-R", name, "-f", str(self.known_hosts)], capture_output=True, check=False)
 
 
+def ssh_said(host) -> str:
+    """The last 3 lines ssh wrote to stderr on `host`'s last command, joined by " | " (the
+    evidence of an SSH failure, exit 255)."""
+    return " | ".join((getattr(host, "last_stderr", "") or "ssh exited 255").strip().splitlines()[-3:])
+
+
 def check_live(host, exp: Expectations, timeout: float, interval: float = 10.0,
                clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                mask: Callable[[str], str] = lambda s: s) -> Results:
@@ -97,7 +103,7 @@ def check_live(host, exp: Expectations, timeout: float, interval: float = 10.0,
             results.add("ssh", f"{getattr(host, 'user', '?')}@{getattr(host, 'host', '?')} reachable over SSH", False,
                         "an SSH session" + (f" through {host.jump.user}@{host.jump.host}"
                                             if getattr(host, "jump", None) else ""),
-                        " | ".join((getattr(host, "last_stderr", "") or "ssh exited 255").strip().splitlines()[-3:]))
+                        ssh_said(host))
         else:
             results = check_server(host, exp, Results(), timeout=min(left, 300), port_wait=min(left, 180))
         if results.ok or clock() + interval >= deadline:
@@ -217,7 +223,7 @@ def live_checker(root: Path, identity: Path | None = None, interval: float = 10.
         host = LiveHost(host=address, user=settings.ssh_user, key=identity, known_hosts=known_hosts)
         rc, _ = host.sh("true", timeout=60, attempts=1)
         if rc == 255:
-            seen = " | ".join((host.last_stderr or "ssh exited 255").strip().splitlines()[-3:])
+            seen = ssh_said(host)
             raise StokerError(f"SSH to the bastion {settings.ssh_user}@{address} failed before any change: {seen}; "
                               "the post-deploy checks need it (check your agent or --identity, and "
                               "fleet.yaml rollout.ssh_user/public_address); nothing was changed")
