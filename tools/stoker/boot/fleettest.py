@@ -277,8 +277,6 @@ def _boot_all(names: list[str], boot: Callable[[str], BootResult], ready: dict[s
         for name in names:
             _wait_until(ready[name].is_set)
         after_all()
-        release.set()
-        _wait_until(all_done)
     except KeyboardInterrupt as exc:  # the other threads' ssh commands end now, not in minutes
         cancel.set()
         request_stop(getattr(exc, "signame", "SIGINT"))
